@@ -1,0 +1,29 @@
+# The two commands of the README: `make demo` (the main job) and `make test` (the whole suite).
+# Both set up everything they need first (scripts/setup.sh is idempotent).
+PY := .venv/bin/python
+
+.PHONY: setup demo test test-unit bench cluster-up cluster-down cluster-status
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	@$(PY) -m streams.demo $(ARGS)
+
+test: setup
+	@$(PY) -m pytest -q $(ARGS)
+
+test-unit: setup
+	@$(PY) -m pytest -q -m "not integration" $(ARGS)
+
+bench: setup
+	@$(PY) -m bench $(ARGS)
+
+cluster-up: setup
+	@$(PY) -m deploy.local up
+
+cluster-down:
+	@$(PY) -m deploy.local down
+
+cluster-status:
+	@$(PY) -m deploy.local status

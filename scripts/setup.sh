@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up everything a fresh machine needs to run envgrid: the Python environment (.venv) with the
+# project and its dependencies, and the Kafka / Apicurio jars (fetched from Maven Central into
+# $ENVGRID_CACHE_DIR, default ~/.cache/envgrid). Safe to run again: each step is skipped when done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "envgrid setup: '$1' not found. $2" >&2; exit 1; }; }
+need python3 "Install Python 3.11 or newer."
+python3 - <<'PY' || { echo "envgrid setup: Python 3.11 or newer is needed (found $(python3 --version 2>&1))." >&2; exit 1; }
+import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+
+stamp=".venv/.envgrid-installed"
+digest="$(sha256sum pyproject.toml | cut -c1-16)"
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$digest" ]]; then
+  echo "envgrid setup: installing the Python environment in .venv (pip install -e .[dev]) ..."
+  python3 -m venv .venv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+  echo "$digest" > "$stamp"
+fi
+
+need java "Install a Java 17+ runtime: apt-get install -y openjdk-17-jre-headless"
+need mvn "Install Maven: apt-get install -y maven"
+.venv/bin/python -m deploy.local fetch

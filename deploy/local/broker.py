@@ -1,0 +1,101 @@
+"""Kafka 4.x in KRaft mode (one node, broker + controller) on loopback."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+from .errors import BrokerNotReady, LocalClusterError
+from .proc import HOST, alive, log_tail, port_open, spawn
+
+MARKER = "kafka.Kafka"  # in the JVM's command line; guards pid checks
+LOG4J2 = Path(__file__).parent / "kafka" / "log4j2.yaml"
+HEAP = ("-Xmx512m", "-Xms256m")
+
+
+def cluster_id() -> str:
+    """A Kafka Uuid (url-safe base64 of 16 random bytes, not starting with '-'), like
+    `kafka.tools.StorageTool random-uuid` makes, without starting a JVM for it."""
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
+def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
+    props = {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.voters": f"1@{HOST}:{controller_port}",
+        "listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://{HOST}:{port}",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "controller.listener.names": "CONTROLLER",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "log.dirs": str(data_dir),
+        "num.partitions": "1",
+        "auto.create.topics.enable": "false",  # every topic comes from config/topics.yaml
+        "offsets.topic.replication.factor": "1",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+    }
+    return "".join(f"{k}={v}\n" for k, v in props.items())
+
+
+def _jvm(java: str, libs: Path, log_file: Path) -> list[str]:
+    return [java, *HEAP, "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={LOG4J2}", f"-Denvgrid.kafka.log={log_file}",
+            "-cp", f"{libs}/*"]
+
+
+def start(java: str, libs: Path, var: Path, port: int, controller_port: int) -> tuple[subprocess.Popen, float]:
+    """Write a fresh config, format fresh storage, start the broker (does not wait for it).
+    Returns the process and the seconds formatting took."""
+    t0 = time.monotonic()
+    home, log_file = var / "kafka", var / "log" / "kafka.log"
+    shutil.rmtree(home, ignore_errors=True)  # the registry is in memory: start both empty
+    (home / "data").mkdir(parents=True)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    config = home / "server.properties"
+    config.write_text(server_properties(port, controller_port, home / "data"))
+    jvm = _jvm(java, libs, log_file)
+    fmt = subprocess.run([*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(config)],
+                         cwd=var, capture_output=True, text=True, timeout=120)
+    if fmt.returncode != 0:
+        raise LocalClusterError(f"Formatting Kafka storage in {home / 'data'} failed "
+                                f"(code {fmt.returncode}):\n{(fmt.stdout + fmt.stderr).strip()[-2000:]}")
+    format_s = round(time.monotonic() - t0, 2)
+    return spawn([*jvm, MARKER, str(config)], var / "log" / "kafka.out", cwd=var), format_s
+
+
+def wait_ready(port: int, pid: int, log_file: Path, timeout: float) -> float:
+    """Block until the broker answers AdminClient.list_topics; return the seconds it took."""
+    from confluent_kafka.admin import AdminClient
+
+    address, t0 = f"{HOST}:{port}", time.monotonic()
+    deadline = t0 + timeout
+    admin = None
+    while True:
+        if not alive(pid, MARKER):
+            raise BrokerNotReady(address, timeout, log_file,
+                                 f" (the JVM, pid {pid}, exited; last lines:\n{log_tail(log_file)}\n)")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise BrokerNotReady(address, timeout, log_file)
+        if port_open(port):  # avoids librdkafka's "connection refused" noise while the JVM boots
+            admin = admin or AdminClient({"bootstrap.servers": address, "log_level": 0})
+            try:
+                md = admin.list_topics(timeout=min(2.0, max(left, 0.1)))
+                if md.brokers:
+                    return time.monotonic() - t0
+            except Exception:  # KafkaException while the controller elects itself
+                pass
+        time.sleep(0.1)
+

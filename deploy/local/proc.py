@@ -1,0 +1,93 @@
+"""Ports and JVM processes: pick free ports, spawn in a new process group, stop for sure."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Sequence
+
+from .errors import PortInUse
+
+HOST = "127.0.0.1"
+
+
+def free_port(host: str = HOST) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def check_port_free(port: int, purpose: str, host: str = HOST) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise PortInUse(host, port, purpose) from None
+    return port
+
+
+def port_open(port: int, host: str = HOST, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def spawn(argv: Sequence[str], log_path: Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start `argv` detached from the terminal, in its own process group, output appended to log_path."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(list(argv), cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True, env=env)
+
+
+def alive(pid: int | None, marker: str = "") -> bool:
+    """True if `pid` runs (not a zombie) and, when given, its command line contains `marker`
+    (guards against a recycled pid)."""
+    if not pid:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False
+    state = stat.rsplit(")", 1)[1].split()[0]
+    return state not in ("Z", "X") and marker in cmdline
+
+
+def stop(pid: int | None, marker: str, timeout: float = 20.0, popen: subprocess.Popen | None = None) -> None:
+    """SIGTERM the process group of `pid`, wait up to `timeout`, then SIGKILL it."""
+    if not alive(pid, marker):
+        _reap(popen)
+        return
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            break
+        except PermissionError:
+            os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            _reap(popen)
+            if not alive(pid, marker):
+                _reap(popen)
+                return
+            time.sleep(0.1)
+
+
+def _reap(popen: subprocess.Popen | None) -> None:
+    if popen is not None:
+        popen.poll()
+
+
+def log_tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

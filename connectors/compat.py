@@ -43,7 +43,7 @@ class Incompatibility:
     event_name: str
     writer_version: int
     kind: str  # the checker's SchemaIncompatibilityType name, e.g. reader_field_missing_default_value
-    location: str  # JSON-pointer-like path into the reader schema, e.g. /fields/3/type
+    location: str  # reader field path and checker location, e.g. `kind.symbols (/fields/3/type/symbols)`
     message: str
 
     def __str__(self) -> str:
@@ -51,15 +51,20 @@ class Incompatibility:
 
 
 def incompatibilities(reader: Mapping[str, Any], writer: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-    """(kind, location, message) for each reason `reader` cannot read data written with `writer`."""
+    """(kind, where, message) describing why `reader` cannot read data written with `writer`; [] if it can.
+
+    The checker merges all findings of one pair into a single result (kinds, locations and messages
+    as unordered sets), so this returns at most one summarising entry; `where` names the fields.
+    """
     reader_schema = avro.schema.parse(json.dumps(reader))
     writer_schema = avro.schema.parse(json.dumps(writer))
     # A fresh checker each time: it memoises by object identity of the parsed schemas.
     result = ReaderWriterCompatibilityChecker().get_compatibility(reader_schema, writer_schema)
     if result.compatibility is SchemaCompatibilityType.compatible:
         return []
-    kinds = sorted({k.value for k in result.incompatibilities}) or ["incompatible"]
-    return [(",".join(kinds), loc, msg) for loc in sorted(result.locations) for msg in sorted(result.messages)]
+    kinds = ",".join(dict.fromkeys(k.value for k in result.incompatibilities)) or "incompatible"
+    where = ", ".join(sorted(_field_path(reader, loc) for loc in result.locations if loc != "/")) or "/"
+    return [(kinds, where, "; ".join(sorted(result.messages)))]
 
 
 def history(event_name: str, history_dir: Path = HISTORY_DIR) -> list[tuple[int, dict[str, Any]]]:
@@ -152,6 +157,24 @@ def _run_check(require_snapshots: bool) -> int:
     failed = bool(problems) or (require_snapshots and bool(pending))
     print(f"{len(EVENT_TYPES)} event schemas checked BACKWARD_TRANSITIVE: {'FAILED' if failed else 'ok'}")
     return 1 if failed else 0
+
+
+def _field_path(schema: Mapping[str, Any], location: str) -> str:
+    """`/fields/3/type/fields/0/type` -> `location.longitude (/fields/3/...)`: field names a person can find."""
+    names, node, tokens = [], schema, location.strip("/").split("/")
+    for index, token in enumerate(tokens):
+        if token == "fields" and isinstance(node, dict) and index + 1 < len(tokens) and tokens[index + 1].isdigit():
+            fields = node.get("fields", [])
+            position = int(tokens[index + 1])
+            node = fields[position] if position < len(fields) else {}
+            names.append(str(node.get("name", "?")))
+        elif token == "type" and isinstance(node, dict) and isinstance(node.get("type"), (dict, list)):
+            node = node["type"]
+        elif token in ("items", "values") and isinstance(node, dict):
+            node = node.get(token, {})
+        elif token == "symbols":
+            names.append("symbols")
+    return f"{'.'.join(names) or '(top level)'} ({location})"
 
 
 def _latest(event_name: str, history_dir: Path) -> dict[str, Any] | None:

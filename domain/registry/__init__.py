@@ -1,0 +1,11 @@
+"""The grid registry (网格): four levels of grids in effective-dated versions."""
+
+from domain.registry.address_matcher import AddressMatch, AddressMatcher
+from domain.registry.config_schema import NearBoundaryPolicy
+from domain.registry.loader import load_registry_set, load_registry_version
+from domain.registry.model import CHINA_TIME, Grid, GridLevel, NoVersionInForce, RegistrySet, RegistryVersion
+
+__all__ = [
+    "AddressMatch", "AddressMatcher", "CHINA_TIME", "Grid", "GridLevel", "NearBoundaryPolicy",
+    "NoVersionInForce", "RegistrySet", "RegistryVersion", "load_registry_set", "load_registry_version",
+]

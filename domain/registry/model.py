@@ -1,0 +1,144 @@
+"""The grid registry (网格): grids of four levels, in effective-dated versions.
+
+A `RegistryVersion` is one consistent set of grids valid for a period; a `RegistrySet` holds every
+version and picks the one in force at an event's time (time is always passed in).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING, Iterable
+
+from domain.registry.config_schema import NearBoundaryPolicy
+
+if TYPE_CHECKING:
+    from domain.geo.spatial_index import LeafGridIndex, PointLocation
+    from domain.registry.address_matcher import AddressMatcher
+
+CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+class GridLevel(IntEnum):
+    """Level 1 is the whole city; level 4 villages and communities. A smaller number is a higher level."""
+
+    CITY = 1  # 一级网格
+    DISTRICT = 2  # 二级网格: districts, counties, county-level cities and functional zones
+    TOWNSHIP = 3  # 三级网格: townships and streets (乡镇/街道)
+    VILLAGE = 4  # 四级网格: villages and communities (村/社区)
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    code: str
+    name: str
+    level: GridLevel
+    parent: str | None
+    kind: str  # city | district | functional_zone | township | village
+    synthetic: bool = False  # True when code, name or membership is invented (functional zones)
+
+
+class NoVersionInForce(LookupError):
+    """No configured version covers the event's time."""
+
+
+class RegistryVersion:
+    """One consistent set of grids, with its spatial index and address matcher."""
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        valid_from: dt.date,
+        valid_to: dt.date | None,
+        source: str,
+        grids: dict[str, Grid],
+        city_code: str,
+        aliases: dict[str, str],
+        index: "LeafGridIndex",
+        fine_geometry_synthetic: bool,
+        near_boundary_policy: NearBoundaryPolicy,
+        address_matcher: "AddressMatcher",
+    ) -> None:
+        self.id = id
+        self.valid_from = dt.datetime.combine(valid_from, dt.time(), CHINA_TIME)
+        self.valid_to = None if valid_to is None else dt.datetime.combine(valid_to, dt.time(), CHINA_TIME)
+        self.source = source
+        self.grids = grids
+        self.city = grids[city_code]
+        self.aliases = aliases
+        self.index = index
+        self.fine_geometry_synthetic = fine_geometry_synthetic
+        self.near_boundary_policy = near_boundary_policy
+        self.near_boundary_distance_m = index.near_distance_m
+        self.address_matcher = address_matcher
+        self._chains = {code: self._build_chain(code) for code in grids}
+
+    def in_force_at(self, moment: dt.datetime) -> bool:
+        return self.valid_from <= moment and (self.valid_to is None or moment < self.valid_to)
+
+    def grid(self, code: str) -> Grid | None:
+        """The grid with this code in this version; a code of a later split resolves to its predecessor."""
+        found = self.grids.get(code)
+        if found is None and code in self.aliases:
+            found = self.grids.get(self.aliases[code])
+        return found
+
+    def chain(self, code: str) -> tuple[Grid, ...]:
+        """The grid and its ancestors, most specific first, ending at the city. Empty if unknown."""
+        grid = self.grid(code)
+        return self._chains[grid.code] if grid is not None else ()
+
+    def locate(self, lon: float, lat: float) -> "PointLocation | None":
+        """The leaf grid at a WGS-84 point (see LeafGridIndex.locate)."""
+        return self.index.locate(lon, lat)
+
+    def common_parent(self, codes: Iterable[str]) -> Grid:
+        """The most specific grid that contains every one of `codes` (the city at worst)."""
+        chains = [self.chain(code) for code in codes]
+        shared = set(chains[0]).intersection(*chains[1:]) if chains else {self.city}
+        return max(shared, key=lambda grid: grid.level) if shared else self.city
+
+    def children(self, code: str) -> tuple[Grid, ...]:
+        return tuple(g for g in self.grids.values() if g.parent == code)
+
+    def _build_chain(self, code: str) -> tuple[Grid, ...]:
+        chain: list[Grid] = []
+        current: str | None = code
+        while current is not None:
+            grid = self.grids[current]
+            chain.append(grid)
+            current = grid.parent
+        return tuple(chain)
+
+    def __repr__(self) -> str:
+        return f"RegistryVersion({self.id!r}, {self.valid_from.date()}..{self.valid_to.date() if self.valid_to else ''})"
+
+
+class RegistrySet:
+    """Every registry version, ordered by start; picks the version in force at a given time."""
+
+    def __init__(self, versions: Iterable[RegistryVersion]) -> None:
+        self.versions = tuple(sorted(versions, key=lambda v: v.valid_from))
+        for earlier, later in zip(self.versions, self.versions[1:]):
+            if earlier.valid_to is None or earlier.valid_to > later.valid_from:
+                raise ValueError(f"registry versions {earlier.id} and {later.id} overlap")
+
+    def at(self, moment: dt.datetime) -> RegistryVersion:
+        """The version in force at `moment` (timezone-aware)."""
+        if moment.tzinfo is None:
+            raise ValueError(f"time {moment.isoformat()} has no timezone; pass an aware datetime")
+        for version in reversed(self.versions):
+            if version.valid_from <= moment:
+                if version.valid_to is None or moment < version.valid_to:
+                    return version
+                break
+        periods = ", ".join(f"{v.id} {v.valid_from.date()}..{v.valid_to.date() if v.valid_to else ''}" for v in self.versions)
+        raise NoVersionInForce(f"no grid registry version in force at {moment.isoformat()} (versions: {periods})")
+
+    def by_id(self, version_id: str) -> RegistryVersion:
+        for version in self.versions:
+            if version.id == version_id:
+                return version
+        raise KeyError(f"unknown registry version {version_id!r}")

@@ -1,0 +1,129 @@
+"""What applying a notice asks the outside world to do: value objects, no I/O.
+
+The stream processor turns each effect into a record: lifecycle events to `case.history`, feedback to
+`feedback`, re-route requests back to the router, grid take-overs to the grid topics, SLA commands to
+the SLA desk. A `Rejection` is returned instead of an `Outcome` when a notice cannot be applied.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from domain.cases.model import Case, CaseState, Reporter
+from domain.sla.commands import SlaCommand
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleEvent:
+    """One entry of the audit history: what happened, who did it, state before and after."""
+
+    case_id: str
+    event: str  # e.g. dispatched, acknowledged, transferred, escalated, merged, task_done, resolved
+    before: CaseState
+    after: CaseState
+    unit: str | None
+    reason: str
+    at: datetime
+    version: int  # the case version after the change
+
+
+class FeedbackReason(StrEnum):
+    ACCEPTED = "accepted"
+    TRANSFERRED = "transferred"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+    DECLINED = "declined"
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """A message to one reporter or transferring unit.  # 反馈
+
+    `report_id` names the linked report for a reporter (None for a transferring unit), so the feedback
+    sender can look up the complainant's contact in the original event.
+    """
+
+    case_id: str
+    reason: FeedbackReason
+    recipient: Reporter
+    report_id: str | None
+    handler_unit: str
+    message: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RerouteRequest:
+    """After a transfer the router must decide again, never picking an excluded department."""
+
+    case_id: str
+    category: str
+    grid_chain: tuple[str, ...]
+    handling_level: int
+    excluded_departments: tuple[str, ...]
+    suggested_department: str | None
+    reason: str
+    at: datetime
+
+
+class TakeoverCause(StrEnum):
+    ESCALATION_REQUEST = "escalation_request"
+    TOO_MANY_TRANSFERS = "too_many_transfers"
+    TRANSFER_LOOP = "transfer_loop"
+
+
+@dataclass(frozen=True, slots=True)
+class GridTakeover:
+    """An upper grid now handles the case (escalation, or a transfer that bounced too often or looped).
+
+    `at_top`: the case was already at the city grid (L1); it stays there and is flagged.
+    """
+
+    case_id: str
+    from_grid: str
+    to_grid: str
+    to_level: int
+    cause: TakeoverCause
+    at_top: bool
+    reason: str
+    at: datetime
+
+
+Effect = LifecycleEvent | Feedback | RerouteRequest | GridTakeover | SlaCommand
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    case: Case
+    effects: tuple[Effect, ...]
+
+    def of_type(self, kind: type) -> list:
+        return [e for e in self.effects if isinstance(e, kind)]
+
+
+class RejectionCode(StrEnum):
+    UNKNOWN_CASE = "unknown_case"
+    CASE_MISMATCH = "case_mismatch"            # notice names another case
+    CASE_FINISHED = "case_finished"            # closed or rejected
+    UNKNOWN_UNIT = "unknown_unit"              # neither a known department nor a grid of the case
+    UNKNOWN_DEPARTMENT = "unknown_department"  # a target or assisting department is not known
+    NOT_ASSIGNED = "not_assigned"              # a known unit that has no part in this case
+    NOT_LEAD = "not_lead"                      # only the lead unit or handling grid may do this
+    NOT_ACKNOWLEDGED = "not_acknowledged"      # work or a result before the case was accepted
+    INVALID_TRANSITION = "invalid_transition"
+    JOINT_TASKS_OPEN = "joint_tasks_open"
+    TASK_ALREADY_DONE = "task_already_done"
+    MISSING_FIELD = "missing_field"
+    DUPLICATE_NOTICE = "duplicate_notice"      # the same notice id was applied already
+    DUPLICATE_REPORT = "duplicate_report"
+    INVALID_CASE = "invalid_case"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    code: RejectionCode
+    message: str
+    case_id: str
+    notice_id: str | None = None
+    unit: str | None = None

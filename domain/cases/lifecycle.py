@@ -1,0 +1,150 @@
+"""The case state machine: open a case, dispatch it, merge duplicate reports, apply department notices.
+
+Every function is pure: it takes the case, the input and `now` (timezone-aware) and returns either an
+`Outcome` (new case + effects) or a `Rejection`; nothing is applied on rejection.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.cases import handlers
+from domain.cases.effects import FeedbackReason, Outcome, Rejection, RejectionCode
+from domain.cases.model import Case, CaseState, KnownDepartments, LinkedReport, Reporter, is_known
+from domain.cases.notices import Notice, NoticeKind
+from domain.cases.step import Step
+from domain.cases.effects import Feedback, TakeoverCause
+from domain.cases.transfer import hand_to_parent_grid
+from domain.sla.clock import require_aware
+from domain.sla.commands import Milestone, SlaAction
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRules:
+    max_transfers: int = 2  # a further transfer sends the case to the parent grid instead
+
+
+DEFAULT_RULES = CaseRules()
+
+_HANDLERS = {
+    NoticeKind.ACKNOWLEDGE: handlers.acknowledge,
+    NoticeKind.PROGRESS: handlers.progress,
+    NoticeKind.ENFORCEMENT_ORDER: handlers.enforcement_order,
+    NoticeKind.TRANSFER_REQUEST: handlers.transfer_request,
+    NoticeKind.ESCALATION_REQUEST: handlers.escalation_request,
+    NoticeKind.JOINT_ENFORCEMENT_REQUEST: handlers.joint_enforcement_request,
+    NoticeKind.RESULT: handlers.result,
+    NoticeKind.CLOSE: handlers.close,
+    NoticeKind.DECLINE: handlers.decline,
+}
+
+
+def open_case(
+    case_id: str,
+    category: str,
+    channel: str,
+    report_id: str,
+    reporter: Reporter,
+    grid_chain: tuple[str, ...] | list[str],
+    handling_level: int,
+    now: datetime,
+    known_departments: KnownDepartments = (),
+    lead_department: str | None = None,
+    assisting_departments: tuple[str, ...] = (),
+) -> Outcome | Rejection:
+    """A new case for a routed report; dispatched at once when the router named a lead department."""
+    require_aware(now, "now")
+    chain = tuple(grid_chain)
+    if not chain or not 1 <= handling_level <= len(chain) or len(chain) > 4:
+        return Rejection(RejectionCode.INVALID_CASE, f"handling level L{handling_level} must be within grid chain {chain} (at most L4→L1)", case_id)
+    case = Case(
+        case_id=case_id, category=category, channel=channel, grid_chain=chain, handling_level=handling_level,
+        state=CaseState.RECEIVED, reports=(LinkedReport(report_id, reporter, now, original=True),),
+        created_at=now, updated_at=now, version=0,
+    )
+    step = Step(case, now, None).event("received")
+    if lead_department is None:
+        return step.finish()
+    return _dispatch_into(step, lead_department, tuple(assisting_departments), known_departments)
+
+
+def dispatch(
+    case: Case, lead_department: str, assisting_departments: tuple[str, ...], known_departments: KnownDepartments, now: datetime,
+) -> Outcome | Rejection:
+    """Assign a lead department: first dispatch, re-dispatch after a transfer, or by an upper grid."""
+    require_aware(now, "now")
+    if case.finished:
+        return _finished(case, None, None)
+    if case.state not in (CaseState.RECEIVED, CaseState.TRANSFERRED, CaseState.ESCALATED):
+        return Rejection(RejectionCode.INVALID_TRANSITION, f"cannot dispatch a case that is {case.state}", case.case_id)
+    return _dispatch_into(Step(case, now, None), lead_department, tuple(assisting_departments), known_departments)
+
+
+def merge_report(case: Case, report_id: str, reporter: Reporter, now: datetime) -> Outcome | Rejection:
+    """Link a repeat report of the same incident; its reporter gets every later feedback.  # 重复件合并"""
+    require_aware(now, "now")
+    if case.finished:
+        return _finished(case, None, None)
+    if any(r.report_id == report_id for r in case.reports):
+        return Rejection(RejectionCode.DUPLICATE_REPORT, f"report {report_id} is already linked to case {case.case_id}", case.case_id)
+    step = Step(case, now, reporter.address)
+    step.change(reports=(*case.reports, LinkedReport(report_id, reporter, now, original=False))).event("merged", f"report {report_id}")
+    if case.acknowledged_at is not None and case.state not in (CaseState.TRANSFERRED,):
+        _tell_new_reporter(step, report_id)
+    return step.finish()
+
+
+def apply(
+    case: Case | None, notice: Notice, known_departments: KnownDepartments, now: datetime, rules: CaseRules = DEFAULT_RULES,
+) -> Outcome | Rejection:
+    """Apply one department notice to its case."""
+    require_aware(now, "now")
+    if case is None:
+        return Rejection(RejectionCode.UNKNOWN_CASE, f"no case {notice.case_id} for notice {notice.notice_id}", notice.case_id, notice.notice_id, notice.unit)
+    if notice.case_id != case.case_id:
+        return Rejection(RejectionCode.CASE_MISMATCH, f"notice {notice.notice_id} is for case {notice.case_id}, not {case.case_id}", case.case_id, notice.notice_id, notice.unit)
+    if notice.notice_id in case.recent_notice_ids:
+        return Rejection(RejectionCode.DUPLICATE_NOTICE, f"notice {notice.notice_id} was already applied", case.case_id, notice.notice_id, notice.unit)
+    if case.finished:
+        return _finished(case, notice.notice_id, notice.unit)
+    if notice.unit not in case.grid_chain and not is_known(known_departments, notice.unit):
+        return Rejection(RejectionCode.UNKNOWN_UNIT, f"unit {notice.unit!r} is neither a known department nor a grid of case {case.case_id}", case.case_id, notice.notice_id, notice.unit)
+    if not _takes_part(case, notice.unit):
+        return Rejection(RejectionCode.NOT_ASSIGNED, f"unit {notice.unit} has no part in case {case.case_id} (lead {case.lead_department}, handling grid {case.handling_grid})", case.case_id, notice.notice_id, notice.unit)
+    step = Step(case, now, notice.unit, notice.notice_id)
+    return _HANDLERS[notice.kind](step, notice, known_departments, rules)
+
+
+def _dispatch_into(step: Step, lead: str, assisting: tuple[str, ...], known: KnownDepartments) -> Outcome | Rejection:
+    case = step.case
+    unknown = [d for d in (lead, *assisting) if not is_known(known, d)]
+    if unknown:
+        return Rejection(RejectionCode.UNKNOWN_DEPARTMENT, f"unknown department(s) {unknown} for case {case.case_id}", case.case_id)
+    if lead in case.left_departments:
+        return hand_to_parent_grid(step, TakeoverCause.TRANSFER_LOOP, f"dispatched back to {lead}, which already transferred it").finish()
+    first_dispatch = case.state is CaseState.RECEIVED
+    step.change(state=CaseState.DISPATCHED, lead_department=lead,
+                assisting_departments=tuple(d for d in dict.fromkeys(assisting) if d != lead))
+    step.event("dispatched", f"lead {lead}")
+    if first_dispatch:
+        step.sla(SlaAction.START, Milestone.ACKNOWLEDGE, Milestone.ACCEPT_DECISION)
+    else:
+        step.sla(SlaAction.RESUME)  # also hands the running clocks to the new lead
+    return step.finish()
+
+
+def _takes_part(case: Case, unit: str) -> bool:
+    if unit in case.grid_chain:
+        return True  # grids of the chain coordinate and supervise; handlers check the role
+    return unit == case.lead_department or unit in case.assisting_departments or any(t.unit == unit for t in case.tasks)
+
+
+def _tell_new_reporter(step: Step, report_id: str) -> None:
+    case = step.case
+    report = case.reports[-1]
+    step.effect(Feedback(case.case_id, FeedbackReason.ACCEPTED, report.reporter, report_id, case.handler_unit,
+                         f"case {case.case_id} accepted (handled by {case.handler_unit}); your report was merged into it", step.now))
+
+
+def _finished(case: Case, notice_id: str | None, unit: str | None) -> Rejection:
+    return Rejection(RejectionCode.CASE_FINISHED, f"case {case.case_id} is {case.state}; nothing more can happen to it", case.case_id, notice_id, unit)

@@ -1,0 +1,36 @@
+"""Department notices: what a department or grid says about a case (the lifecycle's inputs)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class NoticeKind(StrEnum):
+    ACKNOWLEDGE = "acknowledge"  # 签收/受理
+    PROGRESS = "progress"
+    TRANSFER_REQUEST = "transfer_request"  # "not ours", with a reason  # 移交移送
+    ESCALATION_REQUEST = "escalation_request"  # hand to the upper grid  # 上报
+    JOINT_ENFORCEMENT_REQUEST = "joint_enforcement_request"  # 联合执法
+    RESULT = "result"  # a unit's task done, with its resolution text
+    CLOSE = "close"  # 结案
+    ENFORCEMENT_ORDER = "enforcement_order"  # a work-starting notice, e.g. 停电停水
+    DECLINE = "decline"  # the petition is not accepted  # 不予受理
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One notice about one case from one unit (`unit`: a department code or a grid code).
+
+    Fields beyond the common ones matter only for some kinds: `reason` (transfer, escalation, decline),
+    `target_department` (transfer: suggested target; joint enforcement: lead, default the current lead),
+    `assisting_departments` (joint enforcement), `text` (progress note, result resolution, order name).
+    """
+
+    notice_id: str
+    case_id: str
+    kind: NoticeKind
+    unit: str
+    reason: str = ""
+    target_department: str | None = None
+    assisting_departments: tuple[str, ...] = ()
+    text: str = ""

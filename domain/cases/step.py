@@ -1,0 +1,69 @@
+"""Builder for one applied change: the new case plus its effects, stamped with one version bump."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from domain.cases.effects import Effect, Feedback, FeedbackReason, LifecycleEvent, Outcome
+from domain.cases.model import Case, Reporter, ReporterKind
+from domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
+
+ALL_MILESTONES = (Milestone.ACKNOWLEDGE, Milestone.ACCEPT_DECISION, Milestone.RESOLVE)
+RECENT_NOTICES_KEPT = 64
+
+
+class Step:
+    def __init__(self, case: Case, now: datetime, unit: str | None, notice_id: str | None = None) -> None:
+        self.before = case
+        self.case = case
+        self.now = now
+        self.unit = unit
+        self.notice_id = notice_id
+        self.effects: list[Effect] = []
+        self._last_state = case.state
+
+    def change(self, **fields) -> Step:
+        self.case = replace(self.case, **fields)
+        return self
+
+    def event(self, name: str, reason: str = "") -> Step:
+        self.effects.append(LifecycleEvent(
+            self.case.case_id, name, self._last_state, self.case.state, self.unit, reason, self.now,
+            self.before.version + 1,
+        ))
+        self._last_state = self.case.state
+        return self
+
+    def feedback(self, reason: FeedbackReason, text: str = "", to_transferring_units: bool = False) -> Step:
+        case = self.case
+        message = f"case {case.case_id} {reason.value} (handled by {case.handler_unit})" + (f": {text}" if text else "")
+        for report in case.reports:
+            self.effects.append(Feedback(case.case_id, reason, report.reporter, report.report_id, case.handler_unit, message, self.now))
+        if to_transferring_units:
+            reporters = {r.reporter for r in case.reports}
+            for unit in dict.fromkeys(t.from_unit for t in case.transfers):
+                recipient = Reporter(ReporterKind.UNIT, unit)
+                if recipient not in reporters:
+                    self.effects.append(Feedback(case.case_id, reason, recipient, None, case.handler_unit, message, self.now))
+        return self
+
+    def sla(self, action: SlaAction, *milestones: Milestone, pause_reason: PauseReason | None = None) -> Step:
+        case = self.case
+        for milestone in milestones or ALL_MILESTONES:
+            self.effects.append(SlaCommand(
+                action, case.case_id, milestone, self.now, case.channel, case.category, case.handler_unit,
+                case.supervising_grid, pause_reason,
+            ))
+        return self
+
+    def effect(self, effect: Effect) -> Step:
+        self.effects.append(effect)
+        return self
+
+    def finish(self) -> Outcome:
+        recent = self.case.recent_notice_ids
+        if self.notice_id is not None:
+            recent = (*recent, self.notice_id)[-RECENT_NOTICES_KEPT:]
+        final = replace(self.case, version=self.before.version + 1, updated_at=max(self.now, self.before.updated_at),
+                        recent_notice_ids=recent)
+        return Outcome(final, tuple(self.effects))

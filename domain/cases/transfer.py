@@ -1,0 +1,88 @@
+"""Moving a case between units: transfer (移交移送), escalation (上报) and hand-over to the parent grid.
+
+A department that says "not ours" sends the case back to the router with itself excluded. A case that
+bounced more than `max_transfers` times, or would go back to a department it already left, goes to the
+parent grid instead, which then coordinates (dispatches, or organises joint enforcement).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from domain.cases.effects import FeedbackReason, GridTakeover, Outcome, Rejection, RejectionCode, RerouteRequest, TakeoverCause
+from domain.cases.model import CaseState, EscalationRecord, KnownDepartments, TransferRecord, is_known
+from domain.cases.notices import Notice
+from domain.cases.step import Step
+from domain.sla.commands import PauseReason, SlaAction
+
+if TYPE_CHECKING:
+    from domain.cases.lifecycle import CaseRules
+
+TRANSFERABLE = (CaseState.DISPATCHED, CaseState.ACKNOWLEDGED, CaseState.IN_PROGRESS)
+ESCALATABLE = (*TRANSFERABLE, CaseState.JOINT_HANDLING, CaseState.ESCALATED, CaseState.TRANSFERRED)
+
+
+def transfer_request(step: Step, notice: Notice, known: KnownDepartments, rules: CaseRules) -> Outcome | Rejection:
+    case = step.case
+    if notice.unit != case.lead_department:
+        return reject(step, notice, RejectionCode.NOT_LEAD, f"only the lead department {case.lead_department} can transfer case {case.case_id}")
+    if case.state not in TRANSFERABLE:
+        return reject(step, notice, RejectionCode.INVALID_TRANSITION, f"cannot transfer a case that is {case.state}")
+    if not notice.reason.strip():
+        return reject(step, notice, RejectionCode.MISSING_FIELD, "a transfer request needs a reason")
+    target = notice.target_department
+    if target is not None and not is_known(known, target):
+        return reject(step, notice, RejectionCode.UNKNOWN_DEPARTMENT, f"suggested target {target!r} is not a known department")
+    left = tuple(dict.fromkeys((*case.left_departments, notice.unit)))
+    record = TransferRecord(notice.unit, notice.reason, step.now, suggested_unit=target)
+    step.change(transfers=(*case.transfers, record), left_departments=left)
+    if target is not None and target in case.left_departments:
+        return _to_parent(step, record, TakeoverCause.TRANSFER_LOOP, f"{notice.reason} (suggested {target}, which already transferred it)")
+    if len(step.case.transfers) > rules.max_transfers:
+        return _to_parent(step, record, TakeoverCause.TOO_MANY_TRANSFERS, f"{notice.reason} (transfer {len(step.case.transfers)}, more than {rules.max_transfers})")
+    step.sla(SlaAction.PAUSE, pause_reason=PauseReason.TRANSFERRED)
+    step.change(state=CaseState.TRANSFERRED, lead_department=None, assisting_departments=())
+    step.event("transferred", notice.reason).feedback(FeedbackReason.TRANSFERRED, notice.reason)
+    step.effect(RerouteRequest(case.case_id, case.category, case.grid_chain, case.handling_level, left, target, notice.reason, step.now))
+    return step.finish()
+
+
+def escalation_request(step: Step, notice: Notice, known: KnownDepartments, rules: CaseRules) -> Outcome | Rejection:
+    case = step.case
+    if notice.unit != case.lead_department and notice.unit not in case.grids_at_or_above_handling():
+        return reject(step, notice, RejectionCode.NOT_LEAD, f"only the lead department or the handling or an upper grid can escalate case {case.case_id}")
+    if case.state not in ESCALATABLE:
+        return reject(step, notice, RejectionCode.INVALID_TRANSITION, f"cannot escalate a case that is {case.state}")
+    if not notice.reason.strip():
+        return reject(step, notice, RejectionCode.MISSING_FIELD, "an escalation request needs a reason")
+    return hand_to_parent_grid(step, TakeoverCause.ESCALATION_REQUEST, notice.reason, keep_lead=True).finish()
+
+
+def hand_to_parent_grid(step: Step, cause: TakeoverCause, reason: str, keep_lead: bool = False) -> Step:
+    """The upper grid of the handling grid takes the case; at L1 it stays and is flagged."""
+    case = step.case
+    at_top = case.handling_level == 1
+    to_level = max(1, case.handling_level - 1)
+    from_grid, to_grid = case.handling_grid, case.grid_at(to_level)
+    record = EscalationRecord(case.handling_level, to_level, from_grid, to_grid, step.unit or "", reason, step.now)
+    was_transferred = case.state is CaseState.TRANSFERRED
+    changes: dict = dict(state=CaseState.ESCALATED, handling_level=to_level, escalations=(*case.escalations, record),
+                         flagged_at_top=case.flagged_at_top or at_top)
+    if not keep_lead or was_transferred:
+        changes.update(lead_department=None, assisting_departments=())
+    step.change(**changes)
+    step.event("escalated" if cause is TakeoverCause.ESCALATION_REQUEST else "sent_to_parent_grid", f"{cause.value}: {reason}")
+    step.effect(GridTakeover(case.case_id, from_grid, to_grid, to_level, cause, at_top, reason, step.now))
+    step.feedback(FeedbackReason.ESCALATED, reason)
+    step.sla(SlaAction.RESUME if was_transferred else SlaAction.REASSIGN)
+    return step
+
+
+def _to_parent(step: Step, record: TransferRecord, cause: TakeoverCause, reason: str) -> Outcome:
+    parent = step.case.grid_at(max(1, step.case.handling_level - 1))
+    transfers = (*step.case.transfers[:-1], TransferRecord(record.from_unit, record.reason, record.at, record.suggested_unit, parent))
+    step.change(transfers=transfers)
+    return hand_to_parent_grid(step, cause, reason).finish()
+
+
+def reject(step: Step, notice: Notice, code: RejectionCode, message: str) -> Rejection:
+    return Rejection(code, f"notice {notice.notice_id} ({notice.kind}) from {notice.unit}: {message}", step.case.case_id, notice.notice_id, notice.unit)

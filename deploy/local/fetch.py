@@ -22,12 +22,14 @@ from .errors import FetchFailed, MavenCentralUnreachable, MavenNotFound
 KAFKA_VERSION = "4.1.1"
 REGISTRY_VERSION = "3.3.3"
 REGISTRY_ARTIFACT = f"io.apicurio:apicurio-registry-app:{REGISTRY_VERSION}:tar.gz:all"
+DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 KAFKA_POM = Path(__file__).parent / "kafka" / "pom.xml"
 MARKER = ".complete"
 
 _UNREACHABLE = ("unknownhost", "unknown host", "connection refused", "connect timed out",
                 "could not transfer", "network is unreachable", "no route to host",
-                "connection reset", "read timed out", "temporary failure in name resolution")
+                "connection reset", "read timed out", "temporary failure in name resolution",
+                "no plugin found for prefix")
 
 
 def cache_dir() -> Path:
@@ -75,7 +77,7 @@ def kafka_libs(cache: Path | None = None, mvn_args: Sequence[str] = ()) -> Path:
         if _done(target, stamp):
             return target / "libs"
         shutil.rmtree(target, ignore_errors=True)
-        _mvn([*mvn_args, "-f", str(KAFKA_POM), "dependency:copy-dependencies", "-DincludeScope=runtime",
+        _mvn([*mvn_args, "-f", str(KAFKA_POM), f"{DEPENDENCY_PLUGIN}:copy-dependencies", "-DincludeScope=runtime",
               f"-DoutputDirectory={target / 'libs'}"], f"Kafka {KAFKA_VERSION} jars")
         (target / MARKER).write_text(stamp)
     return target / "libs"
@@ -93,7 +95,7 @@ def registry_home(cache: Path | None = None, mvn_args: Sequence[str] = ()) -> Pa
             return target
         shutil.rmtree(target, ignore_errors=True)
         with tempfile.TemporaryDirectory(dir=cache, prefix=".fetch-") as tmp:
-            _mvn([*mvn_args, "dependency:copy", f"-Dartifact={REGISTRY_ARTIFACT}",
+            _mvn([*mvn_args, f"{DEPENDENCY_PLUGIN}:copy", f"-Dartifact={REGISTRY_ARTIFACT}",
                   f"-DoutputDirectory={tmp}"], f"Apicurio Registry {REGISTRY_VERSION}", cwd=Path(tmp))
             (tarball,) = Path(tmp).glob("*.tar.gz")
             staging = Path(tmp) / "dist"

@@ -1,0 +1,111 @@
+"""Shared fixtures: the cluster (started lazily, once per session) and small Kafka helpers.
+
+`cluster` uses ENVGRID_BOOTSTRAP_SERVERS / ENVGRID_SCHEMA_REGISTRY_URL when both are set; otherwise it
+starts (or reuses) the local broker + registry of `deploy.local` the first time an integration test
+asks for it, and stops it at session end (also on Ctrl-C, failures and SIGTERM) unless the cluster was
+started by hand with `python -m deploy.local up`. Unit-only runs never touch Java.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import itertools
+import os
+import re
+import signal
+import threading
+import time
+
+import pytest
+
+from connectors.settings import ClusterAddresses, cluster_settings
+
+_SESSION_TOKEN = os.urandom(2).hex()  # names differ between sessions sharing a reused cluster
+
+
+def _sigterm_as_interrupt() -> None:
+    """Turn SIGTERM into KeyboardInterrupt so fixture teardown (and atexit) still stop the JVMs."""
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        def _raise(signum, frame):
+            raise KeyboardInterrupt(f"signal {signum}")
+        signal.signal(signal.SIGTERM, _raise)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> ClusterAddresses:
+    external = cluster_settings()
+    if external is not None:
+        yield external
+        return
+    from deploy.local.cluster import LocalCluster
+
+    local = LocalCluster()
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        if not released:
+            released = True
+            local.release()
+
+    atexit.register(release)
+    _sigterm_as_interrupt()
+    try:
+        yield local.acquire()
+    finally:
+        release()
+        atexit.unregister(release)
+
+
+@pytest.fixture
+def unique_name(request):
+    """unique_name("topic") -> e.g. "it.test-round-trip.1a2b9f3c.topic.0": unique per test, call and session."""
+    base = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name)[:40].strip("-")
+    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:6]
+    counter = itertools.count()
+
+    def make(kind: str = "t") -> str:
+        return f"it.{base}.{_SESSION_TOKEN}{digest}.{kind}.{next(counter)}"
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def admin(cluster):
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient({"bootstrap.servers": cluster.bootstrap_servers})
+
+
+@pytest.fixture
+def create_topic(admin):
+    """create_topic(name, partitions=1, config=None) -> name; returns once the topic has leaders.
+    Topics made here are deleted after the test."""
+    from confluent_kafka.admin import NewTopic
+
+    made: list[str] = []
+
+    def create(name: str, partitions: int = 1, config: dict[str, str] | None = None,
+               timeout: float = 30.0) -> str:
+        fut = admin.create_topics([NewTopic(name, partitions, 1, config=config or {})],
+                                  operation_timeout=timeout)[name]
+        fut.result(timeout=timeout)
+        made.append(name)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            topic = admin.list_topics(topic=name, timeout=5).topics.get(name)
+            if topic and topic.error is None and len(topic.partitions) == partitions and \
+                    all(p.leader >= 0 for p in topic.partitions.values()):
+                return name
+            time.sleep(0.05)
+        raise TimeoutError(f"topic {name} has no leader for every partition after {timeout} s")
+
+    yield create
+    if made:
+        for fut in admin.delete_topics(made, operation_timeout=10).values():
+            try:
+                fut.result(timeout=15)
+            except Exception:  # best effort: the cluster may already be going down
+                pass

@@ -1,0 +1,145 @@
+"""Property tests: random sequences of notices, dispatches and merges never produce an invalid case."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from casekit import CHAIN, DEPARTMENTS, T0, acknowledged, joint, new_case
+from hypothesis import given, settings, strategies as st
+
+from domain.cases import (
+    Case, CaseState, Feedback, LifecycleEvent, Notice, NoticeKind, Outcome, Rejection, Reporter, ReporterKind, apply,
+    dispatch, invariant_violations, merge_report,
+)
+from domain.sla.commands import SlaCommand
+
+UNITS = sorted(DEPARTMENTS) + list(CHAIN) + ["nobody"]
+K = NoticeKind
+KINDS = [K.ACKNOWLEDGE] * 4 + [K.RESULT] * 5 + [K.PROGRESS, K.ENFORCEMENT_ORDER, K.TRANSFER_REQUEST, K.ESCALATION_REQUEST,
+         K.DECLINE] + [K.JOINT_ENFORCEMENT_REQUEST, K.CLOSE] * 2  # weighted towards deep states
+ROLES = ["lead", "lead", "lead", "task", "task", "handling_grid", "upper_grid", "any"]
+departments = st.sampled_from(sorted(DEPARTMENTS))
+
+
+@dataclass(frozen=True)
+class Merge:
+    reporter: Reporter
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    lead: str
+    assisting: tuple[str, ...]
+
+
+notices = st.builds(
+    lambda kind, unit, reason, text, target, assisting: ("notice", kind, unit, reason, text, target, assisting),
+    st.sampled_from(KINDS), st.sampled_from(ROLES), st.sampled_from(["", "not ours", "not ours"]),
+    st.sampled_from(["", "done", "done"]), st.none() | departments, st.lists(departments, max_size=3).map(tuple),
+)
+merges = st.builds(Merge, st.builds(Reporter, st.sampled_from(list(ReporterKind)), st.sampled_from(["web", "hotline_12345", "village-7"])))
+dispatches = st.builds(Dispatch, departments, st.lists(departments, max_size=2).map(tuple))
+starts = st.sampled_from([new_case, acknowledged, joint]).map(lambda make: make())
+actions = st.lists(st.one_of(notices, notices, notices, notices, merges, dispatches), max_size=40)
+
+
+def run(case: Case, script):
+    """Apply the script; yield (before, result) for every step."""
+    report_ids = iter(range(2, 10_000))
+    for minute, action in enumerate(script, start=1):
+        now = T0 + timedelta(minutes=minute)
+        if isinstance(action, Merge):
+            result = merge_report(case, f"E{next(report_ids)}", action.reporter, now)
+        elif isinstance(action, Dispatch):
+            result = dispatch(case, action.lead, action.assisting, DEPARTMENTS, now)
+        else:
+            _, kind, role, reason, text, target, assisting = action
+            unit = sender(case, role, minute)
+            result = apply(case, Notice(f"n{minute}", case.case_id, kind, unit, reason, target, assisting, text), DEPARTMENTS, now)
+        yield case, result, action
+        if isinstance(result, Outcome):
+            case = result.case
+
+
+def sender(case: Case, role: str, seed: int) -> str:
+    """Pick the sender by role so that random scripts reach deep states, not only rejections."""
+    open_tasks = [t.unit for t in case.open_tasks] or [t.unit for t in case.tasks]
+    if role == "lead" and case.lead_department:
+        return case.lead_department
+    if role == "task" and open_tasks:
+        return open_tasks[seed % len(open_tasks)]
+    if role == "handling_grid":
+        return case.handling_grid
+    if role == "upper_grid":
+        return case.supervising_grid
+    return UNITS[seed % len(UNITS)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(starts, actions)
+def test_random_sequences_keep_every_invariant(start, script):
+    for before, result, _ in run(start, script):
+        if isinstance(result, Rejection):
+            assert result.code and result.message
+            continue
+        after = result.case
+        assert invariant_violations(after) == [], (after, result.effects)
+        assert after.version == before.version + 1
+        lifecycle = result.of_type(LifecycleEvent)
+        assert lifecycle, "every applied change is in the audit history"
+        assert lifecycle[0].before is before.state and lifecycle[-1].after is after.state
+        assert all(e.version == after.version for e in lifecycle)
+        for command in result.of_type(SlaCommand):
+            assert command.case_id == after.case_id and command.handler_unit and command.supervising_grid
+
+
+@settings(max_examples=300, deadline=None)
+@given(starts, actions)
+def test_closing_requires_every_joint_task_done(start, script):
+    for _, result, _ in run(start, script):
+        if isinstance(result, Outcome) and result.case.state in (CaseState.CLOSED, CaseState.RESOLVED):
+            assert all(task.done for task in result.case.tasks)
+
+
+@settings(max_examples=300, deadline=None)
+@given(starts, actions)
+def test_feedback_reaches_every_linked_reporter(start, script):
+    for _, result, action in run(start, script):
+        if not isinstance(result, Outcome) or isinstance(action, Merge):
+            continue
+        feedback = result.of_type(Feedback)
+        if feedback:
+            linked = {(r.reporter, r.report_id) for r in result.case.reports}
+            assert linked <= {(f.recipient, f.report_id) for f in feedback}
+
+
+@settings(max_examples=200, deadline=None)
+@given(starts, actions)
+def test_a_case_never_leaves_a_final_state(start, script):
+    finished = False
+    for _, result, _ in run(start, script):
+        if finished:
+            assert isinstance(result, Rejection)
+        elif isinstance(result, Outcome):
+            finished = result.case.finished
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(departments, min_size=1, max_size=8))
+def test_transfers_never_exceed_the_limit_without_reaching_a_grid(targets):
+    case = new_case("env")
+    for minute, target in enumerate(targets, start=1):
+        now = T0 + timedelta(minutes=minute)
+        if case.lead_department is None:
+            break
+        result = apply(case, Notice(f"t{minute}", "C1", NoticeKind.TRANSFER_REQUEST, case.lead_department, "not ours"), DEPARTMENTS, now)
+        assert isinstance(result, Outcome)
+        case = result.case
+        if case.state is CaseState.TRANSFERRED:
+            redispatched = dispatch(case, target, (), DEPARTMENTS, now)
+            assert isinstance(redispatched, Outcome)
+            case = redispatched.case
+        if case.state is CaseState.ESCALATED:
+            break
+    plain_transfers = [t for t in case.transfers if t.to_parent_grid is None]
+    assert len(plain_transfers) <= 2

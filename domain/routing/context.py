@@ -1,0 +1,48 @@
+"""Everything routing needs, loaded once from the repository (or a city's own) configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from domain import paths
+from domain.departments import Departments, load_departments
+from domain.registry.loader import load_registry_set
+from domain.registry.model import RegistrySet
+from domain.roster import Roster, load_roster
+from domain.routing.decide import decide
+from domain.routing.model import RoutingDecision, RoutingInput
+from domain.rules.categories import CATEGORIES_FILE, Category, load_categories
+from domain.rules.loader import load_rules_set
+from domain.rules.model import RulesSet
+
+
+@dataclass(frozen=True)
+class RoutingContext:
+    """Departments, categories, registry versions, rules versions and the roster; versions are picked
+    per event by its time inside `decide`."""
+
+    departments: Departments
+    categories: tuple[Category, ...]
+    registry: RegistrySet
+    rules: RulesSet
+    roster: Roster
+
+    def decide(self, event: RoutingInput) -> RoutingDecision:
+        return decide(event, self.registry, self.rules)
+
+
+def load_routing_context(
+    *,
+    departments_file: Path | str = paths.DEPARTMENTS_FILE,
+    registry_dir: Path | str = paths.REGISTRY_DIR,
+    rules_dir: Path | str = paths.RULES_DIR,
+    roster_file: Path | str = paths.ROSTER_FILE,
+) -> RoutingContext:
+    """Load and cross-validate every routing input; raises ConfigError naming file, entry and problem."""
+    departments = load_departments(departments_file)
+    categories = load_categories(Path(rules_dir) / CATEGORIES_FILE.name)
+    registry = load_registry_set(registry_dir)
+    rules = load_rules_set(rules_dir, departments=departments, categories=categories, registry=registry)
+    roster = load_roster(roster_file, registry)
+    return RoutingContext(departments, categories, registry, rules, roster)

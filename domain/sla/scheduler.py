@@ -54,9 +54,13 @@ class DeadlineScheduler:
 
     def schedule(self, case_id: str, milestone: str, due: datetime, token: int) -> None:
         """Schedule (or move) the one pending deadline of (case, milestone)."""
+        self.schedule_minute(case_id, milestone, due_minute(due), token)
+
+    def schedule_minute(self, case_id: str, milestone: str, minute: int, token: int) -> None:
+        """`schedule` with the bucket key already computed (bulk loads, replays)."""
         key = (case_id, milestone)
-        self.cancel(case_id, milestone)
-        minute = due_minute(due)
+        if key in self.index:
+            self.cancel(case_id, milestone)
         bucket = self.buckets.get(minute)
         if bucket is None:
             bucket = self.buckets[minute] = {}

@@ -33,6 +33,13 @@ def _sigterm_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, _raise)
 
 
+def pytest_collection_modifyitems(items):
+    """A test that needs the cluster is an integration test, whether or not it says so."""
+    for item in items:
+        if "cluster" in getattr(item, "fixturenames", ()) and item.get_closest_marker("integration") is None:
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture(scope="session")
 def cluster() -> ClusterAddresses:
     external = cluster_settings()

@@ -30,9 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("command", choices=["up", "down", "status", "env"])
     p.add_argument("--kafka-port", type=int, help="fixed broker port (default: a free one)")
     p.add_argument("--registry-port", type=int, help="fixed registry port (default: a free one)")
+    p.add_argument("--var-dir", help="runtime directory (default: var/ at the repo root)")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for each to answer")
     a = p.parse_args(argv)
-    cluster = LocalCluster(kafka_port=a.kafka_port, registry_port=a.registry_port,
+    cluster = LocalCluster(var_dir=a.var_dir, kafka_port=a.kafka_port, registry_port=a.registry_port,
                            broker_timeout=a.timeout, registry_timeout=a.timeout)
     try:
         if a.command == "up":
@@ -42,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"started: kafka answered in {st['broker'].get('ready_s')} s, "
                 f"registry in {st['registry'].get('ready_s')} s")
             print(f"# envgrid local cluster {how}; logs in {cluster.var / 'log'}", file=sys.stderr)
+            wanted = {"broker": a.kafka_port, "registry": a.registry_port}
+            for part, port in wanted.items():
+                if port and st[part]["port"] != port:
+                    print(f"# note: the running {part} uses port {st[part]['port']}, not {port}; "
+                          "run `down` first to change ports", file=sys.stderr)
             print(addrs.exports())
         elif a.command == "env":
             addrs = cluster.addresses()

@@ -134,6 +134,7 @@ class LocalCluster:
         libs, home = fetch.kafka_libs(), fetch.registry_home()
         fetch_s = time.monotonic() - t0
         logs = self.var / "log"
+        _rotate(logs, ("kafka.log", "kafka.out", "registry.log"))
         st = {"owner": owner, "started_at": time.time(), "fetch_s": round(fetch_s, 2),
               "cache": str(fetch.cache_dir()),
               "broker": {"port": kport, "controller_port": cport, "pid": None, "java": java,
@@ -168,3 +169,10 @@ class LocalCluster:
             stop(st["broker"].get("pid"), broker.MARKER, popen=self._procs.get("broker"))
         self.state_file.unlink(missing_ok=True)
         return st
+
+
+def _rotate(logs: Path, names: tuple[str, ...]) -> None:
+    """Keep one previous run's logs as <name>.1; each run starts its logs empty."""
+    for name in names:
+        if (logs / name).exists():
+            (logs / name).replace(logs / f"{name}.1")

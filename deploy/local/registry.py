@@ -41,7 +41,6 @@ def properties(port: int, management_port: int) -> dict[str, str]:
         "apicurio.rest.deletion.group.enabled": "true",
         "apicurio.rest.deletion.artifact.enabled": "true",
         "apicurio.rest.deletion.artifact-version.enabled": "true",
-        "quarkus.log.console.color": "false",
     }
 
 

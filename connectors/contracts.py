@@ -53,6 +53,7 @@ class EventContract:
     path: Path
     schema: dict[str, Any] = field(repr=False)
     parsed: Any = field(repr=False, compare=False)
+    timestamp_fields: tuple[str, ...] = ()  # top-level timestamp-millis fields (tz-aware datetimes)
 
     @property
     def schema_str(self) -> str:
@@ -116,7 +117,17 @@ def _load_cached(event_name: str, schemas_dir: str) -> EventContract:
             f"{path}: record is named {full_name!r}, expected {NAMESPACE}.{event_name} "
             f"(EVENT_TYPES in connectors/contracts.py names this file for {event_name})"
         )
-    return EventContract(event_name, full_name, path, schema, parse_for_fastavro(schema, str(path)))
+    parsed = parse_for_fastavro(schema, str(path))
+    return EventContract(event_name, full_name, path, schema, parsed, _timestamp_fields(schema))
+
+
+def _timestamp_fields(schema: dict[str, Any]) -> tuple[str, ...]:
+    def is_timestamp(node: Any) -> bool:
+        if isinstance(node, list):
+            return any(is_timestamp(branch) for branch in node)
+        return isinstance(node, dict) and node.get("logicalType") == "timestamp-millis"
+
+    return tuple(f["name"] for f in schema.get("fields", []) if is_timestamp(f["type"]))
 
 
 def _read_json(path: Path) -> Any:

@@ -28,7 +28,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import StringDeserializer, StringSerializer
 
-from connectors.contracts import EVENT_TYPES, EventContract, event_name_of, load_event, parse_for_fastavro
+from connectors.contracts import EVENT_TYPES, ContractError, EventContract, event_name_of, load_event, parse_for_fastavro
 from connectors.wire import (
     UNKNOWN_SCHEMA_ID,
     WRONG_EVENT_TYPE,
@@ -138,7 +138,7 @@ class EventCodec:
         self._client = client
         self._topic_events = topic_events
         self._auto_register = auto_register
-        self._writer_ids: dict[str, tuple[int, Any]] = {}  # event name -> (schema id, parsed schema)
+        self._writer_ids: dict[str, tuple[int, Any, tuple[str, ...]]] = {}  # event -> (id, parsed, time fields)
         self._readers: dict[int, tuple[str, Any, Any]] = {}  # schema id -> (event, writer, reader or None)
 
     def encode(self, event_name: str, value: dict[str, Any], topic: str) -> bytes:
@@ -149,6 +149,14 @@ class EventCodec:
         expected = self._topic_events(topic) if self._topic_events else None
         if expected is not None and expected != event_name:
             raise EventEncodingError(f"{topic} carries {expected} events, not {event_name}")
+        if not isinstance(value, dict):
+            raise EventEncodingError(f"{event_name} value for {topic} must be a dict, not {type(value).__name__}")
+        for name in writer[2]:  # fastavro would take a naive time as UTC: 8 h off for Beijing wall-clock times
+            moment = value.get(name)
+            if moment is not None and getattr(moment, "tzinfo", True) is None:
+                raise EventEncodingError(
+                    f"{event_name} value for {topic}: {name}={moment.isoformat()} has no timezone; pass an aware datetime"
+                )
         return frame(writer[0], writer[1], value, event_name=event_name, topic=topic)
 
     def decode(self, data: bytes | None, topic: str) -> tuple[str, dict[str, Any]]:
@@ -174,13 +182,13 @@ class EventCodec:
             self._writer_ids[event_name] = self._schema_id_for(load_event(event_name))
         return self._writer_ids[event_name][0]
 
-    def _schema_id_for(self, contract: EventContract) -> tuple[int, Any]:
+    def _schema_id_for(self, contract: EventContract) -> tuple[int, Any, tuple[str, ...]]:
         schema = Schema(contract.schema_str, schema_type="AVRO")
         if self._auto_register:
             schema_id = self._client.register_schema(contract.full_name, schema)
         else:
             schema_id = self._client.lookup_schema(contract.full_name, schema).schema_id
-        return schema_id, contract.parsed
+        return schema_id, contract.parsed, contract.timestamp_fields
 
     def _reader_for(self, schema_id: int, topic: str) -> tuple[str, Any, Any]:
         try:
@@ -198,8 +206,11 @@ class EventCodec:
                 f"{' with references' if registered.references else ''}; envgrid events are self-contained Avro",
                 schema_id,
             )
-        written = json.loads(registered.schema_str or "null")
-        writer = parse_for_fastavro(written, f"registry schema id {schema_id}") if isinstance(written, dict) else None
+        try:
+            written = json.loads(registered.schema_str or "null")
+            writer = parse_for_fastavro(written, f"registry schema id {schema_id}") if isinstance(written, dict) else None
+        except (ValueError, ContractError) as error:
+            raise UndecodableRecord(WRONG_EVENT_TYPE, topic, f"schema id {schema_id}: {error}", schema_id) from error
         full_name = record_name(writer)
         event_name = event_name_of(full_name) if full_name else None
         if event_name is None:

@@ -122,3 +122,17 @@ def test_pure_frame_helpers_round_trip() -> None:
     schema_id, body = split_frame(frame(7, contract.parsed, value), "t")
     assert schema_id == 7 and len(body) > HEADER_SIZE
     assert read_body(body, contract.parsed, None, topic="t", schema_id=7) == value
+
+
+def test_naive_datetimes_are_refused(client) -> None:
+    value = sample_events()["SlaEvent"]
+    value["deadline"] = value["deadline"].replace(tzinfo=None)
+    with pytest.raises(EventEncodingError, match="deadline=2024-05-14T01:30:00 has no timezone"):
+        EventCodec(client).encode("SlaEvent", value, "envgrid.case.sla")
+
+
+def test_decoded_times_are_aware_utc(client) -> None:
+    codec = EventCodec(client)
+    value = sample_events()["PatrolReport"]
+    _, decoded = codec.decode(codec.encode("PatrolReport", value, "t"), "t")
+    assert decoded["occurred_at"].utcoffset().total_seconds() == 0 and decoded["occurred_at"] == value["occurred_at"]

@@ -34,6 +34,7 @@ class FeedbackReason(StrEnum):
     ESCALATED = "escalated"
     RESOLVED = "resolved"
     DECLINED = "declined"
+    EXTENDED = "extended"  # petitioners are told when and why the handling time is extended
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,13 @@ from domain.cases.model import CaseState, EnforcementOrder, KnownDepartments, Ta
 from domain.cases.notices import Notice
 from domain.cases.step import Step
 from domain.cases.transfer import escalation_request, reject, transfer_request
-from domain.sla.commands import Milestone, SlaAction
+from domain.sla.commands import Milestone, PauseReason, SlaAction
 
 if TYPE_CHECKING:
     from domain.cases.lifecycle import CaseRules
 
 __all__ = ["acknowledge", "progress", "enforcement_order", "transfer_request", "escalation_request",
-           "joint_enforcement_request", "result", "close", "decline"]
+           "joint_enforcement_request", "result", "close", "decline", "extension_request", "extension_decision"]
 
 WORKING = (CaseState.ACKNOWLEDGED, CaseState.IN_PROGRESS, CaseState.JOINT_HANDLING, CaseState.ESCALATED)
 
@@ -124,6 +124,39 @@ def decline(step: Step, notice: Notice, known: KnownDepartments, rules: CaseRule
     return step.sla(SlaAction.STOP).finish()
 
 
+def extension_request(step: Step, notice: Notice, known: KnownDepartments, rules: CaseRules) -> Outcome | Rejection:
+    """The lead asks for more time; the resolve clock pauses until a grid decides.  # 申请延期"""
+    case = step.case
+    if not _leads(step, notice.unit):
+        return reject(step, notice, RejectionCode.NOT_LEAD, "only the lead department or handling grid can ask for an extension")
+    if case.state not in WORKING or case.state is CaseState.ESCALATED:
+        return _not_yet(step, notice)
+    if case.extension_pending:
+        return reject(step, notice, RejectionCode.INVALID_TRANSITION, "an extension request is already waiting for its decision")
+    if not notice.reason.strip():
+        return reject(step, notice, RejectionCode.MISSING_FIELD, "an extension request needs a reason")
+    step.change(extension_pending=True).event("extension_requested", notice.reason)
+    return step.sla(SlaAction.PAUSE, Milestone.RESOLVE, pause_reason=PauseReason.AWAITING_EXTENSION).finish()
+
+
+def extension_decision(step: Step, notice: Notice, known: KnownDepartments, rules: CaseRules) -> Outcome | Rejection:
+    """A grid at or above the handling level grants (notice.extension > 0 units) or refuses the extension."""
+    case = step.case
+    if notice.unit not in case.grids_at_or_above_handling():
+        return reject(step, notice, RejectionCode.NOT_LEAD, "only the handling grid or an upper grid decides on extensions")
+    if not case.extension_pending:
+        return reject(step, notice, RejectionCode.INVALID_TRANSITION, "no extension request is waiting for a decision")
+    if notice.extension < 0:
+        return reject(step, notice, RejectionCode.MISSING_FIELD, f"extension must be 0 (refused) or positive, got {notice.extension}")
+    step.change(extension_pending=False)
+    step.sla(SlaAction.RESUME, Milestone.RESOLVE)
+    if notice.extension == 0:
+        return step.event("extension_refused", notice.reason).finish()
+    step.event("extension_granted", f"{notice.extension:g} more; {notice.reason}".rstrip("; "))
+    step.feedback(FeedbackReason.EXTENDED, notice.reason or f"handling time extended by {notice.extension:g}")
+    return step.sla(SlaAction.EXTEND, Milestone.RESOLVE, extension_units=notice.extension).finish()
+
+
 def _task_result(step: Step, notice: Notice) -> Outcome | Rejection:
     case = step.case
     task = next((t for t in case.tasks if t.unit == notice.unit), None)
@@ -143,7 +176,7 @@ def _task_result(step: Step, notice: Notice) -> Outcome | Rejection:
 
 
 def _resolve(step: Step, resolution: str) -> Outcome:
-    step.change(state=CaseState.RESOLVED, resolution=resolution, resolved_at=step.now)
+    step.change(state=CaseState.RESOLVED, resolution=resolution, resolved_at=step.now, extension_pending=False)
     step.event("resolved", resolution).feedback(FeedbackReason.RESOLVED, resolution, to_transferring_units=True)
     return step.sla(SlaAction.STOP).finish()
 

@@ -36,6 +36,8 @@ _HANDLERS = {
     NoticeKind.RESULT: handlers.result,
     NoticeKind.CLOSE: handlers.close,
     NoticeKind.DECLINE: handlers.decline,
+    NoticeKind.EXTENSION_REQUEST: handlers.extension_request,
+    NoticeKind.EXTENSION_DECISION: handlers.extension_decision,
 }
 
 
@@ -130,6 +132,8 @@ def _dispatch_into(step: Step, lead: str, assisting: tuple[str, ...], known: Kno
         step.sla(SlaAction.START, Milestone.ACKNOWLEDGE, Milestone.ACCEPT_DECISION)
     else:
         step.sla(SlaAction.RESUME)  # also hands the running clocks to the new lead
+        if case.acknowledged_at is not None:
+            step.sla(SlaAction.START, Milestone.ACKNOWLEDGE)  # the new lead must sign for it in time too
     return step.finish()
 
 

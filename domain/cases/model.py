@@ -119,6 +119,7 @@ class Case:
     acknowledged_at: datetime | None = None
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
+    extension_pending: bool = False  # an extension request awaits its decision
     flagged_at_top: bool = False  # escalation asked for above L1: needs the city's attention
     recent_notice_ids: tuple[str, ...] = ()  # for idempotent re-delivery
     version: int = 1
@@ -181,6 +182,9 @@ def invariant_violations(case: Case) -> list[str]:
         problems.append(f"{case.state} without resolved_at")
     if case.state is CaseState.CLOSED and case.closed_at is None:
         problems.append("closed without closed_at")
+    working = {CaseState.ACKNOWLEDGED, CaseState.IN_PROGRESS, CaseState.JOINT_HANDLING, CaseState.ESCALATED}
+    if case.extension_pending and case.state not in working:
+        problems.append(f"extension pending on a case that is {case.state}")
     if case.updated_at < case.created_at or case.version < 1:
         problems.append("timestamps or version out of order")
     return problems

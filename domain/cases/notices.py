@@ -15,6 +15,8 @@ class NoticeKind(StrEnum):
     CLOSE = "close"  # 结案
     ENFORCEMENT_ORDER = "enforcement_order"  # a work-starting notice, e.g. 停电停水
     DECLINE = "decline"  # the petition is not accepted  # 不予受理
+    EXTENSION_REQUEST = "extension_request"  # the lead asks for more time; the resolve clock pauses  # 申请延期
+    EXTENSION_DECISION = "extension_decision"  # a grid grants (`extension` > 0) or refuses (0) it
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +25,8 @@ class Notice:
 
     Fields beyond the common ones matter only for some kinds: `reason` (transfer, escalation, decline),
     `target_department` (transfer: suggested target; joint enforcement: lead, default the current lead),
-    `assisting_departments` (joint enforcement), `text` (progress note, result resolution, order name).
+    `assisting_departments` (joint enforcement), `text` (progress note, result resolution, order name),
+    `extension` (extension decision: granted units of the resolve limit's basis, e.g. working days; 0 refuses).
     """
 
     notice_id: str
@@ -34,3 +37,4 @@ class Notice:
     target_department: str | None = None
     assisting_departments: tuple[str, ...] = ()
     text: str = ""
+    extension: float = 0.0

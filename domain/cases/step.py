@@ -47,12 +47,13 @@ class Step:
                     self.effects.append(Feedback(case.case_id, reason, recipient, None, case.handler_unit, message, self.now))
         return self
 
-    def sla(self, action: SlaAction, *milestones: Milestone, pause_reason: PauseReason | None = None) -> Step:
+    def sla(self, action: SlaAction, *milestones: Milestone, pause_reason: PauseReason | None = None,
+            extension_units: float = 0.0) -> Step:
         case = self.case
         for milestone in milestones or ALL_MILESTONES:
             self.effects.append(SlaCommand(
                 action, case.case_id, milestone, self.now, case.channel, case.category, case.handler_unit,
-                case.supervising_grid, pause_reason,
+                case.supervising_grid, pause_reason, extension_units,
             ))
         return self
 

@@ -40,7 +40,7 @@ def transfer_request(step: Step, notice: Notice, known: KnownDepartments, rules:
     if len(step.case.transfers) > rules.max_transfers:
         return _to_parent(step, record, TakeoverCause.TOO_MANY_TRANSFERS, f"{notice.reason} (transfer {len(step.case.transfers)}, more than {rules.max_transfers})")
     step.sla(SlaAction.PAUSE, pause_reason=PauseReason.TRANSFERRED)
-    step.change(state=CaseState.TRANSFERRED, lead_department=None, assisting_departments=())
+    step.change(state=CaseState.TRANSFERRED, lead_department=None, assisting_departments=(), extension_pending=False)
     step.event("transferred", notice.reason).feedback(FeedbackReason.TRANSFERRED, notice.reason)
     step.effect(RerouteRequest(case.case_id, case.category, case.grid_chain, case.handling_level, left, target, notice.reason, step.now))
     return step.finish()
@@ -65,7 +65,7 @@ def hand_to_parent_grid(step: Step, cause: TakeoverCause, reason: str, keep_lead
     from_grid, to_grid = case.handling_grid, case.grid_at(to_level)
     record = EscalationRecord(case.handling_level, to_level, from_grid, to_grid, step.unit or "", reason, step.now)
     was_transferred = case.state is CaseState.TRANSFERRED
-    changes: dict = dict(state=CaseState.ESCALATED, handling_level=to_level, escalations=(*case.escalations, record),
+    changes: dict = dict(state=CaseState.ESCALATED, extension_pending=case.extension_pending and keep_lead, handling_level=to_level, escalations=(*case.escalations, record),
                          flagged_at_top=case.flagged_at_top or at_top)
     if not keep_lead or was_transferred:
         changes.update(lead_department=None, assisting_departments=())

@@ -24,6 +24,7 @@ class SlaAction(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     REASSIGN = "reassign"  # same clock, new handler or supervising grid (after escalation, joint start)
+    EXTEND = "extend"      # an approved extension: `extension_units` more of the milestone's basis  # 延期
 
 
 class PauseReason(StrEnum):
@@ -48,3 +49,4 @@ class SlaCommand:
     handler_unit: str
     supervising_grid: str
     pause_reason: PauseReason | None = None
+    extension_units: float = 0.0

@@ -70,6 +70,7 @@ class MilestoneTimer:
     fired: tuple[float, ...] = ()
     pause_reason: PauseReason | None = None
     extensions_used: int = 0
+    extended_by: timedelta = timedelta(0)
     generation: int = 0  # bumped on every change: the scheduler's token for lazy cancellation
     calendar_fallback: bool = False
 
@@ -164,13 +165,14 @@ def stop_timer(timer: MilestoneTimer, at: datetime, worktime: WorkTime) -> Miles
     if timer.state is TimerState.STOPPED:
         return timer
     if timer.state is TimerState.PAUSED:
-        return _changed(timer, state=TimerState.STOPPED, pause_reason=None)
+        return _changed(timer, state=TimerState.STOPPED, pause_reason=None, since=max(at, timer.since))
     return _settle(timer, at, worktime, state=TimerState.STOPPED, pause_reason=None)
 
 
 def extend_timer(timer: MilestoneTimer, extra: timedelta) -> MilestoneTimer:
     """Add `extra` counted time to the budget; the caller checks the policy's limits first."""
-    return _changed(timer, budget=timer.budget + extra, extensions_used=timer.extensions_used + 1)
+    return _changed(timer, budget=timer.budget + extra, extensions_used=timer.extensions_used + 1,
+                    extended_by=timer.extended_by + extra)
 
 
 def reassign_timer(timer: MilestoneTimer, handler_unit: str, supervising_grid: str) -> MilestoneTimer:

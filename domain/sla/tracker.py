@@ -6,7 +6,7 @@ events to publish and the next instant to schedule. `SlaDesk` wires it to an in-
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -18,15 +18,6 @@ from domain.sla.timer import (
     reassign_timer, resume_timer, start_timer, stop_timer,
 )
 from domain.sla.worktime import WorkTime
-
-SlaSignal = SlaEvent | SlaEscalation
-
-
-@dataclass(frozen=True, slots=True)
-class TimerChange:
-    timer: MilestoneTimer | None  # None: the milestone is not timed for this channel/category
-    signals: tuple[SlaSignal, ...] = ()
-    next_due: datetime | None = None  # schedule this (token = timer.generation); None: cancel
 
 
 class ExtensionRefusal(StrEnum):
@@ -46,6 +37,16 @@ class ExtensionRejected:
     message: str
 
 
+SlaSignal = SlaEvent | SlaEscalation | ExtensionRejected
+
+
+@dataclass(frozen=True, slots=True)
+class TimerChange:
+    timer: MilestoneTimer | None  # None: the milestone is not timed for this channel/category
+    signals: tuple[SlaSignal, ...] = ()
+    next_due: datetime | None = None  # schedule this (token = timer.generation); None: cancel
+
+
 class SlaTracker:
     def __init__(self, policies: SlaPolicies, worktime: WorkTime | None = None) -> None:
         self.policies = policies
@@ -53,11 +54,18 @@ class SlaTracker:
 
     def on_command(self, timer: MilestoneTimer | None, command: SlaCommand) -> TimerChange:
         if timer is None:
-            if command.action is not SlaAction.START:
-                return TimerChange(None)
-            return self._start(command)
+            if command.action is SlaAction.START:
+                return self._start(command)
+            if command.action is SlaAction.EXTEND:
+                return TimerChange(None, (_not_timed(command.case_id, command.milestone),))
+            return TimerChange(None)
         if command.action is SlaAction.START:
-            return self._settled(timer, timer)  # first start wins; a repeat start changes nothing
+            if timer.state is TimerState.STOPPED and command.at > timer.since:
+                return self._restart(timer, command)
+            return self._settled(timer, timer)  # a redelivered or repeated start changes nothing
+        if command.action is SlaAction.EXTEND:
+            extended = self.extend(timer, command.channel, command.category, command.extension_units)
+            return extended if isinstance(extended, TimerChange) else self._settled(timer, timer, (extended,))
         updated = reassign_timer(timer, command.handler_unit, command.supervising_grid)
         if command.action is SlaAction.STOP:
             updated = stop_timer(updated, command.at, self.worktime)
@@ -72,15 +80,20 @@ class SlaTracker:
         fired, signals = fire_due(timer, now, self.worktime)
         return self._settled(timer, fired, tuple(signals))
 
-    def extend(self, timer: MilestoneTimer | None, channel: str, category: str, extra_units: float) -> TimerChange | ExtensionRejected:
+    def extend(self, timer: MilestoneTimer, channel: str, category: str, extra_units: float) -> TimerChange | ExtensionRejected:
         """Grant an extension (延期) of `extra_units` in the milestone's basis, within the policy's limits."""
-        if timer is None:
-            return ExtensionRejected("", Milestone.RESOLVE, ExtensionRefusal.NOT_TIMED, "no timer for this milestone")
         rule = self.policies.rule_for(channel, category, timer.milestone)
         refusal = _extension_refusal(timer, rule, extra_units)
         if refusal is not None:
             return ExtensionRejected(timer.case_id, timer.milestone, *refusal)
         return self._settled(timer, extend_timer(timer, extra_units * timer.basis.unit))
+
+    def _restart(self, timer: MilestoneTimer, command: SlaCommand) -> TimerChange:
+        """A met milestone timed again for a new handler (e.g. acknowledgement after re-dispatch)."""
+        change = self._start(command)
+        if change.timer is None:
+            return change
+        return self._settled(timer, replace(change.timer, generation=timer.generation + 1))
 
     def _start(self, command: SlaCommand) -> TimerChange:
         policy = self.policies.policy_for(command.channel, command.category)
@@ -98,6 +111,10 @@ class SlaTracker:
         return TimerChange(after, signals, None if due is None else due.at)
 
 
+def _not_timed(case_id: str, milestone: Milestone) -> ExtensionRejected:
+    return ExtensionRejected(case_id, milestone, ExtensionRefusal.NOT_TIMED, f"{milestone} of case {case_id} is not timed")
+
+
 def _extension_refusal(timer: MilestoneTimer, rule, extra_units: float) -> tuple[ExtensionRefusal, str] | None:
     if timer.state is TimerState.STOPPED:
         return ExtensionRefusal.STOPPED, "the milestone is already met or stopped"
@@ -107,8 +124,8 @@ def _extension_refusal(timer: MilestoneTimer, rule, extra_units: float) -> tuple
         return ExtensionRefusal.NOT_EXTENDABLE, f"the policy allows no extension of {timer.milestone}"
     if timer.extensions_used >= rule.extension.max_times:
         return ExtensionRefusal.ALREADY_EXTENDED, f"already extended {timer.extensions_used} time(s), max {rule.extension.max_times}"
-    if not 0 < extra_units <= rule.extension.limit:
-        return ExtensionRefusal.TOO_LONG, f"extension of {extra_units} {rule.basis} exceeds the limit {rule.extension.limit}"
+    if not 0 < extra_units or timer.extended_by + extra_units * timer.basis.unit > rule.extension.limit * timer.basis.unit:
+        return ExtensionRefusal.TOO_LONG, f"extension of {extra_units} {rule.basis} exceeds the limit {rule.extension.limit} in total"
     return None
 
 
@@ -128,7 +145,10 @@ class SlaDesk:
 
     def extend(self, case_id: str, milestone: Milestone, channel: str, category: str, extra_units: float) -> TimerChange | ExtensionRejected:
         key = (case_id, milestone.value)
-        change = self.tracker.extend(self.timers.get(key), channel, category, extra_units)
+        timer = self.timers.get(key)
+        if timer is None:
+            return _not_timed(case_id, milestone)
+        change = self.tracker.extend(timer, channel, category, extra_units)
         if isinstance(change, TimerChange):
             self._store(key, change)
         return change

@@ -16,7 +16,7 @@ from domain.sla.commands import SlaCommand
 UNITS = sorted(DEPARTMENTS) + list(CHAIN) + ["nobody"]
 K = NoticeKind
 KINDS = [K.ACKNOWLEDGE] * 4 + [K.RESULT] * 5 + [K.PROGRESS, K.ENFORCEMENT_ORDER, K.TRANSFER_REQUEST, K.ESCALATION_REQUEST,
-         K.DECLINE] + [K.JOINT_ENFORCEMENT_REQUEST, K.CLOSE] * 2  # weighted towards deep states
+         K.DECLINE, K.EXTENSION_REQUEST, K.EXTENSION_DECISION] + [K.JOINT_ENFORCEMENT_REQUEST, K.CLOSE] * 2  # weighted towards deep states
 ROLES = ["lead", "lead", "lead", "task", "task", "handling_grid", "upper_grid", "any"]
 departments = st.sampled_from(sorted(DEPARTMENTS))
 
@@ -33,9 +33,9 @@ class Dispatch:
 
 
 notices = st.builds(
-    lambda kind, unit, reason, text, target, assisting: ("notice", kind, unit, reason, text, target, assisting),
+    lambda kind, unit, reason, text, target, assisting, extension: ("notice", kind, unit, reason, text, target, assisting, extension),
     st.sampled_from(KINDS), st.sampled_from(ROLES), st.sampled_from(["", "not ours", "not ours"]),
-    st.sampled_from(["", "done", "done"]), st.none() | departments, st.lists(departments, max_size=3).map(tuple),
+    st.sampled_from(["", "done", "done"]), st.none() | departments, st.lists(departments, max_size=3).map(tuple), st.sampled_from([0.0, 5.0]),
 )
 merges = st.builds(Merge, st.builds(Reporter, st.sampled_from(list(ReporterKind)), st.sampled_from(["web", "hotline_12345", "village-7"])))
 dispatches = st.builds(Dispatch, departments, st.lists(departments, max_size=2).map(tuple))
@@ -53,9 +53,9 @@ def run(case: Case, script):
         elif isinstance(action, Dispatch):
             result = dispatch(case, action.lead, action.assisting, DEPARTMENTS, now)
         else:
-            _, kind, role, reason, text, target, assisting = action
+            _, kind, role, reason, text, target, assisting, extension = action
             unit = sender(case, role, minute)
-            result = apply(case, Notice(f"n{minute}", case.case_id, kind, unit, reason, target, assisting, text), DEPARTMENTS, now)
+            result = apply(case, Notice(f"n{minute}", case.case_id, kind, unit, reason, target, assisting, text, extension), DEPARTMENTS, now)
         yield case, result, action
         if isinstance(result, Outcome):
             case = result.case

@@ -140,3 +140,20 @@ def test_rejection_leaves_the_case_untouched():
     before = (case.state, case.version)
     send(case, NoticeKind.RESULT, "env", text="x")
     assert (case.state, case.version) == before
+
+
+def test_extension_rejections():
+    case = acknowledged()
+    assert rejected(send(case, NoticeKind.EXTENSION_REQUEST, "env")) is RejectionCode.MISSING_FIELD
+    assert rejected(send(new_case(), NoticeKind.EXTENSION_REQUEST, "env", reason="x")) is RejectionCode.NOT_ACKNOWLEDGED
+    assert rejected(send(case, NoticeKind.EXTENSION_DECISION, "town-3", extension=5)) is RejectionCode.INVALID_TRANSITION
+    pending = ok(case, NoticeKind.EXTENSION_REQUEST, "env", reason="x").case
+    assert rejected(send(pending, NoticeKind.EXTENSION_REQUEST, "env", reason="x")) is RejectionCode.INVALID_TRANSITION
+    assert rejected(send(pending, NoticeKind.EXTENSION_DECISION, "env", extension=5)) is RejectionCode.NOT_LEAD
+    assert rejected(send(pending, NoticeKind.EXTENSION_DECISION, "town-3", extension=-1)) is RejectionCode.MISSING_FIELD
+
+
+def test_a_transfer_lets_a_pending_extension_lapse():
+    pending = ok(acknowledged(), NoticeKind.EXTENSION_REQUEST, "env", reason="x").case
+    moved = ok(pending, NoticeKind.TRANSFER_REQUEST, "env", 20, reason="not ours").case
+    assert not moved.extension_pending

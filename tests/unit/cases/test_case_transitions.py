@@ -83,7 +83,8 @@ def test_transfer_pauses_clocks_and_asks_the_router_again_without_the_transferri
     assert [f.reason for f in outcome.of_type(Feedback)] == [FeedbackReason.TRANSFERRED]
     redispatched = dispatch(outcome.case, "water", (), DEPARTMENTS, at(20))
     assert redispatched.case.state is CaseState.DISPATCHED and redispatched.case.lead_department == "water"
-    assert {c.action for c in redispatched.of_type(SlaCommand)} == {SlaAction.RESUME}
+    assert sla(redispatched) == {(SlaAction.RESUME, m) for m in Milestone} | {(SlaAction.START, Milestone.ACKNOWLEDGE)}
+    assert {c.handler_unit for c in redispatched.of_type(SlaCommand)} == {"water"}
     accepted = ok(redispatched.case, NoticeKind.ACKNOWLEDGE, "water", 30)
     recipients = {f.recipient for f in accepted.of_type(Feedback)}
     assert recipients == {CITIZEN, Reporter(ReporterKind.UNIT, "env")}  # the transferring unit hears back too
@@ -204,3 +205,22 @@ def test_lifecycle_events_carry_the_new_version():
 def test_known_departments_may_be_a_callable():
     outcome = apply(new_case(), notice(NoticeKind.ACKNOWLEDGE, "env"), lambda code: code in DEPARTMENTS, at(1))
     assert isinstance(outcome, Outcome) and not isinstance(outcome, Rejection)
+
+
+def test_extension_request_pauses_the_resolve_clock_until_a_grid_decides():
+    requested = ok(acknowledged(), NoticeKind.EXTENSION_REQUEST, "env", reason="lab results take 3 weeks")
+    assert requested.case.extension_pending and requested.case.state is CaseState.ACKNOWLEDGED
+    [pause] = requested.of_type(SlaCommand)
+    assert (pause.action, pause.milestone, pause.pause_reason) == (SlaAction.PAUSE, Milestone.RESOLVE, PauseReason.AWAITING_EXTENSION)
+    granted = ok(requested.case, NoticeKind.EXTENSION_DECISION, "town-3", 20, extension=30, reason="complex case")
+    assert not granted.case.extension_pending
+    assert [(c.action, c.extension_units) for c in granted.of_type(SlaCommand)] == [(SlaAction.RESUME, 0.0), (SlaAction.EXTEND, 30)]
+    assert [f.reason for f in granted.of_type(Feedback)] == [FeedbackReason.EXTENDED]
+    assert events(granted)[0][0] == "extension_granted"
+
+
+def test_refused_extension_only_resumes_the_clock():
+    requested = ok(acknowledged(), NoticeKind.EXTENSION_REQUEST, "env", reason="need more time").case
+    refused = ok(requested, NoticeKind.EXTENSION_DECISION, "village-7", 20, extension=0, reason="not justified")
+    assert [c.action for c in refused.of_type(SlaCommand)] == [SlaAction.RESUME] and not refused.of_type(Feedback)
+    assert events(refused)[0][0] == "extension_refused"

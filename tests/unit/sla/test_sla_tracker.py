@@ -158,3 +158,27 @@ def test_events_beyond_the_official_calendar_carry_the_fallback_flag():
     sla.apply(command(SlaAction.START, ACK, monday))
     [warning] = sla.tick(monday + timedelta(hours=1))
     assert warning.calendar_fallback
+
+
+def test_an_extend_command_from_the_case_lifecycle_goes_through_the_policy_check():
+    sla = desk()
+    sla.apply(command(SlaAction.START, RESOLVE, cst(2025, 9, 29, 10), channel="letter"))
+    granted = sla.apply(SlaCommand(SlaAction.EXTEND, "C1", RESOLVE, cst(2025, 10, 9), "letter", "dust", "env", "town-3", extension_units=20))
+    assert granted.timer.extended_by == timedelta(days=20) and not granted.signals
+    refused = sla.apply(SlaCommand(SlaAction.EXTEND, "C1", RESOLVE, cst(2025, 10, 9), "letter", "dust", "env", "town-3", extension_units=5))
+    [rejection] = refused.signals
+    assert isinstance(rejection, ExtensionRejected) and rejection.reason is ExtensionRefusal.ALREADY_EXTENDED
+    untimed = sla.apply(SlaCommand(SlaAction.EXTEND, "C1", ACK, cst(2025, 10, 9), "letter", "dust", "env", "town-3", extension_units=1))
+    assert untimed.signals[0].reason is ExtensionRefusal.NOT_TIMED and untimed.signals[0].case_id == "C1"
+
+
+def test_a_met_acknowledgement_is_timed_again_for_a_new_lead_but_not_on_redelivery():
+    sla = desk()
+    start = command(SlaAction.START, ACK, cst(2025, 9, 29, 9))
+    sla.apply(start)
+    sla.apply(command(SlaAction.STOP, ACK, cst(2025, 9, 29, 9, 30)))
+    assert sla.apply(start).timer.state is TimerState.STOPPED  # redelivered old start: nothing changes
+    restarted = sla.apply(command(SlaAction.START, ACK, cst(2025, 9, 29, 14), handler="water"))
+    assert restarted.timer.state is TimerState.RUNNING and restarted.next_due == cst(2025, 9, 29, 15)
+    [warning] = sla.tick(cst(2025, 9, 29, 15))
+    assert warning.handler_unit == "water"

@@ -97,6 +97,9 @@ class LocalCluster:
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(st, indent=2))
         tmp.replace(self.state_file)
+        for part in ("broker", "registry"):  # plain pid files too, for `kill $(cat var/broker.pid)`
+            if st[part].get("pid"):
+                (self.var / f"{part}.pid").write_text(f"{st[part]['pid']}\n")
 
     def _live_leases(self) -> list[int]:
         pids = [int(p.name) for p in self.leases.glob("*") if p.name.isdigit()] if self.leases.is_dir() else []
@@ -168,6 +171,8 @@ class LocalCluster:
             stop(st["registry"].get("pid"), registry.MARKER, popen=self._procs.get("registry"))
             stop(st["broker"].get("pid"), broker.MARKER, popen=self._procs.get("broker"))
         self.state_file.unlink(missing_ok=True)
+        for part in ("broker", "registry"):
+            (self.var / f"{part}.pid").unlink(missing_ok=True)
         return st
 
 

@@ -116,7 +116,7 @@ def _notice_value(rng: random.Random, case: OpenCase, kind: str, event_id: str, 
         unit_kind, unit_code = "GRID", case.township_code if rng.random() < 0.7 else case.district_code
     value: dict[str, Any] = {
         "event_id": event_id,
-        "occurred_at": max(now - timedelta(minutes=rng.uniform(0, 90)), case.opened_at),
+        "occurred_at": max(now - timedelta(milliseconds=int(rng.random() * 5_400_000)), case.opened_at),
         "received_at": now,
         "case_id": case.case_id,
         "kind": kind,

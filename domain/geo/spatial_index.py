@@ -11,23 +11,29 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-OUTSIDE = -1
+_CELLS_PER_CHUNK = 8192
 _METRES_PER_DEGREE_LAT = 110_574.0
 _METRES_PER_DEGREE_LON_AT_EQUATOR = 111_320.0
 
 
-@dataclass(frozen=True, slots=True)
-class PointLocation:
+class PointLocation(NamedTuple):
     """The leaf polygon containing a point, and every leaf within the near-boundary distance."""
 
     code: str
     near_codes: tuple[str, ...]  # empty unless two or more leaves are within the distance
     contained: bool  # False when the point fell in a sliver between polygons and the nearest won
+
+
+@dataclass(frozen=True, slots=True)
+class _MixedCell:
+    codes: tuple[str, ...]  # candidate leaves, sorted by code
+    geometries: np.ndarray  # their polygons, then their near-boundary buffers, in the same order
 
 
 class LeafGridIndex:
@@ -63,43 +69,66 @@ class LeafGridIndex:
         """Where a WGS-84 point falls, or None when it lies outside the city outline."""
         x = (lon - self._lon0) * self._kx
         y = (lat - self._lat0) * self._ky
-        ix, iy = int(x // self._cell), int(y // self._cell)
-        if not (0 <= ix < self._nx and 0 <= iy < self._ny):
+        if x < 0 or y < 0:
+            return None
+        ix, iy = int(x / self._cell), int(y / self._cell)
+        if ix >= self._nx or iy >= self._ny:
             return None
         entry = self._cells[ix * self._ny + iy]
-        if entry.__class__ is int:
-            return None if entry == OUTSIDE else PointLocation(self._codes[entry], (), True)
+        if entry.__class__ is PointLocation or entry is None:
+            return entry
         return self._locate_in_mixed_cell(entry, x, y)
 
-    def _locate_in_mixed_cell(self, candidates: np.ndarray, x: float, y: float) -> PointLocation | None:
-        polygons = self._polygons[candidates]
-        inside = shapely.contains_xy(polygons, x, y)
+    def _locate_in_mixed_cell(self, cell: "_MixedCell", x: float, y: float) -> PointLocation | None:
+        # one vectorised call tests the candidates and their near-boundary buffers together
+        hits = shapely.contains_xy(cell.geometries, x, y).tolist()
+        count = len(cell.codes)
+        near_codes = tuple(code for code, hit in zip(cell.codes, hits[count:]) if hit)
+        if len(near_codes) < 2:
+            near_codes = ()
+        for code, hit in zip(cell.codes, hits):
+            if hit:
+                return PointLocation(code, near_codes, True)
         point = shapely.Point(x, y)
-        near = shapely.dwithin(polygons, point, self.near_distance_m)
-        near_codes = tuple(sorted(self._codes[i] for i in candidates[near]))
-        if inside.any():
-            code = self._codes[candidates[inside.argmax()]]
-            return PointLocation(code, near_codes if len(near_codes) > 1 else (), True)
-        if not shapely.contains_xy(self._outline, x, y) and not shapely.intersects(self._outline, point):
+        if not shapely.intersects(self._outline, point):
             return None
-        nearest = candidates[int(np.argmin(shapely.distance(polygons, point)))]
-        return PointLocation(self._codes[nearest], near_codes if len(near_codes) > 1 else (), False)
+        distances = shapely.distance(cell.geometries[:count], point)
+        return PointLocation(cell.codes[int(np.argmin(distances))], near_codes, False)
 
     def _build_cells(self) -> list:
-        nx, ny, size, margin = self._nx, self._ny, self._cell, self.near_distance_m
-        ix, iy = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
-        x0, y0 = ix.ravel() * size - margin, iy.ravel() * size - margin
-        widened = shapely.box(x0, y0, x0 + size + 2 * margin, y0 + size + 2 * margin)
-        cells: list = [OUTSIDE] * (nx * ny)
-        cell_index, leaf_index = shapely.STRtree(self._polygons).query(widened, predicate="intersects")
-        split_at = np.flatnonzero(np.diff(cell_index)) + 1
-        for cells_group, leaves_group in zip(np.split(cell_index, split_at), np.split(leaf_index, split_at)):
-            cell = int(cells_group[0])
-            if len(leaves_group) == 1 and shapely.contains(self._polygons[leaves_group[0]], widened[cell]):
-                cells[cell] = int(leaves_group[0])
-            else:
-                cells[cell] = np.sort(leaves_group)
+        """Per cell: a PointLocation when one polygon covers it with margin, None when outside, else candidates."""
+        buffers = shapely.buffer(self._polygons, self.near_distance_m, quad_segs=2) if self.near_distance_m > 0 else self._polygons
+        shapely.prepare(buffers)
+        tree = shapely.STRtree(self._polygons)
+        cells: list = [None] * (self._nx * self._ny)
+        pure: dict[int, PointLocation] = {}
+        mixed: dict[tuple[int, ...], _MixedCell] = {}  # neighbouring cells often share their candidates
+        for first in range(0, len(cells), _CELLS_PER_CHUNK):  # chunks bound the memory of the cell boxes
+            numbers = np.arange(first, min(first + _CELLS_PER_CHUNK, len(cells)))
+            widened = self._widened_cells(numbers)
+            chunk_cell, leaf_index = tree.query(widened, predicate="intersects")
+            split_at = np.flatnonzero(np.diff(chunk_cell)) + 1
+            for cells_group, leaves_group in zip(np.split(chunk_cell, split_at), np.split(leaf_index, split_at)):
+                if not len(cells_group):
+                    continue
+                local = int(cells_group[0])
+                leaves = tuple(sorted(leaves_group.tolist(), key=self._codes.__getitem__))
+                if len(leaves) == 1 and shapely.contains(self._polygons[leaves[0]], widened[local]):
+                    leaf = leaves[0]
+                    cells[first + local] = pure.setdefault(leaf, PointLocation(self._codes[leaf], (), True))
+                    continue
+                if leaves not in mixed:
+                    order = list(leaves)
+                    geometries = np.concatenate([self._polygons[order], buffers[order]])
+                    mixed[leaves] = _MixedCell(tuple(self._codes[i] for i in order), geometries)
+                cells[first + local] = mixed[leaves]
         return cells
+
+    def _widened_cells(self, numbers: np.ndarray) -> np.ndarray:
+        size, margin = self._cell, self.near_distance_m
+        x0 = (numbers // self._ny) * size - margin
+        y0 = (numbers % self._ny) * size - margin
+        return shapely.box(x0, y0, x0 + size + 2 * margin, y0 + size + 2 * margin)
 
     def _project(self, geometry: BaseGeometry) -> BaseGeometry:
         lon0, lat0, kx, ky = self._lon0, self._lat0, self._kx, self._ky

@@ -74,6 +74,9 @@ class RegistryVersion:
         self.near_boundary_distance_m = index.near_distance_m
         self.address_matcher = address_matcher
         self._chains = {code: self._build_chain(code) for code in grids}
+        self._chain_codes = {code: tuple(g.code for g in chain) for code, chain in self._chains.items()}
+        self._descriptions: dict[str, str] = {}
+        self.derived: dict = {}  # memo of values computed from this version by routing; a version never changes
 
     def in_force_at(self, moment: dt.datetime) -> bool:
         return self.valid_from <= moment and (self.valid_to is None or moment < self.valid_to)
@@ -89,6 +92,19 @@ class RegistryVersion:
         """The grid and its ancestors, most specific first, ending at the city. Empty if unknown."""
         grid = self.grid(code)
         return self._chains[grid.code] if grid is not None else ()
+
+    def chain_codes(self, code: str) -> tuple[str, ...]:
+        """Codes of `chain(code)`."""
+        grid = self.grid(code)
+        return self._chain_codes[grid.code] if grid is not None else ()
+
+    def describe_chain(self, code: str) -> str:
+        """'L4 330302006044 鼓楼社区 / L3 … / L1 3303 温州市' (cached: it is in every decision's reason)."""
+        text = self._descriptions.get(code)
+        if text is None:
+            text = " / ".join(f"L{int(g.level)} {g.code} {g.name}" for g in self.chain(code))
+            self._descriptions[code] = text
+        return text
 
     def locate(self, lon: float, lat: float) -> "PointLocation | None":
         """The leaf grid at a WGS-84 point (see LeafGridIndex.locate)."""
@@ -129,6 +145,9 @@ class RegistrySet:
         """The version in force at `moment` (timezone-aware)."""
         if moment.tzinfo is None:
             raise ValueError(f"time {moment.isoformat()} has no timezone; pass an aware datetime")
+        latest = self.versions[-1]  # most events are recent: try the open-ended version first
+        if latest.valid_to is None and latest.valid_from <= moment:
+            return latest
         for version in reversed(self.versions):
             if version.valid_from <= moment:
                 if version.valid_to is None or moment < version.valid_to:

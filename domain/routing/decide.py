@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from domain.registry.model import Grid, GridLevel, RegistrySet
+from typing import NamedTuple
+
+from domain.registry.model import Grid, GridLevel, RegistrySet, RegistryVersion
 from domain.routing.model import Provenance, ResolutionPath, RoutingDecision, RoutingInput, Target
 from domain.routing.resolve import resolve_location
-from domain.rules.model import RulesSet
+from domain.rules.model import RuleOutcome, RulesSet
 
 
 def decide(event: RoutingInput, registry: RegistrySet, rules: RulesSet) -> RoutingDecision:
@@ -27,37 +29,58 @@ def decide(event: RoutingInput, registry: RegistrySet, rules: RulesSet) -> Routi
         suspected_crime=event.suspected_crime,
         cross_district=event.cross_district,
     )
-    steps = [*location.steps, *outcome.steps]
     triage = location.path is ResolutionPath.TRIAGE
+    tail = _tail(version, outcome, chain, triage)
+    provenance = Provenance(  # positional: named tuples build fastest that way (hot path)
+        version.id,
+        rules_version.id,
+        outcome.rule_id,
+        outcome.applied,
+        location.path,
+        location.notes,
+        location.near_boundary,
+        location.synthetic_geometry,
+        tail.synthetic_grid,
+        location.address_candidates,
+    )
+    return RoutingDecision(
+        event.event_id,
+        chain,
+        tail.handling.level,
+        tail.handling,
+        outcome.lead,
+        outcome.assisting,
+        tail.targets,
+        provenance,
+        f"[{event.event_id} {event.category} {event.severity.value}] " + "; ".join(location.steps) + tail.text,
+    )
+
+
+class _Tail(NamedTuple):
+    """What follows from a rule outcome and an owning chain (memoised per registry version)."""
+
+    outcome: RuleOutcome  # kept so that the id() in the memo key cannot be reused
+    handling: Grid
+    targets: tuple[Target, ...]
+    synthetic_grid: bool
+    text: str
+
+
+def _tail(version: RegistryVersion, outcome: RuleOutcome, chain: tuple[Grid, ...], triage: bool) -> _Tail:
+    key = ("tail", id(outcome), chain[0].code, triage)
+    cached = version.derived.get(key)
+    if cached is not None and cached.outcome is outcome:
+        return cached
+    steps = list(outcome.steps)
     handling = _handling_grid(chain, outcome.level, triage, steps)
     targets = _targets(chain, handling, outcome.lead, outcome.assisting, triage, version.city)
     steps.append(
         f"→ handled at L{int(handling.level)} {handling.code} {handling.name}; lead {outcome.lead}"
         + (f"; assisting {', '.join(outcome.assisting)}" if outcome.assisting else "")
     )
-    provenance = Provenance(
-        registry_version=version.id,
-        rules_version=rules_version.id,
-        rule_id=outcome.rule_id,
-        applied_rules=outcome.applied,
-        resolution_path=location.path,
-        resolution_notes=location.notes,
-        near_boundary=location.near_boundary,
-        synthetic_geometry=location.synthetic_geometry,
-        synthetic_grid=any(grid.synthetic for grid in chain),
-        address_candidates=location.address_candidates,
-    )
-    return RoutingDecision(
-        event_id=event.event_id,
-        owning_chain=chain,
-        handling_level=int(handling.level),
-        handling_grid=handling,
-        lead_department=outcome.lead,
-        assisting_departments=outcome.assisting,
-        targets=targets,
-        provenance=provenance,
-        reason=f"[{event.event_id} {event.category} {event.severity.value}] " + "; ".join(steps),
-    )
+    tail = _Tail(outcome, handling, targets, any(grid.synthetic for grid in chain), "; " + "; ".join(steps))
+    version.derived[key] = tail
+    return tail
 
 
 def _handling_grid(chain: tuple[Grid, ...], level: int, triage: bool, steps: list[str]) -> Grid:

@@ -1,14 +1,14 @@
 """What the routing decision reads (RoutingInput) and what it produces (RoutingDecision).
 
-Plain frozen dataclasses: built and compared fast on the hot path, validated lightly at construction.
+The input is a frozen dataclass validated lightly at construction; the outputs are named tuples,
+immutable and the cheapest records Python builds on the hot path.
 Field meanings match schemas/types/RoutingDecision.avsc; `to_dict` gives that record's shape.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple
 
@@ -92,8 +92,7 @@ class Target(NamedTuple):
     role: str  # lead | assisting | owning_grid | handling_grid | triage
 
 
-@dataclass(frozen=True, slots=True)
-class NearBoundary:
+class NearBoundary(NamedTuple):
     """The point is within `distance_m` of another grid: all candidates and the policy that chose."""
 
     candidates: tuple[GridRef, ...]
@@ -102,8 +101,7 @@ class NearBoundary:
     distance_m: float
 
 
-@dataclass(frozen=True, slots=True)
-class Provenance:
+class Provenance(NamedTuple):
     registry_version: str
     rules_version: str
     rule_id: str
@@ -116,8 +114,7 @@ class Provenance:
     address_candidates: tuple[str, ...] = ()  # grids an ambiguous address could mean
 
 
-@dataclass(frozen=True, slots=True)
-class RoutingDecision:
+class RoutingDecision(NamedTuple):
     event_id: str
     owning_chain: tuple[GridRef, ...]  # most specific first (L4→L1); just the city under triage
     handling_level: int
@@ -126,7 +123,7 @@ class RoutingDecision:
     assisting_departments: tuple[str, ...]
     targets: tuple[Target, ...]
     provenance: Provenance
-    reason: str = field(compare=True)
+    reason: str
 
     @property
     def departments(self) -> tuple[str, ...]:
@@ -155,6 +152,3 @@ class RoutingDecision:
             "reason": self.reason,
         }
 
-
-def finite_coordinates(coordinates: Coordinates) -> bool:
-    return math.isfinite(coordinates.lon) and math.isfinite(coordinates.lat)

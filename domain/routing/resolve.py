@@ -6,16 +6,16 @@ of explanation, so that the decision's reason tells the whole story.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from domain.geo.datums import Datum, to_wgs84
+from domain.geo.spatial_index import PointLocation
 from domain.registry.config_schema import NearBoundaryPolicy
 from domain.registry.model import Grid, GridLevel, RegistryVersion
-from domain.routing.model import NearBoundary, ResolutionNote, ResolutionPath, RoutingInput, finite_coordinates
+from domain.routing.model import NearBoundary, ResolutionNote, ResolutionPath, RoutingInput
 
 
-@dataclass(frozen=True, slots=True)
-class LocationResolution:
+class LocationResolution(NamedTuple):
     chain: tuple[Grid, ...]  # owning grids, most specific first; (city,) under triage
     path: ResolutionPath
     notes: tuple[ResolutionNote, ...]
@@ -31,7 +31,7 @@ def resolve_location(event: RoutingInput, version: RegistryVersion) -> LocationR
     if event.grid_code:
         chain = version.chain(event.grid_code)
         if chain:
-            steps.append(f"grid code 网格编码 {event.grid_code} → {_describe(chain)}")
+            steps.append(f"grid code 网格编码 {event.grid_code} → {version.describe_chain(event.grid_code)}")
             return LocationResolution(chain, ResolutionPath.GRID_CODE, (), tuple(steps))
         notes.append(ResolutionNote.GRID_CODE_UNKNOWN)
         steps.append(f"grid code {event.grid_code} unknown in registry {version.id}")
@@ -55,44 +55,67 @@ def _by_coordinates(
 ) -> LocationResolution | None:
     coordinates = event.coordinates
     assert coordinates is not None
-    if not finite_coordinates(coordinates) or not (-180 <= coordinates.lon <= 180 and -90 <= coordinates.lat <= 90):
+    if not (-180.0 <= coordinates.lon <= 180.0 and -90.0 <= coordinates.lat <= 90.0):  # also rejects NaN
         notes.append(ResolutionNote.COORDINATES_INVALID)
         steps.append(f"coordinates ({coordinates.lon}, {coordinates.lat}) are not valid degrees")
         return None
     lon, lat = coordinates.lon, coordinates.lat
     if coordinates.datum is not Datum.WGS84:
         lon, lat = to_wgs84(lon, lat, coordinates.datum)
+        where = f"({lon:.6f}, {lat:.6f}) WGS-84 from {coordinates.datum.value} ({coordinates.lon:.6f}, {coordinates.lat:.6f})"
+    else:
+        where = f"({lon:.6f}, {lat:.6f}) WGS-84"
     location = version.locate(lon, lat)
-    where = f"({lon:.6f}, {lat:.6f}) WGS-84"
-    if coordinates.datum is not Datum.WGS84:
-        where += f" from {coordinates.datum.value} ({coordinates.lon:.6f}, {coordinates.lat:.6f})"
     if location is None:
         notes.append(ResolutionNote.COORDINATES_OUTSIDE_CITY)
         steps.append(f"coordinates {where} are outside the city 不在市域内")
         return None
+    leaf = _leaf_outcome(version, location)
+    steps.append(f"coordinates 坐标 {where} → {leaf.text}")
+    if leaf.near_text:
+        steps.append(leaf.near_text)
+    return LocationResolution(
+        leaf.chain, ResolutionPath.COORDINATES, tuple(notes), tuple(steps), leaf.near, leaf.synthetic
+    )
+
+
+class _LeafOutcome(NamedTuple):
+    """Everything a point location implies that does not depend on the exact point (memoised)."""
+
+    chain: tuple[Grid, ...]
+    text: str
+    synthetic: bool
+    near: NearBoundary | None
+    near_text: str
+
+
+def _leaf_outcome(version: RegistryVersion, location: PointLocation) -> _LeafOutcome:
+    key = ("leaf", location.code, location.near_codes, location.contained)
+    cached = version.derived.get(key)
+    if cached is not None:
+        return cached
     leaf = version.grid(location.code)
     assert leaf is not None, f"leaf polygon {location.code} not in registry {version.id}"
-    chosen, near = leaf, None
+    chosen, near, near_text = leaf, None, ""
     if location.near_codes:
-        candidates = tuple(dict.fromkeys(version.grid(code) for code in location.near_codes))  # type: ignore[misc]
+        candidates = tuple(dict.fromkeys(g for g in map(version.grid, location.near_codes) if g is not None))
         if version.near_boundary_policy is NearBoundaryPolicy.COMMON_PARENT:
-            chosen = version.common_parent(c.code for c in candidates)  # type: ignore[union-attr]
-        policy = version.near_boundary_policy.value
-        near = NearBoundary(candidates, policy, chosen.code, version.near_boundary_distance_m)  # type: ignore[arg-type]
-    chain = version.chain(chosen.code)
-    synthetic = version.fine_geometry_synthetic and leaf.level > GridLevel.DISTRICT
-    steps.append(
-        f"coordinates 坐标 {where} → {_describe(version.chain(leaf.code))}"
-        + (" (synthetic polygon 合成边界)" if synthetic else "")
-        + ("" if location.contained else " (between polygons: nearest)")
-    )
-    if near is not None:
-        names = ", ".join(f"{c.code} {c.name}" for c in near.candidates)
-        steps.append(
+            chosen = version.common_parent(c.code for c in candidates)
+        near = NearBoundary(candidates, version.near_boundary_policy.value, chosen.code, version.near_boundary_distance_m)
+        names = ", ".join(f"{c.code} {c.name}" for c in candidates)
+        near_text = (
             f"near boundary 边界附近 (< {near.distance_m:g} m): candidates {names}; "
             f"policy {near.policy} → {chosen.code} {chosen.name}"
         )
-    return LocationResolution(chain, ResolutionPath.COORDINATES, tuple(notes), tuple(steps), near, synthetic)
+    synthetic = version.fine_geometry_synthetic and leaf.level > GridLevel.DISTRICT
+    text = (
+        version.describe_chain(leaf.code)
+        + (" (synthetic polygon 合成边界)" if synthetic else "")
+        + ("" if location.contained else " (between polygons: nearest)")
+    )
+    outcome = _LeafOutcome(version.chain(chosen.code), text, synthetic, near, near_text)
+    version.derived[key] = outcome
+    return outcome
 
 
 def _by_address(
@@ -114,11 +137,8 @@ def _by_address(
         notes.append(ResolutionNote.ADDRESS_CITY_ONLY)
         steps.append(f"address {address!r} resolves to no grid below the city")
         return None
-    steps.append(f"address 地址 {address!r} ({'/'.join(match.matched_names)}) → {_describe(chain)}")
+    steps.append(f"address 地址 {address!r} ({'/'.join(match.matched_names)}) → {version.describe_chain(match.code)}")
     return LocationResolution(
         chain, ResolutionPath.ADDRESS_TEXT, tuple(notes), tuple(steps), address_candidates=match.ambiguous_candidates
     )
 
-
-def _describe(chain: tuple[Grid, ...]) -> str:
-    return " / ".join(f"L{int(g.level)} {g.code} {g.name}" for g in chain)

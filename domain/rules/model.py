@@ -9,15 +9,13 @@ security assists; cross-district incident → level 1. Every step is recorded fo
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from domain.registry.model import CHINA_TIME, NoVersionInForce
 from domain.rules.config_schema import RuleEntry, RulesVersionFile
 
 
-@dataclass(frozen=True, slots=True)
-class RuleOutcome:
+class RuleOutcome(NamedTuple):
     rule_id: str  # the category rule that applied
     applied: tuple[str, ...]  # ids of the rule and of every special condition that changed the outcome
     lead: str
@@ -49,6 +47,7 @@ class RulesVersion:
         self._raise = spec.severity.raise_levels
         self._severity_ceiling = spec.severity.highest_level_by_severity
         self._conditions = spec.special_conditions
+        self._outcomes: dict[tuple, RuleOutcome] = {}  # outcomes depend only on these keys: memoised
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -70,6 +69,15 @@ class RulesVersion:
     ) -> RuleOutcome:
         """Lead, assisting departments and handling level for one event. `chain_codes`: its grids."""
         rule = self._rule_for(category, chain_codes)
+        key = (rule.id, severity, key_entity, suspected_crime, cross_district)
+        outcome = self._outcomes.get(key)
+        if outcome is None:
+            outcome = self._outcomes[key] = self._apply(rule, category, *key[1:])
+        return outcome
+
+    def _apply(
+        self, rule: RuleEntry, category: str, severity: str, key_entity: bool, suspected_crime: bool, cross_district: bool
+    ) -> RuleOutcome:
         applied = [rule.id]
         scope = f" within {rule.within}" if rule.within else ""
         steps = [f"rule {rule.id}{scope}: {category} → lead {rule.lead}, level L{rule.level}"]
@@ -128,6 +136,9 @@ class RulesSet:
     def at(self, moment: dt.datetime) -> RulesVersion:
         if moment.tzinfo is None:
             raise ValueError(f"time {moment.isoformat()} has no timezone; pass an aware datetime")
+        latest = self.versions[-1]  # most events are recent: try the open-ended version first
+        if latest.valid_to is None and latest.valid_from <= moment:
+            return latest
         for version in reversed(self.versions):
             if version.valid_from <= moment:
                 if version.valid_to is None or moment < version.valid_to:

@@ -1,0 +1,144 @@
+"""Routing benchmark: decisions per second on one core and memory of the loaded routing context.
+
+Run: python -m bench.routing_bench [--events N]. Prints, for the same run, a baseline (resolving a
+point with a plain shapely STRtree query + contains, no index buckets, no decision) so the ratios are
+comparable across machines. Targets: >= 50,000 coordinate decisions/s, loaded registry < 200 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import random
+import time
+import tracemalloc
+
+import shapely
+
+from domain.geo.datums import Datum, from_wgs84
+from domain.routing import Coordinates, RoutingInput, load_routing_context
+
+TARGET_COORDINATE_DECISIONS_PER_S = 50_000
+TARGET_MEMORY_MB = 200
+EVENT_TIME = dt.datetime(2023, 6, 1, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    args = parser.parse_args()
+
+    gc.collect()
+    rss_before = _rss_mb()
+    tracemalloc.start()
+    started = time.perf_counter()
+    context = load_routing_context()
+    load_seconds = time.perf_counter() - started
+    traced_mb = tracemalloc.get_traced_memory()[0] / 1e6
+    tracemalloc.stop()
+    gc.collect()
+    rss_mb = _rss_mb() - rss_before  # includes GEOS (C) memory, which tracemalloc does not see
+
+    version = context.registry.at(EVENT_TIME)
+    categories = [c.code for c in context.categories]
+    rng = random.Random(2016)
+    points = _points_in_city(version, rng, args.events)
+    leaf_codes = list(version.index.leaf_codes)
+    by_coordinates = [
+        RoutingInput(f"c{i}", EVENT_TIME, categories[i % len(categories)], coordinates=Coordinates(x, y))
+        for i, (x, y) in enumerate(points)
+    ]
+    by_gcj02 = [
+        RoutingInput(f"g{i}", EVENT_TIME, categories[i % len(categories)],
+                     coordinates=Coordinates(*from_wgs84(x, y, Datum.GCJ02), Datum.GCJ02))
+        for i, (x, y) in enumerate(points[: args.events // 4])
+    ]
+    by_grid_code = [
+        RoutingInput(f"r{i}", EVENT_TIME, categories[i % len(categories)], grid_code=rng.choice(leaf_codes))
+        for i in range(args.events)
+    ]
+    by_address = [
+        RoutingInput(f"a{i}", EVENT_TIME, categories[i % len(categories)], address=_address(version, code))
+        for i, code in enumerate(rng.choice(leaf_codes) for _ in range(args.events // 4))
+    ]
+
+    baseline = _baseline_rate(version, points[: args.events // 4])
+    rates = {
+        "coordinates (WGS-84) → decision": _rate(context.decide, by_coordinates),
+        "coordinates (GCJ-02) → decision": _rate(context.decide, by_gcj02),
+        "grid code → decision": _rate(context.decide, by_grid_code),
+        "address text → decision": _rate(context.decide, by_address),
+    }
+    sample = by_coordinates[:20_000]
+    near = sum(1 for e in sample if context.decide(e).provenance.near_boundary) / len(sample)
+
+    memory_mb = max(rss_mb, traced_mb)
+    print(f"routing context: load {load_seconds:.2f} s; memory: RSS delta {rss_mb:.1f} MB, Python-traced "
+          f"{traced_mb:.1f} MB (target < {TARGET_MEMORY_MB} MB) {'OK' if memory_mb < TARGET_MEMORY_MB else 'ABOVE TARGET'}")
+    print(f"registry {version.id}: {len(version.grids)} grids, {len(leaf_codes)} leaf polygons; "
+          f"{near:.0%} of random points are near a boundary")
+    print(f"baseline (STRtree query + contains, location only): {baseline:,.0f} points per CPU-s")
+    print(f"{'':<36} {'per wall s':>12} {'per CPU s':>12}")
+    for label, (wall, cpu) in rates.items():
+        print(f"{label:<36} {wall:>12,.0f} {cpu:>12,.0f} decisions/s  ({cpu / baseline:.2f}x baseline)")
+    coordinate_rate = rates["coordinates (WGS-84) → decision"][1]
+    verdict = "OK" if coordinate_rate >= TARGET_COORDINATE_DECISIONS_PER_S else "BELOW TARGET"
+    print(f"target >= {TARGET_COORDINATE_DECISIONS_PER_S:,} coordinate decisions/s: {verdict}")
+
+
+def _rate(function, inputs) -> tuple[float, float]:
+    """(per wall-clock second, per CPU second of this process): on a shared machine the second is the
+    one-core figure, the first also counts time the core spent on other processes."""
+    for event in inputs[:1000]:  # warm the per-version memo
+        function(event)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for event in inputs:
+        function(event)
+    return len(inputs) / (time.perf_counter() - wall), len(inputs) / (time.process_time() - cpu)
+
+
+def _baseline_rate(version, points) -> float:
+    polygons = version.index._polygons  # projected leaf polygons
+    tree = shapely.STRtree(polygons)
+    index = version.index
+    started = time.process_time()
+    for lon, lat in points:
+        x, y = (lon - index._lon0) * index._kx, (lat - index._lat0) * index._ky
+        point = shapely.Point(x, y)
+        for candidate in tree.query(point):
+            if polygons[candidate].contains(point):
+                break
+    return len(points) / (time.process_time() - started)
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _points_in_city(version, rng: random.Random, count: int) -> list[tuple[float, float]]:
+    minx, miny, maxx, maxy = 119.62, 27.16, 121.26, 28.62
+    points: list[tuple[float, float]] = []
+    while len(points) < count:
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if version.locate(x, y) is not None:
+            points.append((x, y))
+    return points
+
+
+def _address(version, code: str) -> str:
+    chain = version.chain(code)
+    return "温州市" + "".join(grid.name for grid in reversed(chain[:-1])) + "12号"
+
+
+if __name__ == "__main__":
+    main()

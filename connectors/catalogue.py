@@ -32,6 +32,7 @@ from connectors.contracts import EVENT_TYPES
 TOPICS_FILE = Path(__file__).resolve().parent.parent / "config" / "topics.yaml"
 DEFAULT_PREFIX = "envgrid"
 _DAY_MS = 24 * 60 * 60 * 1000
+MULTI_TYPE_SEPARATOR = "|"
 _TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 _TARGET_TEMPLATES = {"department": "dept.{department}.cases", "grid": "grid.{grid}.cases", "triage": "triage.cases"}
 
@@ -46,7 +47,7 @@ class TopicSpec:
 
     name: str  # full topic name, e.g. envgrid.dept.epb.cases
     template: str  # catalogue entry it came from, e.g. dept.{department}.cases
-    schema: str  # event type of every value (connectors.contracts.EVENT_TYPES)
+    schema: str  # event type of every value (connectors.contracts.EVENT_TYPES); "A|B" on internal topics carrying several
     partitions: int
     replication_factor: int
     configs: Mapping[str, str]  # topic configs set at creation and compared for drift
@@ -140,7 +141,9 @@ class Catalogue:
     def event_type_of(self, topic: str) -> str | None:
         """Event type a topic carries, None for a topic not in this catalogue."""
         spec = self._by_name.get(topic)
-        return spec.schema if spec else None
+        if spec is None or MULTI_TYPE_SEPARATOR in spec.schema:
+            return None  # not ours, or an internal topic that carries several event types
+        return spec.schema
 
     def by_template(self, template: str) -> list[TopicSpec]:
         """Topics expanded from one entry, e.g. every `dept.{department}.cases`."""
@@ -229,7 +232,9 @@ def _expand(
     missing = [k for k in ("name", "schema", "partitions", "retention", "key") if k not in entry]
     if missing:
         raise CatalogueError(f"{where}: missing {', '.join(missing)}")
-    if entry["schema"] not in EVENT_TYPES:
+    schemas = entry["schema"] if isinstance(entry["schema"], list) else [entry["schema"]]
+    unknown_schemas = [s for s in schemas if s not in EVENT_TYPES]
+    if unknown_schemas or not schemas:
         raise CatalogueError(f"{where}: schema {entry['schema']!r} is not an event type ({', '.join(EVENT_TYPES)})")
     if not isinstance(entry["partitions"], int) or entry["partitions"] < 1:
         raise CatalogueError(f"{where}: partitions must be a positive whole number")
@@ -251,7 +256,7 @@ def _expand(
         name = f"{prefix}.{logical}"
         if not _TOPIC_NAME.match(name):
             raise CatalogueError(f"{where}: {name!r} is not a valid Kafka topic name ([A-Za-z0-9._-], ≤249)")
-        specs.append(TopicSpec(name, template, entry["schema"], entry["partitions"], replication, dict(configs),
+        specs.append(TopicSpec(name, template, MULTI_TYPE_SEPARATOR.join(schemas), entry["partitions"], replication, dict(configs),
                                " ".join(str(entry["key"]).split()), retention))
     return specs
 

@@ -34,6 +34,7 @@ EVENT_TYPES: Mapping[str, str] = {
     "CaseFeedback": "CaseFeedback.avsc",
     "SlaEvent": "SlaEvent.avsc",
     "DeadLetter": "DeadLetter.avsc",
+    "ClockTick": "ClockTick.avsc",
 }
 
 PRIMITIVE_TYPES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})

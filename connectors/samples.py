@@ -162,4 +162,9 @@ def sample_events() -> dict[str, dict[str, Any]]:
             "original_event_id": None,
             "reinjections": 0,
         },
+        "ClockTick": {
+            "event_id": "tick:wall:3:1748941200000",
+            "now": _T0 + timedelta(hours=2),
+            "clock": "wall",
+        },
     }

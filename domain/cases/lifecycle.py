@@ -125,7 +125,7 @@ def _dispatch_into(step: Step, lead: str, assisting: tuple[str, ...], known: Kno
     if lead in case.left_departments:
         return hand_to_parent_grid(step, TakeoverCause.TRANSFER_LOOP, f"dispatched back to {lead}, which already transferred it").finish()
     first_dispatch = case.state is CaseState.RECEIVED
-    step.change(state=CaseState.DISPATCHED, lead_department=lead,
+    step.change(state=CaseState.DISPATCHED, lead_department=lead, extension_pending=False,
                 assisting_departments=tuple(d for d in dict.fromkeys(assisting) if d != lead))
     step.event("dispatched", f"lead {lead}")
     if first_dispatch:

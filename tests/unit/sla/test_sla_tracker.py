@@ -182,3 +182,16 @@ def test_a_met_acknowledgement_is_timed_again_for_a_new_lead_but_not_on_redelive
     assert restarted.timer.state is TimerState.RUNNING and restarted.next_due == cst(2025, 9, 29, 15)
     [warning] = sla.tick(cst(2025, 9, 29, 15))
     assert warning.handler_unit == "water"
+
+
+def test_timers_round_trip_through_json():
+    import json
+
+    from domain.sla.codec import timer_from_dict, timer_key, timer_to_dict
+
+    sla = desk()
+    sla.apply(command(SlaAction.START, RESOLVE, cst(2025, 9, 29, 10), channel="letter"))
+    sla.apply(command(SlaAction.PAUSE, RESOLVE, cst(2025, 10, 9, 12), channel="letter", reason=PauseReason.TRANSFERRED))
+    timer = sla.timers[("C1", "resolve")]
+    assert timer_from_dict(json.loads(json.dumps(timer_to_dict(timer)))) == timer
+    assert timer_key("C1", "resolve") == "C1/resolve"

@@ -7,7 +7,7 @@ events to publish and the next instant to schedule. `SlaDesk` wires it to an in-
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from domain.sla.commands import Milestone, SlaAction, SlaCommand

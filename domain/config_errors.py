@@ -23,7 +23,7 @@ class ConfigError(ValueError):
 def read_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: e.g. a date like 2019-13-25
         raise ConfigError(path, "(file)", f"not valid YAML: {error}") from None
     except OSError as error:
         raise ConfigError(path, "(file)", f"cannot be read: {error}") from None

@@ -12,10 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain import paths
+from domain.config_errors import ConfigError, read_yaml, validate_model
 
 DEPARTMENT_CODE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 
@@ -53,22 +53,17 @@ class Departments:
         return tuple(self._by_code)
 
 
-class DepartmentsConfigError(ValueError):
-    """The departments file is malformed; the message names the file, the entry and the problem."""
+DepartmentsConfigError = ConfigError  # the departments file is malformed: names file, entry and problem
 
 
 def load_departments(path: Path | str = paths.DEPARTMENTS_FILE) -> Departments:
     """Read and validate a departments file."""
     path = Path(path)
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    try:
-        parsed = _DepartmentsFile.model_validate(raw)
-    except ValidationError as error:
-        raise DepartmentsConfigError(_describe(path, error)) from None
+    parsed = validate_model(_DepartmentsFile, read_yaml(path), path)
     seen: set[str] = set()
     for index, entry in enumerate(parsed.departments):
         if entry.code in seen:
-            raise DepartmentsConfigError(f"{path}: departments[{index}] ({entry.code}): duplicate code")
+            raise ConfigError(path, f"departments[{index}] ({entry.code})", "duplicate code")
         seen.add(entry.code)
     return Departments([Department(d.code, d.name_zh, d.name_en) for d in parsed.departments], str(path))
 
@@ -106,7 +101,3 @@ class _DepartmentsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     departments: list[_DepartmentEntry] = Field(min_length=1)
 
-
-def _describe(path: Path, error: ValidationError) -> str:
-    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
-    return f"{path}: {problems}"

@@ -27,11 +27,10 @@ def load_registry_set(directory: Path | str = paths.REGISTRY_DIR) -> RegistrySet
     files = sorted(Path(directory).glob("*.yaml"))
     if not files:
         raise ConfigError(directory, "(directory)", "no registry version files (*.yaml)")
+    versions = [load_registry_version(path) for path in files]
     try:
-        return RegistrySet(load_registry_version(path) for path in files)
+        return RegistrySet(versions)
     except ValueError as error:
-        if isinstance(error, ConfigError):
-            raise
         raise ConfigError(directory, "(versions)", str(error)) from None
 
 

@@ -1,0 +1,73 @@
+"""Every Prometheus metric the workers export, in one place.
+
+Names follow Prometheus conventions: `envgrid_` prefix, base units in the name (`_seconds`), `_total` for
+counters. Label sets are bounded: topics come from the catalogue, departments from
+config/departments.yaml, reasons and states from closed sets in the domain.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+
+EVENTS_CONSUMED = Counter(
+    "envgrid_events_consumed_total", "Records consumed by the pipeline, by topic.", ["topic"]
+)
+EVENTS_PRODUCED = Counter(
+    "envgrid_events_produced_total", "Records produced by the pipeline, by topic.", ["topic"]
+)
+ROUTING_DECISIONS = Counter(
+    "envgrid_routing_decisions_total",
+    "Routing decisions, by resolution path and lead department ('none' for triage).",
+    ["resolution_path", "department"],
+)
+ROUTING_LATENCY = Histogram(
+    "envgrid_routing_latency_seconds",
+    "Routing latency: 'processing' is decode-to-dispatch time in the router; 'event_time' is from the "
+    "report's receipt to its dispatch.",
+    ["clock"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+OPEN_CASES = Gauge(
+    "envgrid_open_cases", "Open cases, by lead department and state.", ["department", "state"]
+)
+SLA_EVENTS = Counter(
+    "envgrid_sla_events_total", "SLA warnings and breaches, by kind and milestone.", ["kind", "milestone"]
+)
+DEAD_LETTERS = Counter(
+    "envgrid_dead_letters_total", "Records sent to the dead-letter topic, by stage and reason.", ["stage", "reason"]
+)
+MERGES = Counter("envgrid_merges_total", "Repeat reports merged into an existing case.")
+TRANSFERS = Counter("envgrid_transfers_total", "Cases transferred (移交移送) to another unit.")
+ESCALATIONS = Counter("envgrid_escalations_total", "Cases escalated to the upper grid.", ["cause"])
+FEEDBACK = Counter("envgrid_feedback_total", "Feedback messages sent, by audience and stage.", ["audience", "stage"])
+REPLAYED = Counter(
+    "envgrid_replayed_events_total",
+    "Records seen again after a restart (at-least-once redelivery) and recognised by event id.",
+    ["processor"],
+)
+CONSUMER_LAG = Gauge(
+    "envgrid_consumer_lag_messages",
+    "Messages not yet consumed (log end offset minus committed offset), by group, topic and partition.",
+    ["group", "topic", "partition"],
+)
+
+LAG_COLLECTION_ERRORS = Counter(
+    "envgrid_lag_collection_errors_total",
+    "Consumer-lag collection ticks that failed for a group (broker down or slow); retried next tick.",
+    ["group"],
+)
+
+_server_lock = threading.Lock()
+_server_port: int | None = None
+
+
+def serve_metrics(port: int, host: str = "127.0.0.1") -> int:
+    """Start the HTTP endpoint once per process (port 0 picks a free one); returns the port."""
+    global _server_port
+    with _server_lock:
+        if _server_port is None:
+            server, _thread = start_http_server(port, addr=host, registry=REGISTRY)
+            _server_port = server.server_port
+        return _server_port

@@ -1,0 +1,164 @@
+"""Mapping between Avro records (dicts shaped by schemas/*.avsc) and domain values. Pure: no I/O.
+
+The stream processors decode a record, map it here to the domain's input, call the domain, and map the
+domain's outputs back to records. Enum spellings differ on purpose (Avro symbols are upper case, domain
+values lower case); this module is the one place that translates them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.cases.effects import Feedback, FeedbackReason, LifecycleEvent
+from domain.cases.model import Reporter, ReporterKind
+from domain.cases.notices import Notice, NoticeKind
+from domain.routing.model import Coordinates, RoutingDecision, RoutingInput
+from domain.sla.timer import SlaEvent
+
+#: intake event type -> Avro SourceKind symbol
+SOURCE_KINDS = {"PetitionComplaint": "PETITION_COMPLAINT", "PatrolReport": "PATROL_REPORT"}
+_ROLE_SYMBOLS = {"lead": "LEAD", "assisting": "ASSISTING", "owning_grid": "OWNING_GRID",
+                 "handling_grid": "OWNING_GRID", "triage": "TRIAGE"}
+_FEEDBACK_STAGES = {FeedbackReason.ACCEPTED: "ACCEPTED", FeedbackReason.TRANSFERRED: "TRANSFERRED",
+                    FeedbackReason.ESCALATED: "ESCALATED", FeedbackReason.RESOLVED: "RESOLVED"}
+
+
+def channel_of(event_name: str, record: dict[str, Any]) -> str:
+    """Domain channel value (domain.sla.policy.Channel) of an intake record."""
+    if event_name == "PatrolReport":
+        return "patrol"
+    return str(record.get("channel") or "OTHER").lower()
+
+
+def routing_input(event_name: str, record: dict[str, Any]) -> RoutingInput:
+    """What the routing decision reads from a petition complaint or patrol report."""
+    location = record.get("location") or {}
+    coordinates = None
+    if location.get("longitude") is not None and location.get("latitude") is not None:
+        coordinates = Coordinates(location["longitude"], location["latitude"], location.get("datum") or "WGS84")
+    return RoutingInput(
+        event_id=record["event_id"],
+        event_time=record["occurred_at"],
+        category=record["category"],
+        severity=str(record.get("severity") or "MEDIUM").lower(),
+        grid_code=record.get("grid_code") if event_name == "PatrolReport" else None,
+        coordinates=coordinates,
+        address=location.get("address"),
+        key_entity=bool(record.get("key_entity")),
+        suspected_crime=bool(record.get("suspected_crime")),
+        cross_district=bool(record.get("cross_district")),
+    )
+
+
+def reporter_of(event_name: str, record: dict[str, Any]) -> Reporter:
+    """Who gets feedback for this report: the complainant's channel, or the reporting grid."""
+    if event_name == "PatrolReport":
+        return Reporter(ReporterKind.UNIT, record["grid_code"])
+    return Reporter(ReporterKind.COMPLAINANT, channel_of(event_name, record))
+
+
+def dispatched_record(
+    case_id: str, revision: int, event_name: str, record: dict[str, Any], decision_record: dict[str, Any],
+    target: tuple[str, str, str], dispatched_at: datetime, cause_event_id: str,
+) -> dict[str, Any]:
+    """A CaseDispatched record for one target (kind, code, role)."""
+    kind, code, role = target
+    return {
+        "event_id": f"{case_id}:r{revision}:{kind}:{code}",
+        "case_id": case_id,
+        "revision": revision,
+        "dispatched_at": dispatched_at,
+        "source_event_id": cause_event_id,
+        "source_kind": SOURCE_KINDS[event_name],
+        "channel": "PATROL" if event_name == "PatrolReport" else record.get("channel", "OTHER"),
+        "category": record["category"],
+        "severity": record.get("severity", "MEDIUM"),
+        "description": record["description"],
+        "occurred_at": record["occurred_at"],
+        "location": record["location"],
+        "complainant": record.get("complainant"),
+        "target": {"kind": kind.upper(), "code": code, "role": _ROLE_SYMBOLS.get(role, "TRIAGE")},
+        "decision": decision_record,
+    }
+
+
+def dispatch_targets(decision: RoutingDecision) -> list[tuple[str, str, str]]:
+    """(kind, code, role) per topic the decision reaches, one per (kind, code)."""
+    seen: dict[tuple[str, str], tuple[str, str, str]] = {}
+    for target in decision.targets:
+        seen.setdefault((target.kind, target.code), (target.kind, target.code, target.role))
+    return list(seen.values())
+
+
+def notice_of(record: dict[str, Any]) -> Notice:
+    """Domain notice of a DepartmentNotice record (kind UNKNOWN raises ValueError)."""
+    kind = NoticeKind(str(record["kind"]).lower())
+    text = record.get("resolution") or record.get("order") or record.get("message") or ""
+    return Notice(
+        notice_id=record["event_id"],
+        case_id=record["case_id"],
+        kind=kind,
+        unit=record["unit_code"],
+        reason=record.get("reason") or "",
+        target_department=record.get("suggested_department"),
+        assisting_departments=tuple(record.get("assisting_departments") or ()),
+        text=text,
+        extension=float(record.get("extension_days") or 0),
+    )
+
+
+def lifecycle_record(event: LifecycleEvent, cause_event_id: str, details: dict[str, str] | None = None) -> dict[str, Any]:
+    """A CaseLifecycleEvent (case.history) entry of a domain lifecycle event."""
+    return {
+        "event_id": f"{event.case_id}:v{event.version}:{event.event}",
+        "case_id": event.case_id,
+        "occurred_at": event.at,
+        "kind": event.event,
+        "from_state": str(event.before),
+        "to_state": str(event.after),
+        "cause_event_id": cause_event_id,
+        "actor_unit": event.unit,
+        "reason": event.reason,
+        "details": dict(details or {}),
+    }
+
+
+def feedback_record(feedback: Feedback, cause_event_id: str, channel: str) -> dict[str, Any]:
+    """A CaseFeedback record; `channel` is the Avro Channel symbol of the original report."""
+    to_complainant = feedback.recipient.kind is ReporterKind.COMPLAINANT
+    if to_complainant:
+        audience = "COMPLAINANT"
+    elif feedback.report_id is None:
+        audience = "TRANSFERRING_UNIT"
+    else:
+        audience = "REPORTING_UNIT"
+    recipient = feedback.report_id if to_complainant and feedback.report_id else feedback.recipient.address
+    return {
+        "event_id": f"{feedback.case_id}:{cause_event_id}:{feedback.reason}:{recipient}",
+        "case_id": feedback.case_id,
+        "occurred_at": feedback.at,
+        "stage": _FEEDBACK_STAGES.get(feedback.reason, "UNKNOWN"),
+        "audience": audience,
+        "recipient": recipient,
+        "channel": channel if to_complainant else "OTHER",
+        "message": feedback.message,
+    }
+
+
+def sla_record(event: SlaEvent, policy_id: str, started_at: datetime) -> dict[str, Any]:
+    """An SlaEvent record of a domain SLA warning or breach."""
+    return {
+        "event_id": f"{event.case_id}:{event.milestone}:{event.fraction:g}",
+        "case_id": event.case_id,
+        "occurred_at": event.at,
+        "kind": str(event.kind).upper(),
+        "milestone": str(event.milestone),
+        "policy_id": policy_id,
+        "fraction": float(event.fraction),
+        "started_at": started_at,
+        "deadline": event.deadline,
+        "handler_unit": event.handler_unit,
+        "supervising_grid": event.supervising_grid,
+        "calendar": "weekday_fallback" if event.calendar_fallback else "cn_official",
+    }

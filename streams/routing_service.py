@@ -1,0 +1,168 @@
+"""The router's work between decode and send, with no faust in it (so it is tested in memory).
+
+Stage 1 (`locate`): decode an intake record, validate it, decide its routing, and name its merge zone.
+Stage 2 (`open_or_merge`): in the merge zone's partition, either merge a repeat report into an open case
+or open a case: dispatch copies to every target topic plus a command to the case state machine.
+Routing is pure and deterministic, so stage 2 decides again from the same bytes instead of carrying the
+decision across the internal topic in a second schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from connectors import records
+from connectors.serde import UndecodableRecord
+from domain.case_ids import case_id_for
+from domain.duplicates import DuplicatePolicy, IncidentIndex, Sighting, merge_zone
+from domain.geo.datums import Datum, to_wgs84
+from domain.registry.model import NoVersionInForce
+from domain.routing.context import RoutingContext
+from domain.routing.model import ResolutionNote, RoutingDecision
+from domain.rules.model import UnknownCategory
+
+INTAKE_EVENTS = frozenset(records.SOURCE_KINDS)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One record to send: topic, key, event type and value (a dict shaped by the event's schema)."""
+
+    topic: str
+    key: str
+    event_name: str
+    value: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why a record goes to the dead-letter topic instead of on."""
+
+    stage: str  # DECODE | VALIDATE | ROUTE | APPLY
+    reason_code: str
+    error_class: str
+    message: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Located:
+    event_name: str
+    record: dict[str, Any]
+    decision: RoutingDecision
+    zone: str
+
+    @property
+    def event_id(self) -> str:
+        return self.record["event_id"]
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What stage 2 did with one report: opened `case_id` or merged into it, and what to send."""
+
+    case_id: str
+    merged: bool
+    outputs: list[Output]
+
+
+class RoutingService:
+    def __init__(
+        self, decode: Callable[[bytes, str], tuple[str, dict]], routing: RoutingContext,
+        topic_for: Callable[[tuple[str, str]], str], case_commands_topic: str,
+        policy: DuplicatePolicy = DuplicatePolicy(),
+    ) -> None:
+        self._decode = decode
+        self._routing = routing
+        self._topic_for = topic_for
+        self._case_commands_topic = case_commands_topic
+        self._categories = frozenset(c.code for c in routing.categories)
+        self.policy = policy
+
+    def locate(self, value: bytes | None, topic: str) -> Located | Refused:
+        """Decode, validate and route one intake record."""
+        try:
+            event_name, record = self._decode(value, topic)
+        except UndecodableRecord as error:
+            return Refused("DECODE", error.reason, type(error).__name__, str(error))
+        if event_name not in INTAKE_EVENTS:
+            return Refused("VALIDATE", "not_an_intake_event", "WrongEventType",
+                           f"{topic} carries reports; a {event_name} cannot be routed", record.get("event_id"))
+        event_id = record["event_id"]
+        if record["category"] not in self._categories:
+            return Refused("VALIDATE", "unknown_category", "UnknownCategory",
+                           f"event {event_id}: category {record['category']!r} is not in config/rules/categories "
+                           f"(known: {', '.join(sorted(self._categories))}); fix the producer or add the category",
+                           event_id)
+        try:
+            decision = self._routing.decide(records.routing_input(event_name, record))
+        except (NoVersionInForce, UnknownCategory, ValueError) as error:
+            return Refused("ROUTE", _route_reason(error), type(error).__name__, f"event {event_id}: {error}", event_id)
+        notes = decision.provenance.resolution_notes
+        if decision.is_triage and ResolutionNote.COORDINATES_OUTSIDE_CITY in notes:
+            location = record["location"]
+            return Refused("VALIDATE", "location_outside_city", "LocationOutsideCity",
+                           f"event {event_id}: coordinates {location.get('longitude')},{location.get('latitude')} "
+                           f"({location.get('datum')}) lie outside Wenzhou and no address text resolved; "
+                           f"check the datum and the reporting app", event_id)
+        chain = [grid.code for grid in decision.owning_chain]
+        return Located(event_name, record, decision, merge_zone(chain) if not decision.is_triage else "triage")
+
+    def open_or_merge(self, located: Located, index: IncidentIndex) -> Intake:
+        """Merge a repeat report into its open case, or open a case; updates `index` in place."""
+        record, decision = located.record, located.decision
+        sighting = self._sighting(located)
+        duplicate_of = index.find_duplicate(sighting, self.policy) if not decision.is_triage else None
+        if duplicate_of is not None:
+            return Intake(duplicate_of, True, [self._merge_command(located, duplicate_of)])
+        case_id = case_id_for(located.event_id)
+        if not decision.is_triage:
+            index.add(Sighting(case_id, sighting.category, sighting.occurred_at, sighting.grid_code,
+                               sighting.longitude, sighting.latitude), self.policy)
+        decision_record = decision.to_dict()
+        copies = [
+            records.dispatched_record(case_id, 0, located.event_name, record, decision_record, target,
+                                      record["received_at"], located.event_id)
+            for target in records.dispatch_targets(decision)
+        ]
+        outputs = [Output(self._topic_for((c["target"]["kind"].lower(), c["target"]["code"])), case_id,
+                          "CaseDispatched", c) for c in copies]
+        command = dict(copies[0], event_id=f"{case_id}:open")
+        outputs.append(Output(self._case_commands_topic, case_id, "CaseDispatched", command))
+        return Intake(case_id, False, outputs)
+
+    def _merge_command(self, located: Located, case_id: str) -> Output:
+        reporter = records.reporter_of(located.event_name, located.record)
+        value = {
+            "event_id": f"{case_id}:merge:{located.event_id}",
+            "case_id": case_id,
+            "occurred_at": located.record["received_at"],
+            "kind": "merged",
+            "from_state": None,
+            "to_state": None,
+            "cause_event_id": located.event_id,
+            "actor_unit": reporter.address if reporter.kind.value == "unit" else None,
+            "reason": f"repeat report {located.event_id} of the same incident (same category, nearby, within "
+                      f"{self.policy.window}) merged into case {case_id}",
+            "details": {"reporter_kind": reporter.kind.value, "reporter_address": reporter.address,
+                        "channel": records.channel_of(located.event_name, located.record)},
+        }
+        return Output(self._case_commands_topic, case_id, "CaseLifecycleEvent", value)
+
+    @staticmethod
+    def _sighting(located: Located) -> Sighting:
+        record, chain = located.record, located.decision.owning_chain
+        location = record["location"]
+        lon, lat = location.get("longitude"), location.get("latitude")
+        if lon is not None and lat is not None:
+            lon, lat = to_wgs84(lon, lat, Datum(location.get("datum") or "WGS84"))
+        return Sighting("", record["category"], record["occurred_at"], chain[0].code if chain else "triage", lon, lat)
+
+
+def _route_reason(error: Exception) -> str:
+    if isinstance(error, NoVersionInForce):
+        return "no_registry_version_in_force"
+    if isinstance(error, UnknownCategory):
+        return "unknown_category"
+    return "invalid_event"

@@ -1,0 +1,81 @@
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from simulator.generator import generate
+from simulator.model import GeneratorConfig
+from streams.routing_service import Refused
+from tests.unit.pipeline.harness import COMMANDS, HISTORY, InMemoryPipeline, as_input
+
+CONFIG = GeneratorConfig(kind_shares={"PetitionComplaint": 0.75, "PatrolReport": 0.25, "DepartmentNotice": 0.0})
+
+
+@pytest.fixture(scope="module")
+def run():
+    pipeline = InMemoryPipeline()
+    events = list(generate(seed=7, count=1500, config=CONFIG))
+    outcomes = [(event, pipeline.report(as_input(event))) for event in events]
+    return pipeline, outcomes
+
+
+def test_every_report_is_opened_merged_or_dead_lettered_exactly_once(run):
+    pipeline, outcomes = run
+    counts = Counter()
+    for event, outcome in outcomes:
+        if isinstance(outcome, Refused):
+            counts["dead_letter"] += 1
+            assert not event.truth.valid or event.truth.broken, f"valid {event.truth} was refused: {outcome}"
+        else:
+            counts["merged" if outcome.merged else "opened"] += 1
+            if event.truth.broken == "outside_city":
+                # a patrol report names its own grid, which outranks coordinates (resolution order step 1)
+                assert event.kind == "PatrolReport", f"complaint outside the city got through: {event.truth}"
+            else:
+                assert event.truth.broken is None, f"broken {event.truth.broken} got through"
+    assert sum(counts.values()) == len(outcomes) == 1500
+    assert counts["merged"] > 0 and counts["dead_letter"] > 0
+
+
+def test_broken_input_is_refused_with_its_reason(run):
+    _, outcomes = run
+    reasons = Counter((e.truth.broken, o.reason_code) for e, o in outcomes if isinstance(o, Refused))
+    assert {b for b, _ in reasons} == {"invalid_avro", "missing_fields", "unknown_category", "outside_city"}
+    for (broken, reason), _count in reasons.items():
+        assert broken is not None, f"valid input refused as {reason}"
+        expected = {"invalid_avro": "avro_decode_error", "missing_fields": "avro_decode_error",
+                    "unknown_category": "unknown_category", "outside_city": "location_outside_city"}[broken]
+        assert reason == expected
+
+
+def test_most_generated_duplicates_merge_into_the_case_of_their_original(run):
+    _, outcomes = run
+    case_of = {e.truth.event_id: o.case_id for e, o in outcomes if not isinstance(o, Refused)}
+    duplicates = [(e, o) for e, o in outcomes if e.truth.duplicate_of and not isinstance(o, Refused)]
+    merged_right = [e for e, o in duplicates if o.merged and o.case_id == case_of.get(e.truth.duplicate_of)]
+    assert len(duplicates) > 10
+    assert len(merged_right) >= 0.6 * len(duplicates)  # a repeat across a township boundary stays its own case
+
+
+def test_each_opened_case_reaches_its_targets_and_the_history(run):
+    pipeline, outcomes = run
+    opened = [o for _, o in outcomes if not isinstance(o, Refused) and not o.merged]
+    for intake in opened[:200]:
+        dispatches = [x for x in intake.outputs if x.event_name == "CaseDispatched" and x.topic != COMMANDS]
+        assert dispatches, intake
+        assert all(d.key == intake.case_id for d in dispatches)
+        assert len({d.topic for d in dispatches}) == len(dispatches)  # one copy per topic
+    history_cases = {o.key for o in pipeline.on(HISTORY)}
+    assert {o.case_id for o in opened} <= history_cases
+
+
+def test_cases_left_unanswered_breach_their_deadline_and_escalate(run):
+    pipeline, outcomes = run
+    last = max(e.value["received_at"] for e, _ in outcomes if e.value)
+    pipeline.tick(last)  # sets the cursor
+    pipeline.tick(last + timedelta(days=45))
+    sla = [o.value for o in pipeline.on("sla")]
+    kinds = Counter((s["kind"], s["milestone"]) for s in sla)
+    assert kinds[("BREACH", "acknowledge")] > 0 and kinds[("WARNING", "acknowledge")] > 0
+    escalations = [o for o in pipeline.on(HISTORY) if o.value["kind"] == "escalated"]
+    assert escalations

@@ -35,6 +35,13 @@ class FeedbackReason(StrEnum):
     RESOLVED = "resolved"
     DECLINED = "declined"
     EXTENDED = "extended"  # petitioners are told when and why the handling time is extended
+    MERGED = "merged"      # a repeat report was linked to an existing case
+
+
+class FeedbackAudience(StrEnum):
+    COMPLAINANT = "complainant"
+    REPORTING_UNIT = "reporting_unit"
+    TRANSFERRING_UNIT = "transferring_unit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +54,18 @@ class Feedback:
 
     case_id: str
     reason: FeedbackReason
+    audience: FeedbackAudience
     recipient: Reporter
     report_id: str | None
     handler_unit: str
     message: str
     at: datetime
+    case_version: int
+
+    @property
+    def event_id(self) -> str:
+        """Idempotency key: one per case version, reason and recipient."""
+        return f"{self.case_id}:{self.case_version}:{self.reason.value}:{self.report_id or self.recipient.address}"
 
 
 @dataclass(frozen=True, slots=True)

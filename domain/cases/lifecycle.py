@@ -13,7 +13,7 @@ from domain.cases.effects import FeedbackReason, Outcome, Rejection, RejectionCo
 from domain.cases.model import Case, CaseState, KnownDepartments, LinkedReport, Reporter, is_known
 from domain.cases.notices import Notice, NoticeKind
 from domain.cases.step import Step
-from domain.cases.effects import Feedback, TakeoverCause
+from domain.cases.effects import TakeoverCause
 from domain.cases.transfer import hand_to_parent_grid
 from domain.sla.clock import require_aware
 from domain.sla.commands import Milestone, SlaAction
@@ -91,8 +91,9 @@ def merge_report(case: Case, report_id: str, reporter: Reporter, now: datetime) 
         return Rejection(RejectionCode.DUPLICATE_REPORT, f"report {report_id} is already linked to case {case.case_id}", case.case_id)
     step = Step(case, now, reporter.address)
     step.change(reports=(*case.reports, LinkedReport(report_id, reporter, now, original=False))).event("merged", f"report {report_id}")
-    if case.acknowledged_at is not None and case.state not in (CaseState.TRANSFERRED,):
-        _tell_new_reporter(step, report_id)
+    status = "accepted" if case.acknowledged_at is not None and case.state is not CaseState.TRANSFERRED else str(case.state)
+    step.to_reporter(FeedbackReason.MERGED, reporter, report_id,
+                     f"your report was merged into case {case.case_id} ({status}, handled by {case.handler_unit})")
     return step.finish()
 
 
@@ -141,13 +142,6 @@ def _takes_part(case: Case, unit: str) -> bool:
     if unit in case.grid_chain:
         return True  # grids of the chain coordinate and supervise; handlers check the role
     return unit == case.lead_department or unit in case.assisting_departments or any(t.unit == unit for t in case.tasks)
-
-
-def _tell_new_reporter(step: Step, report_id: str) -> None:
-    case = step.case
-    report = case.reports[-1]
-    step.effect(Feedback(case.case_id, FeedbackReason.ACCEPTED, report.reporter, report_id, case.handler_unit,
-                         f"case {case.case_id} accepted (handled by {case.handler_unit}); your report was merged into it", step.now))
 
 
 def _finished(case: Case, notice_id: str | None, unit: str | None) -> Rejection:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from domain.cases.effects import Effect, Feedback, FeedbackReason, LifecycleEvent, Outcome
+from domain.cases.effects import Effect, Feedback, FeedbackAudience, FeedbackReason, LifecycleEvent, Outcome
 from domain.cases.model import Case, Reporter, ReporterKind
 from domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
 
@@ -38,13 +38,20 @@ class Step:
         case = self.case
         message = f"case {case.case_id} {reason.value} (handled by {case.handler_unit})" + (f": {text}" if text else "")
         for report in case.reports:
-            self.effects.append(Feedback(case.case_id, reason, report.reporter, report.report_id, case.handler_unit, message, self.now))
+            self.to_reporter(reason, report.reporter, report.report_id, message)
         if to_transferring_units:
             reporters = {r.reporter for r in case.reports}
             for unit in dict.fromkeys(t.from_unit for t in case.transfers):
                 recipient = Reporter(ReporterKind.UNIT, unit)
                 if recipient not in reporters:
-                    self.effects.append(Feedback(case.case_id, reason, recipient, None, case.handler_unit, message, self.now))
+                    self.effects.append(Feedback(case.case_id, reason, FeedbackAudience.TRANSFERRING_UNIT, recipient, None,
+                                                 case.handler_unit, message, self.now, self.before.version + 1))
+        return self
+
+    def to_reporter(self, reason: FeedbackReason, reporter: Reporter, report_id: str, message: str) -> Step:
+        audience = FeedbackAudience.COMPLAINANT if reporter.kind is ReporterKind.COMPLAINANT else FeedbackAudience.REPORTING_UNIT
+        self.effects.append(Feedback(self.case.case_id, reason, audience, reporter, report_id, self.case.handler_unit,
+                                     message, self.now, self.before.version + 1))
         return self
 
     def sla(self, action: SlaAction, *milestones: Milestone, pause_reason: PauseReason | None = None,

@@ -40,6 +40,18 @@ class SlaEvent:
     handler_unit: str
     supervising_grid: str
     calendar_fallback: bool  # a day involved lay outside the official calendar: Mon–Fri assumed
+    policy_id: str = ""  # the config/sla.yaml entry that set the limit
+    started_at: datetime | None = None  # when the clock started
+
+    @property
+    def calendar(self) -> str:
+        return "weekday_fallback" if self.calendar_fallback else "cn_official"
+
+    @property
+    def event_id(self) -> str:
+        """Idempotency key: the same threshold of the same clock run always gets the same id."""
+        started = "" if self.started_at is None else f":{int(self.started_at.timestamp() * 1000)}"
+        return f"{self.case_id}:{self.milestone.value}:{self.fraction:g}{started}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +85,8 @@ class MilestoneTimer:
     extended_by: timedelta = timedelta(0)
     generation: int = 0  # bumped on every change: the scheduler's token for lazy cancellation
     calendar_fallback: bool = False
+    policy_id: str = ""
+    started_at: datetime | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -94,11 +108,13 @@ def start_timer(
     pausable: frozenset[PauseReason],
     at: datetime,
     worktime: WorkTime,
+    policy_id: str = "",
 ) -> MilestoneTimer:
     return MilestoneTimer(
         case_id=case_id, milestone=milestone, handler_unit=handler_unit, supervising_grid=supervising_grid,
         basis=basis, budget=budget, thresholds=(*warning_fractions, BREACH), pausable=pausable,
         state=TimerState.RUNNING, counted=timedelta(0), since=worktime.counting_start(basis, at),
+        policy_id=policy_id, started_at=at,
     )
 
 
@@ -137,7 +153,7 @@ def fire_due(
         kind = SlaEventKind.BREACH if fraction >= BREACH else SlaEventKind.WARNING
         signals.append(SlaEvent(
             kind, timer.case_id, timer.milestone, fraction, crossed.at, deadline.at,
-            timer.handler_unit, timer.supervising_grid, crossed.calendar_fallback,
+            timer.handler_unit, timer.supervising_grid, crossed.calendar_fallback, timer.policy_id, timer.started_at,
         ))
         if kind is SlaEventKind.BREACH:
             signals.append(SlaEscalation(

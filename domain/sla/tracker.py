@@ -102,7 +102,7 @@ class SlaTracker:
             return TimerChange(None)
         timer = start_timer(
             command.case_id, command.milestone, command.handler_unit, command.supervising_grid, rule.basis,
-            rule.budget, self.policies.warning_fractions, policy.pause_while, command.at, self.worktime,
+            rule.budget, self.policies.warning_fractions, policy.pause_while, command.at, self.worktime, policy.name,
         )
         return self._settled(None, timer)
 

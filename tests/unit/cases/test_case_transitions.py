@@ -4,7 +4,7 @@ from __future__ import annotations
 from casekit import CHAIN, CITIZEN, DEPARTMENTS, PATROL_UNIT, T0, acknowledged, at, joint, new_case, notice, ok
 
 from domain.cases import (
-    CaseRules, CaseState, Feedback, FeedbackReason, GridTakeover, LifecycleEvent, NoticeKind, Outcome, Rejection,
+    CaseRules, CaseState, Feedback, FeedbackAudience, FeedbackReason, GridTakeover, LifecycleEvent, NoticeKind, Outcome, Rejection,
     RerouteRequest, Reporter, ReporterKind, TakeoverCause, apply, dispatch, merge_report, open_case,
 )
 from domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
@@ -86,8 +86,9 @@ def test_transfer_pauses_clocks_and_asks_the_router_again_without_the_transferri
     assert sla(redispatched) == {(SlaAction.RESUME, m) for m in Milestone} | {(SlaAction.START, Milestone.ACKNOWLEDGE)}
     assert {c.handler_unit for c in redispatched.of_type(SlaCommand)} == {"water"}
     accepted = ok(redispatched.case, NoticeKind.ACKNOWLEDGE, "water", 30)
-    recipients = {f.recipient for f in accepted.of_type(Feedback)}
-    assert recipients == {CITIZEN, Reporter(ReporterKind.UNIT, "env")}  # the transferring unit hears back too
+    recipients = {(f.recipient, f.audience) for f in accepted.of_type(Feedback)}
+    assert recipients == {(CITIZEN, FeedbackAudience.COMPLAINANT),
+                          (Reporter(ReporterKind.UNIT, "env"), FeedbackAudience.TRANSFERRING_UNIT)}  # hears back too
 
 
 def bounce(case, lead, target, minutes):
@@ -185,15 +186,19 @@ def test_merged_reporters_all_get_later_feedback():
     other = Reporter(ReporterKind.COMPLAINANT, "hotline_12345")
     merged = merge_report(case, "E2", other, at(5))
     assert events(merged) == [("merged", CaseState.DISPATCHED, CaseState.DISPATCHED)]
-    assert not merged.of_type(Feedback)  # nothing accepted yet
+    [told] = merged.of_type(Feedback)  # only the new reporter hears about the merge
+    assert (told.reason, told.report_id, told.audience) == (FeedbackReason.MERGED, "E2", FeedbackAudience.COMPLAINANT)
     accepted = ok(merged.case, NoticeKind.ACKNOWLEDGE, "env", 10)
-    assert {(f.recipient, f.report_id) for f in accepted.of_type(Feedback)} == {(PATROL_UNIT, "E1"), (other, "E2")}
+    feedback = accepted.of_type(Feedback)
+    assert {(f.recipient, f.report_id, f.audience) for f in feedback} == {
+        (PATROL_UNIT, "E1", FeedbackAudience.REPORTING_UNIT), (other, "E2", FeedbackAudience.COMPLAINANT)}
+    assert len({f.event_id for f in feedback}) == 2
 
 
 def test_a_report_merged_into_an_accepted_case_is_told_at_once():
     merged = merge_report(acknowledged(), "E2", Reporter(ReporterKind.COMPLAINANT, "web"), at(30))
     [feedback] = merged.of_type(Feedback)
-    assert feedback.reason is FeedbackReason.ACCEPTED and feedback.report_id == "E2"
+    assert feedback.reason is FeedbackReason.MERGED and feedback.report_id == "E2" and "accepted" in feedback.message
 
 
 def test_lifecycle_events_carry_the_new_version():

@@ -40,6 +40,8 @@ def test_hotline_acknowledgement_warns_at_half_and_eighty_percent_then_breaches_
     breach, escalation = sla.tick(cst(2025, 9, 29, 11))
     assert (breach.kind, breach.fraction, breach.deadline, breach.milestone) == (SlaEventKind.BREACH, 1.0, cst(2025, 9, 29, 11), ACK)
     assert (breach.case_id, breach.handler_unit, breach.supervising_grid, breach.calendar_fallback) == ("C1", "env", "town-3", False)
+    assert (breach.policy_id, breach.started_at, breach.calendar) == ("hotline", cst(2025, 9, 29, 9), "cn_official")
+    assert breach.event_id == f"C1:acknowledge:1:{int(cst(2025, 9, 29, 9).timestamp() * 1000)}"
     assert isinstance(escalation, SlaEscalation) and (escalation.to_grid, escalation.from_unit) == ("town-3", "env")
     assert sla.tick(cst(2025, 9, 30)) == [] and len(sla.scheduler) == 0
 
@@ -157,7 +159,7 @@ def test_events_beyond_the_official_calendar_carry_the_fallback_flag():
     sla = desk()
     sla.apply(command(SlaAction.START, ACK, monday))
     [warning] = sla.tick(monday + timedelta(hours=1))
-    assert warning.calendar_fallback
+    assert warning.calendar_fallback and warning.calendar == "weekday_fallback"
 
 
 def test_an_extend_command_from_the_case_lifecycle_goes_through_the_policy_check():

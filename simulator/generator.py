@@ -53,7 +53,7 @@ def generate(seed: int, count: int, config: GeneratorConfig | None = None) -> It
     return itertools.islice(EventGenerator(seed, config), count)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Incident:
     """An original report that later reports may repeat."""
 
@@ -81,9 +81,12 @@ class EventGenerator:
         self.categories = category_codes()
         self.patrol_categories = patrol_categories()
         self._registry = registry_set()
+        self._chains: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._version = self._registry.at(self.config.start)
         self._members = grid_members()
         self._index = 0
         self._clock_ms = 0
+        self._now = self.config.start
         self._recent: list[_Incident] = []
         self._recent_head = 0
         cfg = self.config
@@ -250,11 +253,12 @@ class EventGenerator:
     # -- helpers -------------------------------------------------------------------------------
 
     def _tick(self) -> datetime:
+        """Advance the simulated clock by one inter-arrival time, shorter by day than at night."""
         self._index += 1
-        now = self.config.start + timedelta(milliseconds=self._clock_ms)
-        factor = _HOURLY[now.hour]
-        self._clock_ms += int(self.rng.expovariate(factor / self.config.mean_interarrival_s) * 1000)
-        return self.config.start + timedelta(milliseconds=self._clock_ms)
+        rate = _HOURLY[self._now.hour] / self.config.mean_interarrival_s
+        self._clock_ms += int(self.rng.expovariate(rate) * 1000)
+        self._now = self.config.start + timedelta(milliseconds=self._clock_ms)
+        return self._now
 
     def _uuid(self) -> str:
         """`str(uuid.UUID(int=rng.getrandbits(128), version=4))`, formatted directly (3× faster)."""
@@ -282,11 +286,16 @@ class EventGenerator:
 
     def _report_truth(self, value: dict[str, Any], spot: Spot, choice: LocationChoice, channel: str) -> Truth:
         event_id = value["event_id"]
-        version = self._registry.at(value["occurred_at"])
+        version = self._version
+        if not version.in_force_at(value["occurred_at"]):
+            version = self._version = self._registry.at(value["occurred_at"])
         leaf = spot.village_code if spot.village_code in self.geo.villages else spot.township_code
+        chain = self._chains.get((version.id, leaf))
+        if chain is None:
+            chain = self._chains[(version.id, leaf)] = tuple(grid.code for grid in version.chain(leaf))
         return Truth(
             index=self._index, event_id=event_id, valid=True, expected_category=value["category"],
-            grid_chain=tuple(grid.code for grid in version.chain(leaf)), registry_version=version.id,
+            grid_chain=chain, registry_version=version.id,
             district_code=spot.district_code, township_code=spot.township_code,
             village_code=spot.village_code if spot.village_code in self.geo.villages else None,
             placement=spot.placement, datum=choice.datum if choice.with_coordinates else None,

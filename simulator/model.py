@@ -102,9 +102,12 @@ class RawBytesSpec:
     keep_fraction: float = 0.5
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Truth:
-    """What an event is for, for the accounting after the pipeline ran."""
+    """What an event is for, for the accounting after the pipeline ran.
+
+    Not frozen only because frozen dataclasses cost ~3 µs more per event; treat it as immutable.
+    """
 
     index: int
     event_id: str
@@ -128,8 +131,10 @@ class Truth:
     notice_kind: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class GeneratedEvent:
+    """One event: `value` (valid Avro) or `raw` (broken bytes to build); treat it as immutable."""
+
     kind: Literal["PetitionComplaint", "PatrolReport", "DepartmentNotice"]
     key: str
     value: dict[str, Any] | None

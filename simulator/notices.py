@@ -84,7 +84,7 @@ class CaseBook:
             steps.append("RESULT")
             if rng.random() < 0.85:
                 steps.append("CLOSE")
-        leads = lead_departments(category, opened_at.date().isoformat())
+        leads = lead_departments(category, opened_at.date())
         lead = leads[0] if rng.random() < 0.85 else pick(rng, leads)
         if steps:
             self._pending.append((index, OpenCase(case_id, first_event_id, category, district_code,

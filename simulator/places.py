@@ -20,8 +20,8 @@ from simulator.reference import CITY_NAME, DISTRICT_WEIGHTS, Geography
 from simulator.rand import Weighted, pick, randint
 
 DISTRICT_MARGIN_DEGREES = 0.0003  # ≈30 m inward from the real district boundary
-_BATCH = 16
-_MAX_BATCHES = 40
+_BATCH = 64
+_MAX_BATCHES = 12
 _M_PER_DEG_LAT = 110_574.0
 _M_PER_DEG_LON_EQUATOR = 111_320.0
 
@@ -37,7 +37,7 @@ _LANDMARKS = (
 _NEAR = ("附近", "旁边", "对面", "门口", "一带", "", "", "")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Spot:
     """A true incident location: the real grid codes it is in and its WGS-84 point."""
 
@@ -55,6 +55,9 @@ class PlaceSampler:
     def __init__(self, geography: Geography, rng: random.Random) -> None:
         self.geo = geography
         self.rng = rng
+        # Candidate points come in vectorised batches from a numpy generator seeded from `rng` (so still
+        # deterministic); each village keeps the accepted points of its last batch as a pool.
+        self._np = np.random.default_rng(rng.getrandbits(128))
         self._districts = Weighted([(c, DISTRICT_WEIGHTS.get(c, 30.0)) for c in sorted(geography.district_polygons)])
         self._inner: dict[str, BaseGeometry] = {}
         self._pools: dict[str, list[tuple[float, float]]] = {}
@@ -101,17 +104,15 @@ class PlaceSampler:
         pool = self._pools.setdefault(key, [])
         if pool:
             return pool.pop()
-        rng = self.rng
         shapely.prepare(area)
         inner = self._inner_district(district)
         minx, miny, maxx, maxy = area.bounds
         for _ in range(_MAX_BATCHES):
-            xs = np.array([minx + (maxx - minx) * rng.random() for _ in range(_BATCH)])
-            ys = np.array([miny + (maxy - miny) * rng.random() for _ in range(_BATCH)])
+            xs = minx + (maxx - minx) * self._np.random(_BATCH)
+            ys = miny + (maxy - miny) * self._np.random(_BATCH)
             ok = shapely.contains_xy(area, xs, ys) & shapely.contains_xy(inner, xs, ys)
-            found = [(float(x), float(y)) for x, y in zip(xs[ok], ys[ok])]
-            if found:
-                pool.extend(found)
+            if ok.any():
+                pool.extend(zip(xs[ok].tolist(), ys[ok].tolist()))
                 return pool.pop()
         return None
 

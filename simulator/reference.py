@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from domain import departments, paths
 from domain.geo.datums import from_wgs84, to_wgs84  # noqa: F401  (the one datum converter)
 from domain.geo.synthetic_partition import load_district_polygons, read_csv
-from domain.registry import RegistrySet, load_registry_set
+from domain.registry import CHINA_TIME, RegistrySet, load_registry_set
 from domain.roster import load_roster
 from domain.rules import RulesSet, list_categories, load_rules_set
 
@@ -114,13 +114,14 @@ def registry_set() -> RegistrySet:
 
 
 @lru_cache(maxsize=1024)
-def lead_departments(category: str, at_day: str) -> tuple[str, ...]:
-    """Lead then assisting departments of `category` under the rules in force on `at_day` (ISO date).
+def lead_departments(category: str, at_day: date) -> tuple[str, ...]:
+    """Lead then assisting departments of `category` under the rules in force on `at_day`.
 
     A hint for notices (which department acts on a case); the pipeline's routing decides for real.
     """
     try:
-        outcome = rules_set().at(datetime.fromisoformat(at_day + "T12:00:00+08:00")).resolve(category, "MEDIUM")
+        noon = datetime.combine(at_day, time(12), CHINA_TIME)
+        outcome = rules_set().at(noon).resolve(category, "MEDIUM")
     except LookupError:
         return department_codes()
     return (outcome.lead, *outcome.assisting)

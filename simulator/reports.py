@@ -22,7 +22,7 @@ _LAG_HOURS = {"HOTLINE_12345": 1.0, "HOTLINE_12369": 1.0, "WEB": 3.0, "LETTER": 
 _CHANNEL_TICKET = {"HOTLINE_12345": "12345-", "HOTLINE_12369": "12369-", "WEB": "WEB-", "LETTER": "XF-", "VISIT": "ZF-"}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LocationChoice:
     """How a reporter describes the place: coordinates (in a datum) and/or address text."""
 

@@ -5,6 +5,7 @@ identity card numbers, key supervised entities. Templates have slots filled from
 from __future__ import annotations
 
 import random
+import string
 
 from simulator.rand import pick, randint
 
@@ -129,8 +130,9 @@ _ENTITY_KIND = ("电镀有限公司", "化工有限公司", "印染有限公司"
 
 def description(category: str, rng: random.Random, *, patrol: bool = False, stopped: bool = False) -> str:
     """A plausible Chinese description of an incident of `category`."""
-    template = pick(rng, _TEMPLATES.get(category, _GENERIC))
-    text = template.format_map(_Filler(rng))
+    template, slots = pick(rng, _PARSED.get(category, _PARSED_GENERIC))
+    # The same slot twice in a template reads the same word.
+    text = template.format_map({slot: pick(rng, _SLOTS[slot]) for slot in slots}) if slots else template
     if patrol:
         suffix = pick(rng, _PATROL_SUFFIX_STOPPED if stopped else _PATROL_SUFFIX_OPEN)
         return pick(rng, _PATROL_PREFIX) + text + suffix
@@ -158,13 +160,17 @@ def key_entity(rng: random.Random) -> str:
     return pick(rng, _ENTITY_PREFIX) + pick(rng, _ENTITY_WORD) + pick(rng, _ENTITY_KIND)
 
 
-class _Filler(dict[str, str]):
-    """Fills each template slot with a random word of its vocabulary."""
+def _parse(templates: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each template with its distinct slot names, in order, found once at import."""
+    parsed = []
+    for template in templates:
+        slots = tuple(dict.fromkeys(name for _, name, _, _ in string.Formatter().parse(template) if name))
+        unknown = [slot for slot in slots if slot not in _SLOTS]
+        if unknown:
+            raise ValueError(f"description template {template!r} uses unknown slot(s) {unknown}")
+        parsed.append((template, slots))
+    return tuple(parsed)
 
-    def __init__(self, rng: random.Random) -> None:
-        super().__init__()
-        self._rng = rng
 
-    def __missing__(self, slot: str) -> str:
-        word = self[slot] = pick(self._rng, _SLOTS[slot])  # the same slot twice reads the same word
-        return word
+_PARSED = {category: _parse(templates) for category, templates in _TEMPLATES.items()}
+_PARSED_GENERIC = _parse(_GENERIC)

@@ -14,18 +14,47 @@ from domain.cases.model import Case, CaseState, Reporter
 from domain.sla.commands import SlaCommand
 
 
+class LifecycleKind(StrEnum):
+    """What happened to a case (the `kind` of a CaseLifecycleEvent record)."""
+
+    CREATED = "created"
+    DISPATCHED = "dispatched"
+    REROUTED = "rerouted"  # dispatched again after a transfer or by an upper grid
+    MERGED = "merged"
+    ACKNOWLEDGED = "acknowledged"
+    PROGRESS = "progress"
+    ENFORCEMENT_ORDER = "enforcement_order"
+    TRANSFERRED = "transferred"
+    ESCALATED = "escalated"
+    SENT_TO_PARENT_GRID = "sent_to_parent_grid"  # a transfer bounced too often or looped
+    JOINT_HANDLING = "joint_handling"
+    TASK_DONE = "task_done"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    DECLINED = "declined"
+    EXTENSION_REQUESTED = "extension_requested"
+    EXTENSION_GRANTED = "extension_granted"
+    EXTENSION_REFUSED = "extension_refused"
+
+
 @dataclass(frozen=True, slots=True)
 class LifecycleEvent:
     """One entry of the audit history: what happened, who did it, state before and after."""
 
     case_id: str
-    event: str  # e.g. dispatched, acknowledged, transferred, escalated, merged, task_done, resolved
-    before: CaseState
+    event: LifecycleKind
+    before: CaseState | None  # None for the creation of the case
     after: CaseState
     unit: str | None
     reason: str
     at: datetime
     version: int  # the case version after the change
+    cause_event_id: str | None = None  # the notice, report or routing decision that caused it
+
+    @property
+    def event_id(self) -> str:
+        """Idempotency key: one per case version and kind (a step may record several kinds)."""
+        return f"{self.case_id}:{self.version}:{self.event.value}"
 
 
 class FeedbackReason(StrEnum):

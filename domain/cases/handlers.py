@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from domain.cases.effects import FeedbackReason, Outcome, Rejection, RejectionCode
+from domain.cases.effects import FeedbackReason, LifecycleKind, Outcome, Rejection, RejectionCode
 from domain.cases.model import CaseState, EnforcementOrder, KnownDepartments, Task, is_known
 from domain.cases.notices import Notice
 from domain.cases.step import Step
@@ -31,7 +31,7 @@ def acknowledge(step: Step, notice: Notice, known: KnownDepartments, rules: Case
         return reject(step, notice, RejectionCode.INVALID_TRANSITION, f"cannot acknowledge a case that is {case.state}")
     state = CaseState.JOINT_HANDLING if case.open_tasks else CaseState.ACKNOWLEDGED
     step.change(state=state, acknowledged_at=case.acknowledged_at or step.now)
-    step.event("acknowledged", notice.text).feedback(FeedbackReason.ACCEPTED, notice.text, to_transferring_units=True)
+    step.event(LifecycleKind.ACKNOWLEDGED, notice.text).feedback(FeedbackReason.ACCEPTED, notice.text, to_transferring_units=True)
     step.sla(SlaAction.STOP, Milestone.ACKNOWLEDGE, Milestone.ACCEPT_DECISION).sla(SlaAction.START, Milestone.RESOLVE)
     return step.finish()
 
@@ -42,7 +42,7 @@ def progress(step: Step, notice: Notice, known: KnownDepartments, rules: CaseRul
         return _not_yet(step, notice)
     if case.state is CaseState.ACKNOWLEDGED:
         step.change(state=CaseState.IN_PROGRESS)
-    return step.event("progress", notice.text).finish()
+    return step.event(LifecycleKind.PROGRESS, notice.text).finish()
 
 
 def enforcement_order(step: Step, notice: Notice, known: KnownDepartments, rules: CaseRules) -> Outcome | Rejection:
@@ -55,7 +55,7 @@ def enforcement_order(step: Step, notice: Notice, known: KnownDepartments, rules
     step.change(orders=(*case.orders, EnforcementOrder(notice.unit, notice.text, step.now)))
     if case.state is CaseState.ACKNOWLEDGED:
         step.change(state=CaseState.IN_PROGRESS)
-    return step.event("enforcement_order", notice.text).finish()
+    return step.event(LifecycleKind.ENFORCEMENT_ORDER, notice.text).finish()
 
 
 def joint_enforcement_request(step: Step, notice: Notice, known: KnownDepartments, rules: CaseRules) -> Outcome | Rejection:
@@ -79,7 +79,7 @@ def joint_enforcement_request(step: Step, notice: Notice, known: KnownDepartment
         return reject(step, notice, RejectionCode.INVALID_TRANSITION, "every unit named has already finished its task")
     step.change(state=CaseState.JOINT_HANDLING, lead_department=lead, assisting_departments=assisting, tasks=tasks,
                 acknowledged_at=case.acknowledged_at or step.now)
-    step.event("joint_enforcement_started", f"lead {lead}, assisting {', '.join(assisting)}")
+    step.event(LifecycleKind.JOINT_HANDLING, f"lead {lead}, assisting {', '.join(assisting)}")
     return step.sla(SlaAction.REASSIGN).finish()
 
 
@@ -107,7 +107,7 @@ def close(step: Step, notice: Notice, known: KnownDepartments, rules: CaseRules)
     if case.state is not CaseState.RESOLVED:
         return reject(step, notice, RejectionCode.INVALID_TRANSITION, f"only a resolved case can be closed; this one is {case.state}")
     step.change(state=CaseState.CLOSED, closed_at=step.now)
-    return step.event("closed", notice.text).finish()
+    return step.event(LifecycleKind.CLOSED, notice.text).finish()
 
 
 def decline(step: Step, notice: Notice, known: KnownDepartments, rules: CaseRules) -> Outcome | Rejection:
@@ -120,7 +120,7 @@ def decline(step: Step, notice: Notice, known: KnownDepartments, rules: CaseRule
     if not notice.reason.strip():
         return reject(step, notice, RejectionCode.MISSING_FIELD, "declining needs a reason")
     step.change(state=CaseState.REJECTED, closed_at=step.now)
-    step.event("declined", notice.reason).feedback(FeedbackReason.DECLINED, notice.reason, to_transferring_units=True)
+    step.event(LifecycleKind.DECLINED, notice.reason).feedback(FeedbackReason.DECLINED, notice.reason, to_transferring_units=True)
     return step.sla(SlaAction.STOP).finish()
 
 
@@ -135,7 +135,7 @@ def extension_request(step: Step, notice: Notice, known: KnownDepartments, rules
         return reject(step, notice, RejectionCode.INVALID_TRANSITION, "an extension request is already waiting for its decision")
     if not notice.reason.strip():
         return reject(step, notice, RejectionCode.MISSING_FIELD, "an extension request needs a reason")
-    step.change(extension_pending=True).event("extension_requested", notice.reason)
+    step.change(extension_pending=True).event(LifecycleKind.EXTENSION_REQUESTED, notice.reason)
     return step.sla(SlaAction.PAUSE, Milestone.RESOLVE, pause_reason=PauseReason.AWAITING_EXTENSION).finish()
 
 
@@ -151,8 +151,8 @@ def extension_decision(step: Step, notice: Notice, known: KnownDepartments, rule
     step.change(extension_pending=False)
     step.sla(SlaAction.RESUME, Milestone.RESOLVE)
     if notice.extension == 0:
-        return step.event("extension_refused", notice.reason).finish()
-    step.event("extension_granted", f"{notice.extension:g} more; {notice.reason}".rstrip("; "))
+        return step.event(LifecycleKind.EXTENSION_REFUSED, notice.reason).finish()
+    step.event(LifecycleKind.EXTENSION_GRANTED, f"{notice.extension:g} more; {notice.reason}".rstrip("; "))
     step.feedback(FeedbackReason.EXTENDED, notice.reason or f"handling time extended by {notice.extension:g}")
     return step.sla(SlaAction.EXTEND, Milestone.RESOLVE, extension_units=notice.extension).finish()
 
@@ -168,7 +168,7 @@ def _task_result(step: Step, notice: Notice) -> Outcome | Rejection:
         return reject(step, notice, RejectionCode.MISSING_FIELD, "a result needs its resolution text")
     done = Task(task.unit, True, notice.text, step.now)
     step.change(tasks=tuple(done if t.unit == task.unit else t for t in case.tasks))
-    step.event("task_done", f"{task.unit}: {notice.text}")
+    step.event(LifecycleKind.TASK_DONE, f"{task.unit}: {notice.text}")
     if step.case.open_tasks:
         return step.finish()
     summary = "; ".join(f"{t.unit}: {t.resolution}" for t in step.case.tasks)
@@ -177,7 +177,7 @@ def _task_result(step: Step, notice: Notice) -> Outcome | Rejection:
 
 def _resolve(step: Step, resolution: str) -> Outcome:
     step.change(state=CaseState.RESOLVED, resolution=resolution, resolved_at=step.now, extension_pending=False)
-    step.event("resolved", resolution).feedback(FeedbackReason.RESOLVED, resolution, to_transferring_units=True)
+    step.event(LifecycleKind.RESOLVED, resolution).feedback(FeedbackReason.RESOLVED, resolution, to_transferring_units=True)
     return step.sla(SlaAction.STOP).finish()
 
 

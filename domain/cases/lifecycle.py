@@ -13,7 +13,7 @@ from domain.cases.effects import FeedbackReason, Outcome, Rejection, RejectionCo
 from domain.cases.model import Case, CaseState, KnownDepartments, LinkedReport, Reporter, is_known
 from domain.cases.notices import Notice, NoticeKind
 from domain.cases.step import Step
-from domain.cases.effects import TakeoverCause
+from domain.cases.effects import LifecycleKind, TakeoverCause
 from domain.cases.transfer import hand_to_parent_grid
 from domain.sla.clock import require_aware
 from domain.sla.commands import Milestone, SlaAction
@@ -64,7 +64,7 @@ def open_case(
         state=CaseState.RECEIVED, reports=(LinkedReport(report_id, reporter, now, original=True),),
         created_at=now, updated_at=now, version=0,
     )
-    step = Step(case, now, None).event("received")
+    step = Step(case, now, reporter.address, cause_event_id=report_id, created=True).event(LifecycleKind.CREATED, f"report {report_id}")
     if lead_department is None:
         return step.finish()
     return _dispatch_into(step, lead_department, tuple(assisting_departments), known_departments)
@@ -72,6 +72,7 @@ def open_case(
 
 def dispatch(
     case: Case, lead_department: str, assisting_departments: tuple[str, ...], known_departments: KnownDepartments, now: datetime,
+    cause_event_id: str | None = None,
 ) -> Outcome | Rejection:
     """Assign a lead department: first dispatch, re-dispatch after a transfer, or by an upper grid."""
     require_aware(now, "now")
@@ -79,7 +80,7 @@ def dispatch(
         return _finished(case, None, None)
     if case.state not in (CaseState.RECEIVED, CaseState.TRANSFERRED, CaseState.ESCALATED):
         return Rejection(RejectionCode.INVALID_TRANSITION, f"cannot dispatch a case that is {case.state}", case.case_id)
-    return _dispatch_into(Step(case, now, None), lead_department, tuple(assisting_departments), known_departments)
+    return _dispatch_into(Step(case, now, None, cause_event_id=cause_event_id), lead_department, tuple(assisting_departments), known_departments)
 
 
 def merge_report(case: Case, report_id: str, reporter: Reporter, now: datetime) -> Outcome | Rejection:
@@ -89,8 +90,8 @@ def merge_report(case: Case, report_id: str, reporter: Reporter, now: datetime) 
         return _finished(case, None, None)
     if any(r.report_id == report_id for r in case.reports):
         return Rejection(RejectionCode.DUPLICATE_REPORT, f"report {report_id} is already linked to case {case.case_id}", case.case_id)
-    step = Step(case, now, reporter.address)
-    step.change(reports=(*case.reports, LinkedReport(report_id, reporter, now, original=False))).event("merged", f"report {report_id}")
+    step = Step(case, now, reporter.address, cause_event_id=report_id)
+    step.change(reports=(*case.reports, LinkedReport(report_id, reporter, now, original=False))).event(LifecycleKind.MERGED, f"report {report_id}")
     status = "accepted" if case.acknowledged_at is not None and case.state is not CaseState.TRANSFERRED else str(case.state)
     step.to_reporter(FeedbackReason.MERGED, reporter, report_id,
                      f"your report was merged into case {case.case_id} ({status}, handled by {case.handler_unit})")
@@ -128,7 +129,7 @@ def _dispatch_into(step: Step, lead: str, assisting: tuple[str, ...], known: Kno
     first_dispatch = case.state is CaseState.RECEIVED
     step.change(state=CaseState.DISPATCHED, lead_department=lead, extension_pending=False,
                 assisting_departments=tuple(d for d in dict.fromkeys(assisting) if d != lead))
-    step.event("dispatched", f"lead {lead}")
+    step.event(LifecycleKind.DISPATCHED if first_dispatch else LifecycleKind.REROUTED, f"lead {lead}")
     if first_dispatch:
         step.sla(SlaAction.START, Milestone.ACKNOWLEDGE, Milestone.ACCEPT_DECISION)
     else:

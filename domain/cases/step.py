@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from domain.cases.effects import Effect, Feedback, FeedbackAudience, FeedbackReason, LifecycleEvent, Outcome
-from domain.cases.model import Case, Reporter, ReporterKind
+from domain.cases.effects import Effect, Feedback, FeedbackAudience, FeedbackReason, LifecycleEvent, LifecycleKind, Outcome
+from domain.cases.model import Case, CaseState, Reporter, ReporterKind
 from domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
 
 ALL_MILESTONES = (Milestone.ACKNOWLEDGE, Milestone.ACCEPT_DECISION, Milestone.RESOLVE)
@@ -13,23 +13,25 @@ RECENT_NOTICES_KEPT = 64
 
 
 class Step:
-    def __init__(self, case: Case, now: datetime, unit: str | None, notice_id: str | None = None) -> None:
+    def __init__(self, case: Case, now: datetime, unit: str | None, notice_id: str | None = None,
+                 cause_event_id: str | None = None, created: bool = False) -> None:
         self.before = case
         self.case = case
         self.now = now
         self.unit = unit
         self.notice_id = notice_id
+        self.cause_event_id = cause_event_id or notice_id
         self.effects: list[Effect] = []
-        self._last_state = case.state
+        self._last_state: CaseState | None = None if created else case.state
 
     def change(self, **fields) -> Step:
         self.case = replace(self.case, **fields)
         return self
 
-    def event(self, name: str, reason: str = "") -> Step:
+    def event(self, kind: LifecycleKind, reason: str = "") -> Step:
         self.effects.append(LifecycleEvent(
-            self.case.case_id, name, self._last_state, self.case.state, self.unit, reason, self.now,
-            self.before.version + 1,
+            self.case.case_id, kind, self._last_state, self.case.state, self.unit, reason, self.now,
+            self.before.version + 1, self.cause_event_id,
         ))
         self._last_state = self.case.state
         return self

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from domain.cases.effects import FeedbackReason, GridTakeover, Outcome, Rejection, RejectionCode, RerouteRequest, TakeoverCause
+from domain.cases.effects import FeedbackReason, GridTakeover, LifecycleKind, Outcome, Rejection, RejectionCode, RerouteRequest, TakeoverCause
 from domain.cases.model import CaseState, EscalationRecord, KnownDepartments, TransferRecord, is_known
 from domain.cases.notices import Notice
 from domain.cases.step import Step
@@ -41,7 +41,7 @@ def transfer_request(step: Step, notice: Notice, known: KnownDepartments, rules:
         return _to_parent(step, record, TakeoverCause.TOO_MANY_TRANSFERS, f"{notice.reason} (transfer {len(step.case.transfers)}, more than {rules.max_transfers})")
     step.sla(SlaAction.PAUSE, pause_reason=PauseReason.TRANSFERRED)
     step.change(state=CaseState.TRANSFERRED, lead_department=None, assisting_departments=(), extension_pending=False)
-    step.event("transferred", notice.reason).feedback(FeedbackReason.TRANSFERRED, notice.reason)
+    step.event(LifecycleKind.TRANSFERRED, notice.reason).feedback(FeedbackReason.TRANSFERRED, notice.reason)
     step.effect(RerouteRequest(case.case_id, case.category, case.grid_chain, case.handling_level, left, target, notice.reason, step.now))
     return step.finish()
 
@@ -70,7 +70,8 @@ def hand_to_parent_grid(step: Step, cause: TakeoverCause, reason: str, keep_lead
     if not keep_lead or was_transferred:
         changes.update(lead_department=None, assisting_departments=())
     step.change(**changes)
-    step.event("escalated" if cause is TakeoverCause.ESCALATION_REQUEST else "sent_to_parent_grid", f"{cause.value}: {reason}")
+    kind = LifecycleKind.ESCALATED if cause is TakeoverCause.ESCALATION_REQUEST else LifecycleKind.SENT_TO_PARENT_GRID
+    step.event(kind, f"{cause.value}: {reason}")
     step.effect(GridTakeover(case.case_id, from_grid, to_grid, to_level, cause, at_top, reason, step.now))
     step.feedback(FeedbackReason.ESCALATED, reason)
     step.sla(SlaAction.RESUME if was_transferred else SlaAction.REASSIGN)

@@ -229,3 +229,16 @@ def test_refused_extension_only_resumes_the_clock():
     refused = ok(requested, NoticeKind.EXTENSION_DECISION, "village-7", 20, extension=0, reason="not justified")
     assert [c.action for c in refused.of_type(SlaCommand)] == [SlaAction.RESUME] and not refused.of_type(Feedback)
     assert events(refused)[0][0] == "extension_refused"
+
+
+def test_audit_history_names_its_cause_and_matches_the_contract_kinds():
+    opened = open_case("C1", "dust", "letter", "E1", CITIZEN, CHAIN, 4, T0, DEPARTMENTS, "env")
+    created, dispatched = opened.of_type(LifecycleEvent)
+    assert (created.event, created.before, created.after, created.cause_event_id) == ("created", None, CaseState.RECEIVED, "E1")
+    assert dispatched.event == "dispatched"
+    transfer = notice(NoticeKind.TRANSFER_REQUEST, "env", reason="not ours")
+    moved = apply(opened.case, transfer, DEPARTMENTS, at(5))
+    assert moved.of_type(LifecycleEvent)[0].cause_event_id == transfer.notice_id
+    rerouted = dispatch(moved.case, "water", (), DEPARTMENTS, at(6), cause_event_id="route-9")
+    [event] = rerouted.of_type(LifecycleEvent)
+    assert (event.event, event.cause_event_id, event.event_id) == ("rerouted", "route-9", f"C1:{rerouted.case.version}:rerouted")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from simulator.model import (
     DEPARTMENT_NOTICE, INVALID_AVRO, MISSING_FIELDS, OUTSIDE_CITY, PATROL_REPORT, PETITION_COMPLAINT,
     UNKNOWN_CATEGORY, GeneratedEvent, GeneratorConfig, RawBytesSpec, Truth,
 )
+from simulator.incidents import Incident, RecentIncidents
 from simulator.notices import CaseBook
 from simulator.places import PlaceSampler, Spot, address_text
 from simulator.reference import (
@@ -53,21 +54,6 @@ def generate(seed: int, count: int, config: GeneratorConfig | None = None) -> It
     return itertools.islice(EventGenerator(seed, config), count)
 
 
-@dataclass(slots=True)
-class _Incident:
-    """An original report that later reports may repeat."""
-
-    event_id: str
-    category: str
-    spot: Spot
-    occurred_at: datetime
-    received_at: datetime
-    channel: str | None
-    with_coordinates: bool
-    address_levels: tuple[str, ...]
-    case_id: str
-
-
 class EventGenerator:
     """An endless, deterministic stream of intake events for Wenzhou."""
 
@@ -87,8 +73,7 @@ class EventGenerator:
         self._index = 0
         self._clock_ms = 0
         self._now = self.config.start
-        self._recent: list[_Incident] = []
-        self._recent_head = 0
+        self._recent = RecentIncidents(self.config.duplicate_window)
         cfg = self.config
         self._kinds = Weighted(cfg.kind_shares)
         self._channels = Weighted(cfg.channel_shares)
@@ -173,7 +158,7 @@ class EventGenerator:
     def _duplicate(self, now: datetime) -> GeneratedEvent | None:
         """A complaint repeating a recent incident: new id, same category, nearby, another person."""
         rng, cfg = self.rng, self.config
-        original = self._recent_incident(now)
+        original = self._recent.pick(rng, now)
         if original is None:
             return None
         channel = original.channel
@@ -305,24 +290,6 @@ class EventGenerator:
 
     def _remember(self, value: dict[str, Any], spot: Spot, choice: LocationChoice, channel: str | None,
                   case_id: str) -> None:
-        self._recent.append(_Incident(value["event_id"], value["category"], spot, value["occurred_at"],
-                                      value["received_at"], channel, choice.with_coordinates,
-                                      choice.address_levels, case_id))
-
-    def _recent_incident(self, now: datetime) -> _Incident | None:
-        """A recent original whose incident time is well inside the duplicate window of `now`."""
-        horizon = now - self.config.duplicate_window * 0.9
-        recent = self._recent
-        while self._recent_head < len(recent) and recent[self._recent_head].received_at < horizon:
-            self._recent_head += 1
-        if self._recent_head > 4096 and self._recent_head * 2 > len(recent):
-            del recent[: self._recent_head]
-            self._recent_head = 0
-        for _ in range(8):
-            if self._recent_head >= len(recent):
-                return None
-            candidate = recent[self.rng.randrange(self._recent_head, len(recent))]
-            if candidate.occurred_at >= horizon:
-                return candidate
-        return None
-
+        self._recent.add(Incident(value["event_id"], value["category"], spot, value["occurred_at"],
+                                  value["received_at"], channel, choice.with_coordinates,
+                                  choice.address_levels, case_id))

@@ -10,7 +10,7 @@ from typing import Any
 from simulator import texts
 from simulator.places import Spot
 from simulator.reference import from_wgs84
-from simulator.rand import Weighted, pick, randint
+from simulator.rand import Weighted, pick
 
 SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
 _SEVERITY = Weighted(dict(zip(SEVERITIES, (0.25, 0.5, 0.2, 0.05))))

@@ -1,6 +1,6 @@
 """Case lifecycle: the pure state machine from dispatch to close, with its effects."""
 from domain.cases.effects import (
-    Effect, Feedback, FeedbackAudience, FeedbackReason, GridTakeover, LifecycleEvent, Outcome, Rejection, RejectionCode, RerouteRequest,
+    Effect, Feedback, FeedbackAudience, FeedbackReason, GridTakeover, LifecycleEvent, LifecycleKind, Outcome, Rejection, RejectionCode, RerouteRequest,
     TakeoverCause,
 )
 from domain.cases.lifecycle import CaseRules, DEFAULT_RULES, apply, dispatch, merge_report, open_case
@@ -12,7 +12,7 @@ from domain.cases.notices import Notice, NoticeKind
 
 __all__ = [
     "Case", "CaseRules", "CaseState", "DEFAULT_RULES", "Effect", "EnforcementOrder", "EscalationRecord", "Feedback",
-    "FeedbackAudience", "FeedbackReason", "GridTakeover", "LifecycleEvent", "LinkedReport", "Notice", "NoticeKind", "Outcome", "Rejection",
+    "FeedbackAudience", "FeedbackReason", "GridTakeover", "LifecycleEvent", "LifecycleKind", "LinkedReport", "Notice", "NoticeKind", "Outcome", "Rejection",
     "RejectionCode", "Reporter", "ReporterKind", "RerouteRequest", "TakeoverCause", "Task", "TransferRecord", "apply",
     "dispatch", "invariant_violations", "merge_report", "open_case",
 ]

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
+from domain.duplicates import DuplicatePolicy
+
 # Event kinds are the Avro record names: the codec encodes with `EventCodec.encode(kind, value, topic)`.
 PETITION_COMPLAINT = "PetitionComplaint"
 PATROL_REPORT = "PatrolReport"
@@ -54,8 +56,10 @@ class GeneratorConfig:
     broken_share: float = 0.02
     broken_kind_shares: dict[str, float] = field(default_factory=lambda: {k: 0.25 for k in BROKEN_KINDS})
     duplicate_share: float = 0.05
-    duplicate_window: timedelta = timedelta(hours=48)  # must stay inside the pipeline's 72 h merge window
-    duplicate_jitter_m: tuple[float, float] = (30.0, 150.0)
+    duplicate_window: timedelta = timedelta(hours=48)  # inside the pipeline's merge window (72 h)
+    # Repeats are 30–140 m from the original: the merge radius is 150 m, and a datum round trip and 1e-6°
+    # rounding must never push a repeat over it.
+    duplicate_jitter_m: tuple[float, float] = (30.0, 140.0)
     address_only_share: float = 0.15
     coordinates_only_share: float = 0.12
     anonymous_share: float = 0.12
@@ -75,8 +79,13 @@ class GeneratorConfig:
             raise ValueError(f"GeneratorConfig.start must be timezone-aware, got {self.start.isoformat()}")
         if self.mean_interarrival_s <= 0:
             raise ValueError(f"mean_interarrival_s must be positive, got {self.mean_interarrival_s}")
-        if self.duplicate_window > timedelta(hours=72):
-            raise ValueError(f"duplicate_window {self.duplicate_window} exceeds the pipeline's 72 h merge window")
+        merge = DuplicatePolicy()
+        if self.duplicate_window > merge.window:
+            raise ValueError(f"duplicate_window {self.duplicate_window} exceeds the pipeline's merge window {merge.window}")
+        low, high = self.duplicate_jitter_m
+        if not 0 <= low <= high < merge.radius_m:
+            raise ValueError(f"duplicate_jitter_m {self.duplicate_jitter_m} must lie within [0, {merge.radius_m}) m, "
+                             "the pipeline's merge radius")
         for name, table, allowed in (("kind_shares", self.kind_shares, EVENT_KINDS),
                                      ("channel_shares", self.channel_shares, CHANNELS),
                                      ("datum_shares", self.datum_shares, DATUMS),

@@ -97,7 +97,7 @@ def test_repeats_are_near_the_original_in_space_and_time(sample, by_id):
         assert event.value.get("channel") != original.value.get("channel")
         if original.truth.has_coordinates:
             assert event.truth.has_coordinates
-            assert _metres(_wgs84(event), _wgs84(original)) <= 151
+            assert _metres(_wgs84(event), _wgs84(original)) <= 141  # the merge radius is 150 m
         else:
             assert event.truth.address_levels == original.truth.address_levels
 

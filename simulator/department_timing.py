@@ -24,6 +24,8 @@ _RESOLVE_DAYS = {
     "WEB": (3, 40, 90, 120), "LETTER": (3, 40, 90, 120), "VISIT": (3, 40, 90, 120),
 }
 _DEFAULT_RESOLVE = (1, 10, 16, 28)
+# channel -> most working days an extension may ask for (config/sla.yaml: hotline 5, petition 30)
+_MAX_EXTENSION = {"HOTLINE_12345": 5, "HOTLINE_12369": 5, "PATROL": 10, "WEB": 30, "LETTER": 30, "VISIT": 30}
 _OPEN, _CLOSE = time(8, 30), time(17, 30)
 OFFICE_HOURS_SHARE = 0.85  # the rest act whenever (duty officers, evening patrols)
 RECEIVED_LAG_SECONDS = (1, 30)  # from acting to the notice reaching the system
@@ -43,6 +45,11 @@ def result_after(channel: str, rng: random.Random, late: bool) -> timedelta:
     usual_low, usual_high, late_low, late_high = resolve_days(channel)
     low, high = (late_low, late_high) if late else (usual_low, usual_high)
     return _seconds(rng.uniform(low, high) * 86400)
+
+
+def extension_days(channel: str, rng: random.Random) -> int:
+    most = _MAX_EXTENSION.get(channel, 10)
+    return rng.randint(max(1, most // 3), most)
 
 
 def hours(rng: random.Random, low: float, high: float) -> timedelta:

@@ -41,6 +41,7 @@ from typing import Any
 
 from domain.departments import department_codes, get_department
 from domain.registry.model import CHINA_TIME
+from simulator import department_copies as copies
 from simulator import department_texts as texts
 from simulator import department_timing as timing
 from simulator.rand import pick
@@ -98,9 +99,9 @@ def respond(dispatched: dict[str, Any], *, seed: int = 0, profile: ResponseProfi
     target = dispatched["target"]
     if target["role"] == "TRIAGE" or target["kind"] == "TRIAGE":
         return []
-    holders = _copy_holders(dispatched["decision"])
+    holders = copies.copy_holders(dispatched["decision"])
     return [p for p in case_script(dispatched, seed=seed, profile=profile)
-            if _holder(p.notice, holders) == (target["kind"], target["code"])]
+            if copies.sender_of(p.notice, holders) == (target["kind"], target["code"])]
 
 
 def case_script(dispatched: dict[str, Any], *, seed: int = 0, profile: ResponseProfile = DEFAULT_PROFILE) -> list[PlannedNotice]:
@@ -129,6 +130,8 @@ def behaviour_of(dispatched: dict[str, Any], *, seed: int = 0, profile: Response
         if roll < profile.silent:
             return Behaviour.SILENT
         return Behaviour.GRID_HANDLES if lead is not None else Behaviour.GRID_COORDINATES
+    if lead is None:
+        return Behaviour.NONE  # a triage decision: the city grid office handles it by hand
     transfer = profile.transfer if revision == 0 else profile.retransfer if revision == 1 else 0.0
     floor = 0.0
     for behaviour, share in ((Behaviour.SILENT, profile.silent), (Behaviour.TRANSFER, transfer),
@@ -171,20 +174,23 @@ class _Script:
                       message=texts.text(rng, texts.ESCALATION_MESSAGE), reason=reason)
             return
         self.emit("PROGRESS", lead, timing.hours(rng, 2, 48), message=texts.text(rng, texts.PROGRESS))
+        min_gap = timedelta(minutes=30)
         if behaviour is Behaviour.JOINT:
             self.joint(lead)
             return
         if behaviour is Behaviour.ENFORCEMENT_ORDER:
             self.emit("ENFORCEMENT_ORDER", lead, timing.hours(rng, 4, 72), message=texts.text(rng, texts.ORDER_MESSAGE),
                       order=texts.text(rng, texts.ORDERS))
+            min_gap = timing.hours(rng, 24, 96)  # the order takes effect before the result
         if behaviour is Behaviour.EXTENSION:
             self.extension(lead, profile)
+            min_gap = timing.hours(rng, 24, 120)
         if behaviour is Behaviour.LATE:
             self.emit("PROGRESS", lead, timing.hours(rng, 48, 120), message=texts.text(rng, texts.LATE_PROGRESS))
-        self.result_and_close(lead, late=behaviour is Behaviour.LATE, unit_kind="DEPARTMENT")
+        self.result_and_close(lead, late=behaviour is Behaviour.LATE, unit_kind="DEPARTMENT", min_gap=min_gap)
 
     def grid_handles(self) -> None:
-        grid = _grid_at(self.decision, self.decision["handling_level"])
+        grid = copies.grid_at(self.decision, self.decision["handling_level"])
         self.acknowledge(grid, "GRID")
         self.emit("PROGRESS", grid, timing.hours(self.rng, 4, 72), "GRID", message=texts.text(self.rng, texts.PROGRESS))
         self.result_and_close(grid, late=False, unit_kind="GRID")
@@ -192,7 +198,7 @@ class _Script:
     def grid_coordinates(self) -> None:
         """No lead after a take-over: acknowledging would leave the case without one (the domain's invariant
         wants a lead while acknowledged), so the grid names one and its partners in a joint enforcement."""
-        grid = _grid_at(self.decision, self.decision["handling_level"])
+        grid = copies.grid_at(self.decision, self.decision["handling_level"])
         lead = _plausible(self.d)[0]
         partners = (_transfer_target(self.d, lead, self.rng),)
         at = timing.in_office(self.now + timing.ack_after(self.channel, self.rng), self.rng)
@@ -230,19 +236,19 @@ class _Script:
         self.emit("CLOSE", closer, timing.hours(self.rng, 2, 48), closer_kind, message=texts.text(self.rng, texts.CLOSE))
 
     def extension(self, lead: str, profile: ResponseProfile) -> None:
-        days = self.rng.choice((5, 10, 15, 30))
+        days = timing.extension_days(self.channel, self.rng)
         self.emit("EXTENSION_REQUEST", lead, timing.hours(self.rng, 48, 96), message=texts.text(self.rng, texts.EXTENSION_MESSAGE),
                   reason=texts.text(self.rng, texts.EXTENSION_REASONS), extension_days=days)
         refused = self.rng.random() < profile.extension_refused
-        grid = _grid_at(self.decision, min(2, self.decision["handling_level"]))
+        grid = copies.grid_at(self.decision, min(2, self.decision["handling_level"]))
         self.emit("EXTENSION_DECISION", grid, timing.hours(self.rng, 2, 48), "GRID",
                   message=texts.text(self.rng, texts.EXTENSION_REFUSED if refused else texts.EXTENSION_GRANTED),
                   reason=None if refused else texts.text(self.rng, texts.EXTENSION_REASONS), extension_days=0 if refused else days)
 
-    def result_and_close(self, unit: str, *, late: bool, unit_kind: str) -> None:
+    def result_and_close(self, unit: str, *, late: bool, unit_kind: str, min_gap: timedelta = timedelta(minutes=30)) -> None:
         since_ack = self.now - self.planned[0].delay - self.t0
         wait = timing.result_after(self.channel, self.rng, late) - since_ack
-        self.emit("RESULT", unit, max(wait, timedelta(minutes=30)), unit_kind, resolution=texts.text(self.rng, texts.RESOLUTIONS))
+        self.emit("RESULT", unit, max(wait, min_gap), unit_kind, resolution=texts.text(self.rng, texts.RESOLUTIONS))
         self.emit("CLOSE", unit, timing.hours(self.rng, 2, 48), unit_kind, message=texts.text(self.rng, texts.CLOSE))
 
     def emit(self, kind: str, unit: str, after: timedelta, unit_kind: str = "DEPARTMENT", step: str | None = None, **fields: Any) -> None:
@@ -257,32 +263,6 @@ class _Script:
         }
         record.update(fields)
         self.planned.append(PlannedNotice(self.now - self.t0, record))
-
-
-def _copy_holders(decision: dict[str, Any]) -> dict[str, Any]:
-    """Who gets a copy of this revision (as `domain.routing.decide` targets it): lead, assisting, grids."""
-    grids = [g["code"] for g in decision["grid_chain"] if g["level"] == 2]
-    if decision["handling_level"] == 1:
-        grids.append(_grid_at(decision, 1))
-    return {"lead": decision.get("lead_department"), "assisting": set(decision.get("assisting_departments") or ()),
-            "grids": list(dict.fromkeys(grids))}
-
-
-def _holder(notice: dict[str, Any], holders: dict[str, Any]) -> tuple[str, str] | None:
-    """The (kind, code) of the copy that sends `notice`: its unit's own copy, else the one that speaks for it."""
-    unit = notice["unit_code"]
-    if notice["unit_kind"] == "GRID":
-        grids = holders["grids"]
-        return ("GRID", unit if unit in grids else grids[0]) if grids else None
-    if unit == holders["lead"] or unit in holders["assisting"]:
-        return ("DEPARTMENT", unit)
-    if holders["lead"]:
-        return ("DEPARTMENT", holders["lead"])
-    return ("GRID", holders["grids"][0]) if holders["grids"] else None  # the coordinating grid speaks for them
-
-
-def _grid_at(decision: dict[str, Any], level: int) -> str:
-    return next(g["code"] for g in decision["grid_chain"] if g["level"] == level)
 
 
 def _plausible(dispatched: dict[str, Any]) -> tuple[str, ...]:

@@ -10,13 +10,14 @@ boundary margin of a few hundred metres).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+_contains_xy = getattr(shapely.lib, "contains_xy", shapely.contains_xy)  # the ufunc, without the wrapper
 _CELLS_PER_CHUNK = 8192
 _METRES_PER_DEGREE_LAT = 110_574.0
 _METRES_PER_DEGREE_LON_AT_EQUATOR = 111_320.0
@@ -34,6 +35,7 @@ class PointLocation(NamedTuple):
 class _MixedCell:
     codes: tuple[str, ...]  # candidate leaves, sorted by code
     geometries: np.ndarray  # their polygons, then their near-boundary buffers, in the same order
+    answers: dict[bytes, PointLocation] = field(default_factory=dict)  # hit pattern -> answer
 
 
 class LeafGridIndex:
@@ -80,8 +82,18 @@ class LeafGridIndex:
         return self._locate_in_mixed_cell(entry, x, y)
 
     def _locate_in_mixed_cell(self, cell: "_MixedCell", x: float, y: float) -> PointLocation | None:
-        # one vectorised call tests the candidates and their near-boundary buffers together
-        hits = shapely.contains_xy(cell.geometries, x, y).tolist()
+        # one vectorised call tests the candidates and their near-boundary buffers together; the answer
+        # depends only on which of them contain the point, so it is memoised per hit pattern
+        hits = _contains_xy(cell.geometries, x, y)
+        pattern = hits.tobytes()
+        found = cell.answers.get(pattern)
+        if found is None:
+            found = self._answer(cell, hits.tolist(), x, y)
+            if found is not None and found.contained:
+                cell.answers[pattern] = found
+        return found
+
+    def _answer(self, cell: "_MixedCell", hits: list[bool], x: float, y: float) -> PointLocation | None:
         count = len(cell.codes)
         near_codes = tuple(code for code, hit in zip(cell.codes, hits[count:]) if hit)
         if len(near_codes) < 2:

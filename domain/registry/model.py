@@ -75,7 +75,11 @@ class RegistryVersion:
         self.address_matcher = address_matcher
         self._chains = {code: self._build_chain(code) for code in grids}
         self._chain_codes = {code: tuple(g.code for g in chain) for code, chain in self._chains.items()}
-        self._descriptions: dict[str, str] = {}
+        self._descriptions = {code: self._describe(chain) for code, chain in self._chains.items()}
+        self._districts = {
+            code: next((g.code for g in chain if g.level == GridLevel.DISTRICT), None) for code, chain in self._chains.items()
+        }
+        self._synthetic = {code: any(g.synthetic for g in chain) for code, chain in self._chains.items()}
         self.derived: dict = {}  # memo of values computed from this version by routing; a version never changes
 
     def in_force_at(self, moment: dt.datetime) -> bool:
@@ -98,12 +102,22 @@ class RegistryVersion:
         grid = self.grid(code)
         return self._chain_codes[grid.code] if grid is not None else ()
 
+    def district_of(self, code: str) -> str | None:
+        """Code of the level-2 grid (district or functional zone) above or at `code`; None for the city."""
+        grid = self.grid(code)
+        return self._districts[grid.code] if grid is not None else None
+
+    def chain_is_synthetic(self, code: str) -> bool:
+        """Whether any grid of the chain has a synthetic code or membership (functional zones)."""
+        grid = self.grid(code)
+        return self._synthetic[grid.code] if grid is not None else False
+
     def describe_chain(self, code: str) -> str:
-        """'L4 330302006044 鼓楼社区 / L3 … / L1 3303 温州市' (cached: it is in every decision's reason)."""
+        """'L4 330302006044 鼓楼社区 / L3 … / L1 3303 温州市' (precomputed: it is in every decision's reason)."""
         text = self._descriptions.get(code)
         if text is None:
-            text = " / ".join(f"L{int(g.level)} {g.code} {g.name}" for g in self.chain(code))
-            self._descriptions[code] = text
+            grid = self.grid(code)
+            return self._descriptions[grid.code] if grid is not None else ""
         return text
 
     def locate(self, lon: float, lat: float) -> "PointLocation | None":
@@ -118,6 +132,10 @@ class RegistryVersion:
 
     def children(self, code: str) -> tuple[Grid, ...]:
         return tuple(g for g in self.grids.values() if g.parent == code)
+
+    @staticmethod
+    def _describe(chain: tuple[Grid, ...]) -> str:
+        return " / ".join(f"L{int(g.level)} {g.code} {g.name}" for g in chain)
 
     def _build_chain(self, code: str) -> tuple[Grid, ...]:
         chain: list[Grid] = []

@@ -24,7 +24,7 @@ def decide(event: RoutingInput, registry: RegistrySet, rules: RulesSet) -> Routi
     outcome = rules_version.resolve(
         event.category,
         event.severity.value,
-        [grid.code for grid in chain],
+        version.chain_codes(chain[0].code),
         key_entity=event.key_entity,
         suspected_crime=event.suspected_crime,
         cross_district=event.cross_district,
@@ -57,9 +57,6 @@ def decide(event: RoutingInput, registry: RegistrySet, rules: RulesSet) -> Routi
 
 
 class _Tail(NamedTuple):
-    """What follows from a rule outcome and an owning chain (memoised per registry version)."""
-
-    outcome: RuleOutcome  # kept so that the id() in the memo key cannot be reused
     handling: Grid
     targets: tuple[Target, ...]
     synthetic_grid: bool
@@ -67,36 +64,35 @@ class _Tail(NamedTuple):
 
 
 def _tail(version: RegistryVersion, outcome: RuleOutcome, chain: tuple[Grid, ...], triage: bool) -> _Tail:
-    key = ("tail", id(outcome), chain[0].code, triage)
-    cached = version.derived.get(key)
-    if cached is not None and cached.outcome is outcome:
-        return cached
-    steps = list(outcome.steps)
-    handling = _handling_grid(chain, outcome.level, triage, steps)
-    targets = _targets(chain, handling, outcome.lead, outcome.assisting, triage, version.city)
-    steps.append(
-        f"→ handled at L{int(handling.level)} {handling.code} {handling.name}; lead {outcome.lead}"
-        + (f"; assisting {', '.join(outcome.assisting)}" if outcome.assisting else "")
-    )
-    tail = _Tail(outcome, handling, targets, any(grid.synthetic for grid in chain), "; " + "; ".join(steps))
-    version.derived[key] = tail
-    return tail
+    """Handling grid, targets and the rule part of the reason; the parts shared by many events are memoised."""
+    memo = version.derived
+    handling, shortfall = _handling_grid(chain, outcome.level, triage)
+    district = version.district_of(chain[0].code)
+    key = ("targets", id(outcome), district, handling.level == GridLevel.CITY, triage)
+    cached = memo.get(key)
+    if cached is None or cached[0] is not outcome:  # the outcome is kept so its id() cannot be reused
+        targets = _targets(district, handling, outcome.lead, outcome.assisting, triage, version.city)
+        departments = f"; lead {outcome.lead}" + (f"; assisting {', '.join(outcome.assisting)}" if outcome.assisting else "")
+        cached = memo[key] = (outcome, targets, "; " + "; ".join(outcome.steps), departments)
+    _, targets, rule_text, departments = cached
+    handled = f"; → handled at L{int(handling.level)} {handling.code} {handling.name}"
+    synthetic = version.chain_is_synthetic(chain[0].code)
+    return _Tail(handling, targets, synthetic, rule_text + shortfall + handled + departments)
 
 
-def _handling_grid(chain: tuple[Grid, ...], level: int, triage: bool, steps: list[str]) -> Grid:
+def _handling_grid(chain: tuple[Grid, ...], level: int, triage: bool) -> tuple[Grid, str]:
     """The grid of the owning chain at the rule's level; the most specific known one if the chain is shorter."""
     if triage:
-        return chain[-1]
+        return chain[-1], ""
     for grid in chain:
         if grid.level == level:
-            return grid
+            return grid, ""
     most_specific = chain[0]
-    steps.append(f"location known only to L{int(most_specific.level)}: L{level} work is handled there")
-    return most_specific
+    return most_specific, f"; location known only to L{int(most_specific.level)}: L{level} work is handled there"
 
 
 def _targets(
-    chain: tuple[Grid, ...],
+    district: str | None,
     handling: Grid,
     lead: str,
     assisting: tuple[str, ...],
@@ -109,10 +105,8 @@ def _targets(
     if triage:
         targets.append(Target("triage", city.code, "triage"))
         return tuple(targets)
-    for grid in chain:
-        if grid.level == GridLevel.DISTRICT:
-            targets.append(Target("grid", grid.code, "owning_grid"))
-            break
+    if district is not None:
+        targets.append(Target("grid", district, "owning_grid"))
     if handling.level == GridLevel.CITY:
         targets.append(Target("grid", city.code, "handling_grid"))
     return tuple(targets)

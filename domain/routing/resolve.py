@@ -90,8 +90,10 @@ class _LeafOutcome(NamedTuple):
 
 
 def _leaf_outcome(version: RegistryVersion, location: PointLocation) -> _LeafOutcome:
-    key = ("leaf", location.code, location.near_codes, location.contained)
-    cached = version.derived.get(key)
+    memo = version.derived.get("leaf")
+    if memo is None:
+        memo = version.derived.setdefault("leaf", {})
+    cached = memo.get(location)
     if cached is not None:
         return cached
     leaf = version.grid(location.code)
@@ -114,7 +116,7 @@ def _leaf_outcome(version: RegistryVersion, location: PointLocation) -> _LeafOut
         + ("" if location.contained else " (between polygons: nearest)")
     )
     outcome = _LeafOutcome(version.chain(chosen.code), text, synthetic, near, near_text)
-    version.derived[key] = outcome
+    memo[location] = outcome
     return outcome
 
 

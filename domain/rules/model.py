@@ -90,7 +90,7 @@ class RulesVersion:
             steps.append(f"severity {severity} (rule {rule.id}) → lead {lead}, level L{level}")
         elif self._raise.get(severity, 0) and level > self._severity_ceiling:
             raised = max(level - self._raise[severity], self._severity_ceiling)
-            steps.append(f"severity {severity} raises the level L{level} → L{raised} (不低于 L{self._severity_ceiling})")
+            steps.append(f"severity {severity} raises the level L{level} → L{raised} (severity alone raises at most to L{self._severity_ceiling})")
             level = raised
         conditions = self._conditions
         if key_entity and level > conditions.key_entity.highest_level:

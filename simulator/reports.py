@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from simulator import texts
@@ -54,7 +55,7 @@ def reported_at_lag(channel: str, rng: random.Random) -> timedelta:
 def evidence_refs(rng: random.Random, now: datetime, count: int) -> list[str]:
     if not count:
         return []
-    day = f"{now.year:04d}/{now.month:02d}/{now.day:02d}"
+    day = _day_strings(now.toordinal())[1]
     return [f"evidence://{day}/{rng.getrandbits(64):016x}.{pick(rng, ('jpg', 'jpg', 'mp4', 'png'))}"
             for _ in range(count)]
 
@@ -76,7 +77,7 @@ def complaint_value(rng: random.Random, *, event_id: str, index: int, now: datet
         "occurred_at": occurred_at,
         "received_at": now,
         "channel": channel,
-        "channel_reference": f"{ticket}{now:%Y%m%d}-{index:07d}" if rng.random() < 0.9 else None,
+        "channel_reference": f"{ticket}{_day_strings(now.toordinal())[0]}-{index:07d}" if rng.random() < 0.9 else None,
         "category": category,
         "severity": severity(category, rng),
         "description": texts.description(category, rng),
@@ -118,3 +119,10 @@ def patrol_value(rng: random.Random, *, event_id: str, now: datetime, grid_code:
         "cross_district": cross_district,
         "evidence_refs": evidence_refs(rng, now, pick(rng, (1, 1, 2, 3))),
     }
+
+
+@lru_cache(maxsize=64)
+def _day_strings(ordinal: int) -> tuple[str, str]:
+    """("20240304", "2024/03/04") for a day: formatting dates per event is measurably slow."""
+    day = date.fromordinal(ordinal)
+    return f"{day:%Y%m%d}", f"{day:%Y/%m/%d}"

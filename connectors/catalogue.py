@@ -162,7 +162,8 @@ def department_codes() -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def level2_grid_codes() -> tuple[str, ...]:
-    """Level-2 grid codes (districts, 龙港, functional zones) of EVERY registry version, sorted.
+    """Grid codes with a grid topic: the city (L1) and the level-2 grids (districts, 龙港, functional
+    zones) of EVERY registry version, sorted.
 
     Every version, not only the current one: records routed under an older version still name its
     grids. Computed from the domain's registry set (loads geometry, ~1 s, cached).
@@ -172,7 +173,8 @@ def level2_grid_codes() -> tuple[str, ...]:
     from domain.registry import GridLevel, load_registry_set
 
     registry = load_registry_set()
-    return tuple(sorted({g.code for v in registry.versions for g in v.grids.values() if g.level == GridLevel.DISTRICT}))
+    owning_levels = (GridLevel.CITY, GridLevel.DISTRICT)  # the city grid handles cross-district cases (L1)
+    return tuple(sorted({g.code for v in registry.versions for g in v.grids.values() if g.level in owning_levels}))
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -20,8 +20,7 @@ from domain.sla.timer import SlaEvent
 SOURCE_KINDS = {"PetitionComplaint": "PETITION_COMPLAINT", "PatrolReport": "PATROL_REPORT"}
 _ROLE_SYMBOLS = {"lead": "LEAD", "assisting": "ASSISTING", "owning_grid": "OWNING_GRID",
                  "handling_grid": "OWNING_GRID", "triage": "TRIAGE"}
-_FEEDBACK_STAGES = {FeedbackReason.ACCEPTED: "ACCEPTED", FeedbackReason.TRANSFERRED: "TRANSFERRED",
-                    FeedbackReason.ESCALATED: "ESCALATED", FeedbackReason.RESOLVED: "RESOLVED"}
+_FEEDBACK_STAGES = {reason: reason.value.upper() for reason in FeedbackReason}  # same names in FeedbackStage
 
 
 def channel_of(event_name: str, record: dict[str, Any]) -> str:
@@ -127,19 +126,13 @@ def lifecycle_record(event: LifecycleEvent, cause_event_id: str, details: dict[s
 def feedback_record(feedback: Feedback, cause_event_id: str, channel: str) -> dict[str, Any]:
     """A CaseFeedback record; `channel` is the Avro Channel symbol of the original report."""
     to_complainant = feedback.recipient.kind is ReporterKind.COMPLAINANT
-    if to_complainant:
-        audience = "COMPLAINANT"
-    elif feedback.report_id is None:
-        audience = "TRANSFERRING_UNIT"
-    else:
-        audience = "REPORTING_UNIT"
     recipient = feedback.report_id if to_complainant and feedback.report_id else feedback.recipient.address
     return {
-        "event_id": f"{feedback.case_id}:{cause_event_id}:{feedback.reason}:{recipient}",
+        "event_id": feedback.event_id,
         "case_id": feedback.case_id,
         "occurred_at": feedback.at,
         "stage": _FEEDBACK_STAGES.get(feedback.reason, "UNKNOWN"),
-        "audience": audience,
+        "audience": feedback.audience.value.upper(),
         "recipient": recipient,
         "channel": channel if to_complainant else "OTHER",
         "message": feedback.message,

@@ -71,3 +71,20 @@ def serve_metrics(port: int, host: str = "127.0.0.1") -> int:
             server, _thread = start_http_server(port, addr=host, registry=REGISTRY)
             _server_port = server.server_port
         return _server_port
+
+
+def count_outputs(outputs) -> None:  # noqa: ANN001 - list[streams.routing_service.Output]
+    """Domain counters read off what the case desk sends: feedback, SLA events, transfers, escalations."""
+    for output in outputs:
+        value = output.value
+        if output.event_name == "CaseFeedback":
+            FEEDBACK.labels(audience=value["audience"].lower(), stage=value["stage"].lower()).inc()
+        elif output.event_name == "SlaEvent":
+            SLA_EVENTS.labels(kind=value["kind"].lower(), milestone=value["milestone"]).inc()
+        elif output.event_name == "CaseLifecycleEvent":
+            kind = value["kind"]
+            if kind == "transferred":
+                TRANSFERS.inc()
+            elif kind in ("escalated", "sent_to_parent_grid"):
+                ESCALATIONS.labels(cause="sla_breach" if value["cause_event_id"].startswith("sla-breach:")
+                                   else kind).inc()

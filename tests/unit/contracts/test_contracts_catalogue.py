@@ -100,4 +100,4 @@ def test_real_department_and_grid_codes_expand() -> None:
     catalogue = Catalogue.load(env={})
     assert catalogue.topic_for(("department", "epb")) == "envgrid.dept.epb.cases"
     grids = {spec.name.split(".")[2] for spec in catalogue.by_template("grid.{grid}.cases")}
-    assert {"330302", "330383", "330391", "330392", "330393"} <= grids and len(grids) == 15
+    assert {"3303", "330302", "330383", "330391", "330392", "330393"} <= grids and len(grids) == 16  # city + 15 L2

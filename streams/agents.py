@@ -1,0 +1,170 @@
+"""The faust agents: decode, call the service, encode, send. No business logic lives here."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timezone
+
+from connectors.serde import UndecodableRecord
+from domain.departments import department_codes
+from domain.duplicates import IncidentIndex
+from domain.routing.context import load_routing_context
+from domain.sla.policy import load_sla_policies
+from domain.sla.tracker import SlaTracker
+from streams import metrics
+from streams.app import Runtime, raw_topic
+from streams.case_service import CaseService, CaseState, Handled
+from streams.open_cases import OpenCasesGauge
+from streams.routing_service import Refused, RoutingService
+
+INTAKE_TIMESTAMP_HEADER = "envgrid-intake-ms"
+log = logging.getLogger("envgrid.streams")
+
+
+def install_router(runtime: Runtime) -> RoutingService:
+    """Stage 1 locates every intake record and re-keys it by merge zone; stage 2 opens or merges cases."""
+    app, catalogue = runtime.app, runtime.catalogue
+    service = RoutingService(runtime.codec.decode, load_routing_context(), catalogue.topic_for,
+                             catalogue.topic("internal.case-commands"))
+    located_name = catalogue.topic("internal.located")
+    partitions = catalogue.spec(located_name).partitions
+    intake = raw_topic(runtime, catalogue.intake("PetitionComplaint"), catalogue.intake("PatrolReport"))
+    located = raw_topic(runtime, located_name)
+    incidents = _table(app, "incidents", partitions)
+    reports_seen = _table(app, "reports-seen", partitions)
+
+    @app.agent(intake, name="router-locate")
+    async def locate(stream):  # noqa: ANN001 - faust stream
+        async for event in stream.events():
+            await _guarded(runtime, event.message, "router", locate_one)
+
+    async def locate_one(message) -> None:  # noqa: ANN001 - faust message
+        result = service.locate(message.value, message.topic)
+        if isinstance(result, Refused):
+            await _dead_letter(runtime, message, result)
+            return
+        headers = [(INTAKE_TIMESTAMP_HEADER, str(int(message.timestamp * 1000)).encode())]
+        await runtime.send_bytes(located_name, result.zone.encode(), message.value, None, headers)
+
+    @app.agent(located, name="router-intake")
+    async def open_or_merge(stream):  # noqa: ANN001
+        async for event in stream.events():
+            await _guarded(runtime, event.message, "router", open_or_merge_one)
+
+    async def open_or_merge_one(message) -> None:  # noqa: ANN001
+        result = service.locate(message.value, message.topic)
+        if isinstance(result, Refused):
+            await _dead_letter(runtime, message, result)
+            return
+        if reports_seen.get(result.event_id) is not None:
+            metrics.REPLAYED.labels(processor="router").inc()
+            return
+        index = incidents.get(result.zone) or IncidentIndex()
+        intake = service.open_or_merge(result, index)
+        for output in intake.outputs:
+            await runtime.send(output)
+        incidents[result.zone] = index
+        reports_seen[result.event_id] = intake.case_id
+        _count_routing(result, intake.merged, message)
+
+    return service
+
+
+def install_cases(runtime: Runtime) -> CaseService:
+    """The case state machine: case commands, department notices and clock ticks, all keyed by case."""
+    app, catalogue = runtime.app, runtime.catalogue
+    service = CaseService(frozenset(department_codes()), SlaTracker(load_sla_policies()), catalogue.topic_for,
+                          catalogue.topic("case.history"), catalogue.topic("case.feedback"), catalogue.topic("case.sla"))
+    commands_name, ticks_name = catalogue.topic("internal.case-commands"), catalogue.topic("internal.sla-ticks")
+    notices_name = catalogue.intake("DepartmentNotice")
+    partitions = catalogue.spec(commands_name).partitions
+    inputs = raw_topic(runtime, commands_name, notices_name, ticks_name)
+    state = CaseState(
+        files=_table(app, "case-files", partitions),
+        timers=_table(app, "sla-timers", partitions),
+        buckets=_table(app, "sla-buckets", partitions),
+        cursors=_table(app, "sla-cursors", partitions),
+    )
+    gauge = OpenCasesGauge()
+
+    async def rebuild_open_cases_gauge() -> None:
+        gauge.rebuild(file.case for file in state.files.values())
+
+    state.files.on_recover(rebuild_open_cases_gauge)  # type: ignore[attr-defined]
+
+    @app.agent(inputs, name="cases")
+    async def cases(stream):  # noqa: ANN001
+        async for event in stream.events():
+            await _guarded(runtime, event.message, "cases", handle_one)
+
+    async def handle_one(message) -> None:  # noqa: ANN001
+        try:
+            event_name, record = runtime.codec.decode(message.value, message.topic)
+        except UndecodableRecord as error:
+            await _dead_letter(runtime, message, Refused("DECODE", error.reason, type(error).__name__, str(error)))
+            return
+        if message.topic == ticks_name:
+            handled = service.on_tick(record["now"], state, message.partition)
+        elif message.topic == notices_name:
+            handled = service.on_notice(record, state, message.partition)
+        else:
+            handled = service.on_command(event_name, record, state, message.partition)
+        await _emit(runtime, message, handled, gauge)
+
+    return service
+
+
+def _table(app, name: str, partitions: int):  # noqa: ANN001, ANN202
+    """A table keyed by str with pickled values (domain objects; internal state only, never a contract)."""
+    table = app.Table(name, partitions=partitions)
+    # faust derives serializers from a faust Model value type; these values are plain domain objects,
+    # so set the codecs directly (before the worker starts, when store and changelog topic are built).
+    table.key_serializer, table.value_serializer = "json", "pickle"
+    return table
+
+
+async def _emit(runtime: Runtime, message, handled: Handled, gauge: OpenCasesGauge) -> None:  # noqa: ANN001
+    for output in handled.outputs:
+        await runtime.send(output)
+    if handled.refused is not None:
+        await _dead_letter(runtime, message, handled.refused)
+    if handled.replayed:
+        metrics.REPLAYED.labels(processor="cases").inc()
+    for transition in handled.transitions:
+        gauge.move(transition)
+    metrics.count_outputs(handled.outputs)
+
+
+async def _guarded(runtime: Runtime, message, processor: str, handle) -> None:  # noqa: ANN001
+    """Count, then handle one record; an unexpected error dead-letters it instead of crashing the agent
+    (a crashed faust agent is restarted past the record, which would lose it)."""
+    metrics.EVENTS_CONSUMED.labels(topic=message.topic).inc()
+    try:
+        await handle(message)
+    except Exception as error:  # noqa: BLE001 - anything unforeseen goes where a person finds it
+        log.exception("%s: record %s/%s@%s failed; dead-lettered", processor, message.topic, message.partition,
+                      message.offset)
+        await _dead_letter(runtime, message, Refused("APPLY", "processing_error", type(error).__name__,
+                                                     f"{processor}: {error}"))
+
+
+async def _dead_letter(runtime: Runtime, message, refused: Refused) -> None:  # noqa: ANN001
+    await runtime.deadletters.send(message, refused.stage, refused.reason_code, refused.error_class,
+                                   refused.message, refused.event_id)
+
+
+def _count_routing(result, merged: bool, message) -> None:  # noqa: ANN001
+    now = time.time()
+    if merged:
+        metrics.MERGES.inc()
+    else:
+        decision = result.decision
+        metrics.ROUTING_DECISIONS.labels(resolution_path=decision.provenance.resolution_path.value,
+                                         department=decision.lead_department if not decision.is_triage else "none").inc()
+    intake_ms = dict(message.headers or []).get(INTAKE_TIMESTAMP_HEADER)
+    if intake_ms:
+        metrics.ROUTING_LATENCY.labels(clock="processing").observe(max(0.0, now - int(intake_ms) / 1000))
+    received = result.record["received_at"]
+    metrics.ROUTING_LATENCY.labels(clock="event_time").observe(
+        max(0.0, now - received.astimezone(timezone.utc).timestamp()))

@@ -1,0 +1,99 @@
+"""`python -m streams.worker`: one pipeline worker process (faust), with its metrics endpoint.
+
+Cluster addresses come from ENVGRID_BOOTSTRAP_SERVERS / ENVGRID_SCHEMA_REGISTRY_URL (or the local
+cluster); topic names from the catalogue (ENVGRID_TOPIC_PREFIX). Several workers with the same app id
+share the work by partition.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from connectors.settings import ensure_cluster
+from streams import metrics
+from streams.app import REPO_ROOT, WorkerConfig, build_runtime
+
+PROCESSORS = ("router", "cases", "ticker", "departments")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    addresses = ensure_cluster()
+    config = WorkerConfig(
+        bootstrap_servers=addresses.bootstrap_servers,
+        schema_registry_url=addresses.schema_registry_url,
+        app_id=args.app_id,
+        topic_prefix=args.topic_prefix,
+        datadir=Path(args.datadir),
+        processors=frozenset(args.processors.split(",")),
+        clock=args.clock,
+        speedup=args.speedup,
+        clock_start=args.clock_start,
+        tick_interval_s=args.tick_interval,
+        metrics_port=args.metrics_port,
+        department_seed=args.department_seed,
+    )
+    unknown = config.processors - set(PROCESSORS)
+    if unknown:
+        print(f"unknown processors {sorted(unknown)}; choose from {', '.join(PROCESSORS)}", file=sys.stderr)
+        return 2
+    runtime = build_runtime(config)
+    install(runtime)
+    port = metrics.serve_metrics(config.metrics_port)
+    logging.getLogger("envgrid").warning("metrics at http://127.0.0.1:%s/metrics", port)
+    if args.port_file:
+        Path(args.port_file).write_text(str(port))
+    _start_lag_collector(config)
+    worker_argv = ["worker", "--loglevel", args.loglevel, "--without-web"]
+    sys.argv = [sys.argv[0], *worker_argv]
+    runtime.app.main()
+    return 0
+
+
+def install(runtime) -> None:  # noqa: ANN001 - streams.app.Runtime
+    from streams.agents import install_cases, install_router
+    from streams.ticker import install_ticker
+
+    processors = runtime.config.processors
+    if "router" in processors:
+        install_router(runtime)
+    if "cases" in processors:
+        install_cases(runtime)
+    if "ticker" in processors:
+        install_ticker(runtime)
+    if "departments" in processors:
+        from streams.department_agent import install_department_simulator
+
+        install_department_simulator(runtime)
+
+
+def _start_lag_collector(config: WorkerConfig) -> None:
+    from streams.lag import LagCollector
+
+    LagCollector([config.app_id], bootstrap_servers=config.bootstrap_servers, interval=5.0).start()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m streams.worker", description=__doc__)
+    parser.add_argument("--app-id", default="envgrid", help="faust app id = consumer group (default envgrid)")
+    parser.add_argument("--topic-prefix", default=None, help="topic prefix (default $ENVGRID_TOPIC_PREFIX or envgrid)")
+    parser.add_argument("--datadir", default=str(REPO_ROOT / "var" / "faust"), help="table state directory")
+    parser.add_argument("--processors", default="router,cases,ticker",
+                        help=f"comma-separated, from {', '.join(PROCESSORS)} (departments = the demo's simulator)")
+    parser.add_argument("--clock", default="wall", choices=["wall", "accelerated", "manual"],
+                        help="SLA clock: wall, accelerated (demo) or manual (ticks sent by tests/replays)")
+    parser.add_argument("--speedup", type=float, default=1.0, help="accelerated clock: simulated s per real s")
+    parser.add_argument("--clock-start", default=None, help="accelerated clock: ISO start instant")
+    parser.add_argument("--tick-interval", type=float, default=2.0, help="seconds between SLA ticks")
+    parser.add_argument("--metrics-port", type=int, default=9464, help="Prometheus endpoint port (0 = any free)")
+    parser.add_argument("--port-file", default=None, help="write the metrics port here once serving")
+    parser.add_argument("--department-seed", type=int, default=0, help="department simulator seed")
+    parser.add_argument("--loglevel", default="warn", choices=["crit", "error", "warn", "info", "debug"])
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

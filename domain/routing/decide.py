@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from domain.registry.model import Grid, GridLevel, RegistrySet, RegistryVersion
 from domain.routing.model import Provenance, ResolutionPath, RoutingDecision, RoutingInput, Target
 from domain.routing.resolve import resolve_location
@@ -21,16 +19,13 @@ def decide(event: RoutingInput, registry: RegistrySet, rules: RulesSet) -> Routi
     rules_version = rules.at(event.event_time)
     location = resolve_location(event, version)
     chain = location.chain
+    severity = event.severity.value
     outcome = rules_version.resolve(
-        event.category,
-        event.severity.value,
-        version.chain_codes(chain[0].code),
-        key_entity=event.key_entity,
-        suspected_crime=event.suspected_crime,
-        cross_district=event.cross_district,
+        event.category, severity, version.chain_codes(chain[0].code),
+        key_entity=event.key_entity, suspected_crime=event.suspected_crime, cross_district=event.cross_district,
     )
     triage = location.path is ResolutionPath.TRIAGE
-    tail = _tail(version, outcome, chain, triage)
+    handling, targets, synthetic_grid, rule_text = _tail(version, outcome, chain, triage)
     provenance = Provenance(  # positional: named tuples build fastest that way (hot path)
         version.id,
         rules_version.id,
@@ -40,35 +35,33 @@ def decide(event: RoutingInput, registry: RegistrySet, rules: RulesSet) -> Routi
         location.notes,
         location.near_boundary,
         location.synthetic_geometry,
-        tail.synthetic_grid,
+        synthetic_grid,
         location.address_candidates,
     )
     return RoutingDecision(
         event.event_id,
         chain,
-        tail.handling.level,
-        tail.handling,
+        handling.level,
+        handling,
         outcome.lead,
         outcome.assisting,
-        tail.targets,
+        targets,
         provenance,
-        f"[{event.event_id} {event.category} {event.severity.value}] " + "; ".join(location.steps) + tail.text,
+        f"[{event.event_id} {event.category} {severity}] {'; '.join(location.steps)}{rule_text}",
     )
 
 
-class _Tail(NamedTuple):
-    handling: Grid
-    targets: tuple[Target, ...]
-    synthetic_grid: bool
-    text: str
-
-
-def _tail(version: RegistryVersion, outcome: RuleOutcome, chain: tuple[Grid, ...], triage: bool) -> _Tail:
-    """Handling grid, targets and the rule part of the reason; the parts shared by many events are memoised."""
-    memo = version.derived
+def _tail(
+    version: RegistryVersion, outcome: RuleOutcome, chain: tuple[Grid, ...], triage: bool
+) -> tuple[Grid, tuple[Target, ...], bool, str]:
+    """Handling grid, targets, synthetic flag and the rule part of the reason. The parts that depend only
+    on the outcome and the level-2 grid are memoised (bounded by the configuration's size)."""
+    memo = version.derived.get("targets")
+    if memo is None:
+        memo = version.derived.setdefault("targets", {})
     handling, shortfall = _handling_grid(chain, outcome.level, triage)
     district = version.district_of(chain[0].code)
-    key = ("targets", id(outcome), district, handling.level == GridLevel.CITY, triage)
+    key = (id(outcome), district, handling.level == GridLevel.CITY, triage)
     cached = memo.get(key)
     if cached is None or cached[0] is not outcome:  # the outcome is kept so its id() cannot be reused
         targets = _targets(district, handling, outcome.lead, outcome.assisting, triage, version.city)
@@ -76,8 +69,7 @@ def _tail(version: RegistryVersion, outcome: RuleOutcome, chain: tuple[Grid, ...
         cached = memo[key] = (outcome, targets, "; " + "; ".join(outcome.steps), departments)
     _, targets, rule_text, departments = cached
     handled = f"; → handled at L{int(handling.level)} {handling.code} {handling.name}"
-    synthetic = version.chain_is_synthetic(chain[0].code)
-    return _Tail(handling, targets, synthetic, rule_text + shortfall + handled + departments)
+    return handling, targets, version.chain_is_synthetic(chain[0].code), rule_text + shortfall + handled + departments
 
 
 def _handling_grid(chain: tuple[Grid, ...], level: int, triage: bool) -> tuple[Grid, str]:

@@ -91,7 +91,7 @@ class _LeafOutcome(NamedTuple):
 
 def _leaf_outcome(version: RegistryVersion, location: PointLocation) -> _LeafOutcome:
     memo = version.derived.get("leaf")
-    if memo is None:
+    if memo is None:  # bounded by the leaves and their near-boundary combinations
         memo = version.derived.setdefault("leaf", {})
     cached = memo.get(location)
     if cached is not None:

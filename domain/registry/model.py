@@ -85,6 +85,10 @@ class RegistryVersion:
     def in_force_at(self, moment: dt.datetime) -> bool:
         return self.valid_from <= moment and (self.valid_to is None or moment < self.valid_to)
 
+    def at(self, moment: dt.datetime) -> "RegistryVersion":
+        """This version whatever the time: a single version acts as a pinned registry (replays "as of")."""
+        return self
+
     def grid(self, code: str) -> Grid | None:
         """The grid with this code in this version; a code of a later split resolves to its predecessor."""
         found = self.grids.get(code)

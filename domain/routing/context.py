@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from domain import paths
 from domain.departments import Departments, load_departments
 from domain.registry.loader import load_registry_set
-from domain.registry.model import RegistrySet
+from domain.registry.model import RegistrySet, RegistryVersion
 from domain.roster import Roster, load_roster
 from domain.routing.decide import decide
 from domain.routing.model import RoutingDecision, RoutingInput
 from domain.rules.categories import CATEGORIES_FILE, Category, load_categories
 from domain.rules.loader import load_rules_set
-from domain.rules.model import RulesSet
+from domain.rules.model import RulesSet, RulesVersion
 
 
 @dataclass(frozen=True)
@@ -24,12 +24,20 @@ class RoutingContext:
 
     departments: Departments
     categories: tuple[Category, ...]
-    registry: RegistrySet
-    rules: RulesSet
+    registry: RegistrySet | RegistryVersion
+    rules: RulesSet | RulesVersion
     roster: Roster
 
     def decide(self, event: RoutingInput) -> RoutingDecision:
         return decide(event, self.registry, self.rules)
+
+    def pinned(self, registry_version: str | None = None, rules_version: str | None = None) -> "RoutingContext":
+        """A context that uses the named versions whatever the event time (e.g. to replay "as of")."""
+        return replace(
+            self,
+            registry=self.registry.by_id(registry_version) if registry_version else self.registry,
+            rules=self.rules.by_id(rules_version) if rules_version else self.rules,
+        )
 
 
 def load_routing_context(

@@ -5,11 +5,14 @@ from __future__ import annotations
 from domain.registry.model import Grid, GridLevel, RegistrySet, RegistryVersion
 from domain.routing.model import Provenance, ResolutionPath, RoutingDecision, RoutingInput, Target
 from domain.routing.resolve import resolve_location
-from domain.rules.model import RuleOutcome, RulesSet
+from domain.rules.model import RuleOutcome, RulesSet, RulesVersion
 
 
-def decide(event: RoutingInput, registry: RegistrySet, rules: RulesSet) -> RoutingDecision:
-    """Decide where `event` goes, using the registry and rules versions in force at its time.
+def decide(
+    event: RoutingInput, registry: RegistrySet | RegistryVersion, rules: RulesSet | RulesVersion
+) -> RoutingDecision:
+    """Decide where `event` goes, using the registry and rules versions in force at its time (or the
+    versions given, when single versions are passed to pin them).
 
     Pure and deterministic: the same input and configuration always give the same decision.
     Raises NoVersionInForce when no version covers the event time, UnknownCategory for an unknown

@@ -49,6 +49,10 @@ class RulesVersion:
         self._conditions = spec.special_conditions
         self._outcomes: dict[tuple, RuleOutcome] = {}  # outcomes depend only on these keys: memoised
 
+    def at(self, moment: dt.datetime) -> "RulesVersion":
+        """This version whatever the time: a single version acts as pinned rules (replays "as of")."""
+        return self
+
     @property
     def categories(self) -> tuple[str, ...]:
         return tuple(self._city_wide)

@@ -166,3 +166,32 @@ def test_near_boundary_policies(context, tmp_path):
     assert parent.provenance.near_boundary.policy == "common_parent"
     assert parent.owning_chain[0].code == "330302"  # the candidates lie in three townships of 鹿城区
     assert decide(RoutingInput("e", AFTER_SPLIT, "odor", coordinates=point), other.registry, other.rules) == parent
+
+
+def test_pinned_versions_ignore_the_event_time(context):
+    event = RoutingInput("e", AFTER_SPLIT, "water_pollution", coordinates=Coordinates(*LONGGANG_POINT))
+    pinned = context.pinned(registry_version="wenzhou-2016").decide(event)
+    assert pinned.owning_chain[2].code == "330327" and pinned.provenance.registry_version == "wenzhou-2016"
+
+
+def test_rules_versions_are_picked_by_event_time(tmp_path):
+    root = copy_config(tmp_path)
+    rules_dir = root / "config" / "rules"
+    first = rules_dir / "wenzhou-2016.yaml"
+    text = first.read_text(encoding="utf-8")
+    first.write_text(text.replace("valid_to: null", "valid_to: 2020-01-01"), encoding="utf-8")
+    (rules_dir / "wenzhou-2020.yaml").write_text(
+        text.replace("id: wenzhou-rules-2016", "id: wenzhou-rules-2020")
+        .replace("valid_from: 2016-01-18", "valid_from: 2020-01-01")
+        .replace("lead: ocean-fisheries, assisting: [epb]", "lead: epb, assisting: [ocean-fisheries]"),
+        encoding="utf-8",
+    )
+    context = load_routing_context(
+        departments_file=root / "config" / "departments.yaml", registry_dir=root / "config" / "registry",
+        rules_dir=rules_dir, roster_file=root / "config" / "roster" / "wenzhou-roster.csv",
+    )
+    event = dict(event_id="e", category="marine_pollution", grid_code="330382001")
+    before = context.decide(RoutingInput(event_time=BEFORE_SPLIT, **event))
+    after = context.decide(RoutingInput(event_time=AFTER_SPLIT, **event))
+    assert (before.provenance.rules_version, before.lead_department) == ("wenzhou-rules-2016", "ocean-fisheries")
+    assert (after.provenance.rules_version, after.lead_department) == ("wenzhou-rules-2020", "epb")

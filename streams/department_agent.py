@@ -1,0 +1,47 @@
+"""The department simulator as a faust agent (demo, tests and benchmarks; never in production).
+
+It reads the departmental and grid topics like real subscribers would and answers each case copy with
+the notices `simulator.departments.respond` plans. A notice planned `delay` after the dispatch is sent
+`delay / speedup` later in real time (at once with the manual clock), so the demo's accelerated clock
+and the answers move together. Pending answers live in memory only: a simulator may forget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from connectors.serde import UndecodableRecord
+from simulator.departments import respond
+from streams.app import Runtime, raw_topic
+from streams.routing_service import Output
+
+
+def install_department_simulator(runtime: Runtime) -> None:
+    catalogue, config = runtime.catalogue, runtime.config
+    subscribed = [spec.name for spec in catalogue.by_template("dept.{department}.cases")]
+    subscribed += [spec.name for spec in catalogue.by_template("grid.{grid}.cases")]
+    notices_topic = catalogue.intake("DepartmentNotice")
+    speedup = config.speedup if config.clock == "accelerated" else None
+    pending: set[asyncio.Task] = set()
+
+    @runtime.app.agent(raw_topic(runtime, *subscribed), name="department-simulator")
+    async def departments(stream):  # noqa: ANN001 - faust stream
+        async for event in stream.events():
+            message = event.message
+            try:
+                _, dispatched = runtime.codec.decode(message.value, message.topic)
+            except UndecodableRecord:
+                continue  # not ours to judge: the pipeline wrote it, its own tests cover the codec
+            for planned in respond(dispatched, seed=config.department_seed):
+                output = Output(notices_topic, planned.notice["case_id"], "DepartmentNotice", planned.notice)
+                if speedup is None:
+                    await runtime.send(output)
+                else:
+                    task = asyncio.ensure_future(_send_later(runtime, output, planned.delay.total_seconds() / speedup))
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+
+
+async def _send_later(runtime: Runtime, output: Output, seconds: float) -> None:
+    await asyncio.sleep(seconds)
+    await runtime.send(output)

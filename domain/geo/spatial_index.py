@@ -19,6 +19,7 @@ from shapely.geometry.base import BaseGeometry
 
 _contains_xy = getattr(shapely.lib, "contains_xy", shapely.contains_xy)  # the ufunc, without the wrapper
 _CELLS_PER_CHUNK = 8192
+_BUFFER_QUAD_SEGMENTS = 4
 _METRES_PER_DEGREE_LAT = 110_574.0
 _METRES_PER_DEGREE_LON_AT_EQUATOR = 111_320.0
 
@@ -59,6 +60,9 @@ class LeafGridIndex:
         shapely.prepare(self._polygons)
         shapely.prepare(self._outline)
         self._cell = cell_size_m
+        # polygonal buffers are inscribed in the true one: widen them so that no point within the
+        # distance is missed (points up to 2 % farther may be counted as near too)
+        self._margin = near_distance_m / math.cos(math.pi / (4 * _BUFFER_QUAD_SEGMENTS))
         self._nx = int(self._kx * (maxx - minx) / cell_size_m) + 1
         self._ny = int(self._ky * (maxy - miny) / cell_size_m) + 1
         self._cells = self._build_cells()
@@ -109,7 +113,7 @@ class LeafGridIndex:
 
     def _build_cells(self) -> list:
         """Per cell: a PointLocation when one polygon covers it with margin, None when outside, else candidates."""
-        buffers = shapely.buffer(self._polygons, self.near_distance_m, quad_segs=2) if self.near_distance_m > 0 else self._polygons
+        buffers = shapely.buffer(self._polygons, self._margin, quad_segs=_BUFFER_QUAD_SEGMENTS)
         shapely.prepare(buffers)
         tree = shapely.STRtree(self._polygons)
         cells: list = [None] * (self._nx * self._ny)
@@ -137,7 +141,7 @@ class LeafGridIndex:
         return cells
 
     def _widened_cells(self, numbers: np.ndarray) -> np.ndarray:
-        size, margin = self._cell, self.near_distance_m
+        size, margin = self._cell, self._margin
         x0 = (numbers // self._ny) * size - margin
         y0 = (numbers % self._ny) * size - margin
         return shapely.box(x0, y0, x0 + size + 2 * margin, y0 + size + 2 * margin)

@@ -26,13 +26,16 @@ class LocationResolution(NamedTuple):
 
 
 def resolve_location(event: RoutingInput, version: RegistryVersion) -> LocationResolution:
+    """Owning grid chain of the event, the path that decided it, and notes on every path that failed."""
+    grid_code = event.grid_code
+    if grid_code:
+        chain = version.chain(grid_code)
+        if chain:
+            step = f"grid code 网格编码 {grid_code} → {version.describe_chain(grid_code)}"
+            return LocationResolution(chain, ResolutionPath.GRID_CODE, (), (step,))
     notes: list[ResolutionNote] = []
     steps: list[str] = []
-    if event.grid_code:
-        chain = version.chain(event.grid_code)
-        if chain:
-            steps.append(f"grid code 网格编码 {event.grid_code} → {version.describe_chain(event.grid_code)}")
-            return LocationResolution(chain, ResolutionPath.GRID_CODE, (), tuple(steps))
+    if grid_code:
         notes.append(ResolutionNote.GRID_CODE_UNKNOWN)
         steps.append(f"grid code {event.grid_code} unknown in registry {version.id}")
     if event.coordinates is not None:
@@ -75,7 +78,7 @@ def _by_coordinates(
     if leaf.near_text:
         steps.append(leaf.near_text)
     return LocationResolution(
-        leaf.chain, ResolutionPath.COORDINATES, tuple(notes), tuple(steps), leaf.near, leaf.synthetic
+        leaf.chain, ResolutionPath.COORDINATES, tuple(notes) if notes else (), tuple(steps), leaf.near, leaf.synthetic
     )
 
 

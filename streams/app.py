@@ -32,8 +32,10 @@ class WorkerConfig:
     processors: frozenset[str] = frozenset({"router", "cases", "ticker"})
     clock: str = "wall"  # wall | accelerated | manual
     speedup: float = 1.0  # accelerated clock: simulated seconds per real second
-    clock_start: str | None = None  # accelerated clock: ISO instant it starts from (default: now)
+    clock_start: str | None = None  # accelerated clock: ISO instant it shows at `clock_origin` (default: now)
+    clock_origin: float | None = None  # accelerated clock: wall epoch seconds of `clock_start` (default: now)
     tick_interval_s: float = 2.0
+    tick_lateness_s: float = 5.0  # real seconds an input may lag behind the clock and still count
     metrics_port: int = 9464
     department_seed: int = 0
     store: str = "rocksdb://"

@@ -21,20 +21,25 @@ class AcceleratedClock:
 
     start: datetime
     speedup: float
+    origin: float = field(default_factory=time.time)  # the wall instant (epoch s) at which it shows `start`
     name: str = "accelerated"
-    _origin: float = field(default_factory=time.monotonic)
 
     def now(self) -> datetime:
-        return self.start + timedelta(seconds=(time.monotonic() - self._origin) * self.speedup)
+        return self.at(time.time())
+
+    def at(self, wall_epoch_s: float) -> datetime:
+        """What the clock shows at a wall instant, so other processes can agree with it."""
+        return self.start + timedelta(seconds=(wall_epoch_s - self.origin) * self.speedup)
 
 
-def clock_for(kind: str, speedup: float = 1.0, start: str | None = None) -> WallClock | AcceleratedClock | None:
+def clock_for(kind: str, speedup: float = 1.0, start: str | None = None,
+              origin: float | None = None) -> WallClock | AcceleratedClock | None:
     """The clock a worker ticks with; None for `manual` (tests and replays send ticks themselves)."""
     if kind == "wall":
         return WallClock()
     if kind == "accelerated":
-        origin = datetime.fromisoformat(start) if start else datetime.now(timezone.utc)
-        return AcceleratedClock(origin, speedup)
+        shown = datetime.fromisoformat(start) if start else datetime.now(timezone.utc)
+        return AcceleratedClock(shown, speedup, origin if origin is not None else time.time())
     if kind == "manual":
         return None
     raise ValueError(f"unknown clock {kind!r}: use wall, accelerated or manual")

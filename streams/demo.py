@@ -27,10 +27,10 @@ from simulator.generator import generate
 from simulator.model import GeneratorConfig
 from simulator.publish import intake_topics, make_producer, publish
 from streams.app import REPO_ROOT
-from streams.demo_view import FlowView, scrape
+from streams.clock import AcceleratedClock
+from streams.demo_view import FlowView, scrape, total
 
 LOG_DIR = REPO_ROOT / "var" / "log"
-SIMULATED_SECONDS_PER_EVENT = 20.0  # the generator's mean inter-arrival time
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,13 +53,16 @@ def main(argv: list[str] | None = None) -> int:
         catalogue = Catalogue.load(prefix=args.prefix)
         _prepare(addresses, catalogue, console)
         start = datetime.now(timezone.utc).replace(microsecond=0)
-        speedup = SIMULATED_SECONDS_PER_EVENT * args.rate
-        worker = _start_worker(addresses, args, start, speedup)
+        speedup = args.speedup
+        origin = time.time()
+        worker = _start_worker(addresses, args, start, speedup, origin)
         metrics_url = f"http://127.0.0.1:{args.metrics_port}/metrics"
         console.print(f"  worker   pid {worker.pid}, log {LOG_DIR / 'demo-worker.log'}\n  metrics  {metrics_url}\n"
                       f"  clock    accelerated ×{speedup:,.0f} (1 real second = {speedup / 3600:.1f} simulated hours)")
         view = FlowView(catalogue, metrics_url, args.count)
-        _run(addresses, catalogue, args, start, view, worker, console)
+        clock = AcceleratedClock(start, speedup, origin)
+        _wait_until_ready(view, catalogue, worker, console)
+        _run(addresses, catalogue, args, clock.now().replace(microsecond=0), view, worker, console)
         console.print(view.summary(scrape(metrics_url)))
         return 0
     except KeyboardInterrupt:
@@ -83,20 +86,22 @@ def _prepare(addresses, catalogue: Catalogue, console: Console) -> None:  # noqa
     console.print(f"  schemas  {len(ids)} registered (BACKWARD_TRANSITIVE)")
 
 
-def _start_worker(addresses, args, start: datetime, speedup: float) -> subprocess.Popen:  # noqa: ANN001
+def _start_worker(addresses, args, start: datetime, speedup: float, origin: float) -> subprocess.Popen:  # noqa: ANN001
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, ENVGRID_BOOTSTRAP_SERVERS=addresses.bootstrap_servers,
                ENVGRID_SCHEMA_REGISTRY_URL=addresses.schema_registry_url)
     command = [sys.executable, "-m", "streams.worker", "--app-id", args.app_id, "--topic-prefix", args.prefix,
                "--processors", "router,cases,ticker,departments", "--clock", "accelerated",
-               "--speedup", str(speedup), "--clock-start", start.isoformat(), "--tick-interval", "1",
+               "--speedup", str(speedup), "--clock-start", start.isoformat(), "--clock-origin", repr(origin),
+               "--tick-interval", "1",
                "--metrics-port", str(args.metrics_port)]
     log = open(LOG_DIR / "demo-worker.log", "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
 
 def _run(addresses, catalogue, args, start, view: FlowView, worker, console: Console) -> None:  # noqa: ANN001
-    config = GeneratorConfig(start=start, kind_shares={"PetitionComplaint": 0.78, "PatrolReport": 0.22,
+    # simulated time between reports, so that report times keep pace with the accelerated clock
+    config = GeneratorConfig(start=start, mean_interarrival_s=args.speedup / args.rate, kind_shares={"PetitionComplaint": 0.78, "PatrolReport": 0.22,
                                                        "DepartmentNotice": 0.0})
     codec = EventCodec(registry_client(addresses.schema_registry_url), catalogue.event_type_of)
     producer = make_producer(addresses.bootstrap_servers)
@@ -114,6 +119,19 @@ def _run(addresses, catalogue, args, start, view: FlowView, worker, console: Con
             time.sleep(0.5)
 
 
+def _wait_until_ready(view: FlowView, catalogue: Catalogue, worker, console: Console, timeout: float = 180) -> None:  # noqa: ANN001
+    """Until the case desk consumes clock ticks: then every agent has its partitions."""
+    ticks = catalogue.topic("internal.sla-ticks")
+    deadline = time.monotonic() + timeout
+    with console.status("waiting for the worker to join its consumer group …"):
+        while total(scrape(view.metrics_url), "envgrid_events_consumed_total", topic=ticks) == 0:
+            if worker.poll() is not None:
+                raise RuntimeError(f"the worker stopped (exit {worker.returncode}); see {LOG_DIR / 'demo-worker.log'}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the worker did not start consuming within {timeout:.0f}s; see {LOG_DIR / 'demo-worker.log'}")
+            time.sleep(0.5)
+
+
 def _stop_worker(worker: subprocess.Popen) -> None:
     if worker.poll() is None:
         os.killpg(worker.pid, signal.SIGTERM)
@@ -128,6 +146,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="make demo ARGS=...", description=__doc__)
     parser.add_argument("--count", type=int, default=6000, help="generated reports to publish (default 6000)")
     parser.add_argument("--rate", type=float, default=100.0, help="reports per second (default 100)")
+    parser.add_argument("--speedup", type=float, default=600.0,
+                        help="accelerated SLA clock: simulated seconds per real second (default 600: 1 s = 10 min)")
     parser.add_argument("--seed", type=int, default=2016, help="generator seed (same seed, same traffic)")
     parser.add_argument("--settle", type=float, default=45.0, help="seconds to keep running after the last report")
     parser.add_argument("--prefix", default=f"demo{int(time.time())}", help="topic prefix (default: a fresh one)")

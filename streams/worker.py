@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
         clock=args.clock,
         speedup=args.speedup,
         clock_start=args.clock_start,
+        clock_origin=args.clock_origin,
         tick_interval_s=args.tick_interval,
+        tick_lateness_s=args.tick_lateness,
         metrics_port=args.metrics_port,
         department_seed=args.department_seed,
     )
@@ -87,7 +89,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="SLA clock: wall, accelerated (demo) or manual (ticks sent by tests/replays)")
     parser.add_argument("--speedup", type=float, default=1.0, help="accelerated clock: simulated s per real s")
     parser.add_argument("--clock-start", default=None, help="accelerated clock: ISO start instant")
+    parser.add_argument("--clock-origin", type=float, default=None,
+                        help="accelerated clock: wall epoch seconds at which it shows --clock-start")
     parser.add_argument("--tick-interval", type=float, default=2.0, help="seconds between SLA ticks")
+    parser.add_argument("--tick-lateness", type=float, default=5.0,
+                        help="real seconds an input may lag behind the clock and still beat its deadline")
     parser.add_argument("--metrics-port", type=int, default=9464, help="Prometheus endpoint port (0 = any free)")
     parser.add_argument("--port-file", default=None, help="write the metrics port here once serving")
     parser.add_argument("--department-seed", type=int, default=0, help="department simulator seed")

@@ -195,3 +195,21 @@ def test_rules_versions_are_picked_by_event_time(tmp_path):
     after = context.decide(RoutingInput(event_time=AFTER_SPLIT, **event))
     assert (before.provenance.rules_version, before.lead_department) == ("wenzhou-rules-2016", "ocean-fisheries")
     assert (after.provenance.rules_version, after.lead_department) == ("wenzhou-rules-2020", "epb")
+
+
+@settings(max_examples=100, deadline=None)
+@given(inputs)
+def test_decision_record_matches_the_avro_contract(context, avro_routing_decision, event):
+    import fastavro
+
+    assert fastavro.validation.validate(context.decide(event).to_dict(), avro_routing_decision)
+
+
+@pytest.fixture(scope="module")
+def avro_routing_decision():
+    from pathlib import Path
+
+    from connectors.contracts import SCHEMAS_DIR, expand_schema_file, parse_for_fastavro
+
+    types = Path(SCHEMAS_DIR) / "types"
+    return parse_for_fastavro(expand_schema_file(types / "RoutingDecision.avsc", types), "RoutingDecision")

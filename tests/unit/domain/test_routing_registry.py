@@ -97,3 +97,36 @@ def test_overlapping_versions_are_rejected(tmp_path):
     root, _ = _break(tmp_path, "config/registry/wenzhou-2016.yaml", "valid_to: 2019-09-25", "valid_to: 2020-01-01")
     with pytest.raises(ConfigError, match="overlap"):
         load_registry_set(root / "config" / "registry")
+
+
+def test_a_city_supplied_geojson_may_cover_only_some_districts(tmp_path):
+    """Districts the fine file does not cover resolve with their real district polygon (level 2)."""
+    import json
+
+    root = copy_config(tmp_path)
+    fine = root / "data" / "wenzhou" / "synthetic_grids.geojson"
+    collection = json.loads(fine.read_text(encoding="utf-8"))
+    collection["properties"]["synthetic"] = False
+    collection["features"] = [
+        {**f, "properties": {**f["properties"], "synthetic": False}}
+        for f in collection["features"] if f["properties"]["code"].startswith("330305")
+    ]
+    fine.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+    registry = load_registry_set(root / "config" / "registry")
+    after = registry.at(AFTER_SPLIT)
+    assert not after.fine_geometry_synthetic
+    lucheng = after.locate(120.655, 28.015)
+    assert lucheng.code == "330302" and after.grid(lucheng.code).level == GridLevel.DISTRICT
+    dongtou = after.locate(121.157, 27.836)
+    assert after.grid(dongtou.code).level == GridLevel.VILLAGE and dongtou.code.startswith("330305")
+    longgang_2018 = registry.at(BEFORE_SPLIT).locate(120.55, 27.58)
+    assert registry.at(BEFORE_SPLIT).chain_codes(longgang_2018.code) == ("330327", "3303")
+
+
+def test_unknown_codes_in_the_fine_geojson_are_reported(tmp_path):
+    root = copy_config(tmp_path)
+    fine = root / "data" / "wenzhou" / "synthetic_grids.geojson"
+    fine.write_text(fine.read_text(encoding="utf-8").replace('"330302006044"', '"330302006999"', 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_registry_set(root / "config" / "registry")
+    assert "330302006999" in error.value.entry and "synthetic_grids.geojson" in error.value.path

@@ -117,6 +117,11 @@ def _leaf_aliases(leaf_codes: tuple[str, ...], aliases: dict[str, str], grids: d
     return dict(aliases) | {code: aliases[code] for code in leaf_codes if code not in grids and code in aliases}
 
 
+def clear_geometry_cache() -> None:
+    """Forget the spatial indexes shared between versions (benchmarks, or after editing geometry files)."""
+    _leaf_index.cache_clear()
+
+
 @lru_cache(maxsize=8)
 def _leaf_index(fine_path: str, district_path: str, distance_m: float) -> tuple[LeafGridIndex, bool]:
     """Leaf polygons: the fine features where given, the district polygon for districts they do not cover."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, NamedTuple
 
 from domain.registry.config_schema import NearBoundaryPolicy
 
@@ -37,6 +37,15 @@ class Grid:
     parent: str | None
     kind: str  # city | district | functional_zone | township | village
     synthetic: bool = False  # True when code, name or membership is invented (functional zones)
+
+
+class ChainFacts(NamedTuple):
+    """What routing needs about a grid's chain, computed once per version."""
+
+    codes: tuple[str, ...]  # the grid and its ancestors, most specific first
+    district: str | None  # the level-2 grid (district or functional zone) in the chain
+    synthetic: bool  # some grid of the chain has a synthetic code or membership
+    description: str  # 'L4 330302006044 鼓楼社区 / … / L1 3303 温州市'
 
 
 class NoVersionInForce(LookupError):
@@ -74,12 +83,7 @@ class RegistryVersion:
         self.near_boundary_distance_m = index.near_distance_m
         self.address_matcher = address_matcher
         self._chains = {code: self._build_chain(code) for code in grids}
-        self._chain_codes = {code: tuple(g.code for g in chain) for code, chain in self._chains.items()}
-        self._descriptions = {code: self._describe(chain) for code, chain in self._chains.items()}
-        self._districts = {
-            code: next((g.code for g in chain if g.level == GridLevel.DISTRICT), None) for code, chain in self._chains.items()
-        }
-        self._synthetic = {code: any(g.synthetic for g in chain) for code, chain in self._chains.items()}
+        self._facts = {code: self._chain_facts(chain) for code, chain in self._chains.items()}
         self.derived: dict = {}  # memo of values computed from this version by routing; a version never changes
 
     def in_force_at(self, moment: dt.datetime) -> bool:
@@ -101,28 +105,28 @@ class RegistryVersion:
         grid = self.grid(code)
         return self._chains[grid.code] if grid is not None else ()
 
+    def facts(self, code: str) -> "ChainFacts | None":
+        """Precomputed facts about the chain of `code` (one lookup on the hot path); None if unknown."""
+        facts = self._facts.get(code)
+        if facts is None:
+            grid = self.grid(code)
+            return self._facts[grid.code] if grid is not None else None
+        return facts
+
     def chain_codes(self, code: str) -> tuple[str, ...]:
         """Codes of `chain(code)`."""
-        grid = self.grid(code)
-        return self._chain_codes[grid.code] if grid is not None else ()
+        facts = self.facts(code)
+        return facts.codes if facts else ()
 
     def district_of(self, code: str) -> str | None:
         """Code of the level-2 grid (district or functional zone) above or at `code`; None for the city."""
-        grid = self.grid(code)
-        return self._districts[grid.code] if grid is not None else None
-
-    def chain_is_synthetic(self, code: str) -> bool:
-        """Whether any grid of the chain has a synthetic code or membership (functional zones)."""
-        grid = self.grid(code)
-        return self._synthetic[grid.code] if grid is not None else False
+        facts = self.facts(code)
+        return facts.district if facts else None
 
     def describe_chain(self, code: str) -> str:
         """'L4 330302006044 鼓楼社区 / L3 … / L1 3303 温州市' (precomputed: it is in every decision's reason)."""
-        text = self._descriptions.get(code)
-        if text is None:
-            grid = self.grid(code)
-            return self._descriptions[grid.code] if grid is not None else ""
-        return text
+        facts = self.facts(code)
+        return facts.description if facts else ""
 
     def locate(self, lon: float, lat: float) -> "PointLocation | None":
         """The leaf grid at a WGS-84 point (see LeafGridIndex.locate)."""
@@ -138,8 +142,13 @@ class RegistryVersion:
         return tuple(g for g in self.grids.values() if g.parent == code)
 
     @staticmethod
-    def _describe(chain: tuple[Grid, ...]) -> str:
-        return " / ".join(f"L{int(g.level)} {g.code} {g.name}" for g in chain)
+    def _chain_facts(chain: tuple[Grid, ...]) -> "ChainFacts":
+        return ChainFacts(
+            codes=tuple(g.code for g in chain),
+            district=next((g.code for g in chain if g.level == GridLevel.DISTRICT), None),
+            synthetic=any(g.synthetic for g in chain),
+            description=" / ".join(f"L{int(g.level)} {g.code} {g.name}" for g in chain),
+        )
 
     def _build_chain(self, code: str) -> tuple[Grid, ...]:
         chain: list[Grid] = []

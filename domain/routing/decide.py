@@ -23,12 +23,13 @@ def decide(
     location = resolve_location(event, version)
     chain = location.chain
     severity = event.severity.value
+    facts = version.facts(chain[0].code)
     outcome = rules_version.resolve(
-        event.category, severity, version.chain_codes(chain[0].code),
+        event.category, severity, facts.codes,
         key_entity=event.key_entity, suspected_crime=event.suspected_crime, cross_district=event.cross_district,
     )
     triage = location.path is ResolutionPath.TRIAGE
-    handling, targets, synthetic_grid, rule_text = _tail(version, outcome, chain, triage)
+    handling, targets, rule_text = _tail(version, outcome, chain, facts.district, triage)
     provenance = Provenance(  # positional: named tuples build fastest that way (hot path)
         version.id,
         rules_version.id,
@@ -38,7 +39,7 @@ def decide(
         location.notes,
         location.near_boundary,
         location.synthetic_geometry,
-        synthetic_grid,
+        facts.synthetic,
         location.address_candidates,
     )
     return RoutingDecision(
@@ -55,15 +56,14 @@ def decide(
 
 
 def _tail(
-    version: RegistryVersion, outcome: RuleOutcome, chain: tuple[Grid, ...], triage: bool
-) -> tuple[Grid, tuple[Target, ...], bool, str]:
-    """Handling grid, targets, synthetic flag and the rule part of the reason. The parts that depend only
+    version: RegistryVersion, outcome: RuleOutcome, chain: tuple[Grid, ...], district: str | None, triage: bool
+) -> tuple[Grid, tuple[Target, ...], str]:
+    """Handling grid, targets and the rule part of the reason. The parts that depend only
     on the outcome and the level-2 grid are memoised (bounded by the configuration's size)."""
     memo = version.derived.get("targets")
     if memo is None:
         memo = version.derived.setdefault("targets", {})
     handling, shortfall = _handling_grid(chain, outcome.level, triage)
-    district = version.district_of(chain[0].code)
     key = (id(outcome), district, handling.level == GridLevel.CITY, triage)
     cached = memo.get(key)
     if cached is None or cached[0] is not outcome:  # the outcome is kept so its id() cannot be reused
@@ -72,7 +72,7 @@ def _tail(
         cached = memo[key] = (outcome, targets, "; " + "; ".join(outcome.steps), departments)
     _, targets, rule_text, departments = cached
     handled = f"; → handled at L{int(handling.level)} {handling.code} {handling.name}"
-    return handling, targets, version.chain_is_synthetic(chain[0].code), rule_text + shortfall + handled + departments
+    return handling, targets, rule_text + shortfall + handled + departments
 
 
 def _handling_grid(chain: tuple[Grid, ...], level: int, triage: bool) -> tuple[Grid, str]:

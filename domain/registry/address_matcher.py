@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from domain.registry.model import Grid
+from domain.registry.grid import Grid
 
 MIN_VARIANT_LENGTH = 2
 _SUFFIXES: dict[str, tuple[str, ...]] = {

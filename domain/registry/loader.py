@@ -17,7 +17,6 @@ from shapely.geometry.base import BaseGeometry
 from domain import paths
 from domain.config_errors import ConfigError, read_yaml, validate_model
 from domain.geo.spatial_index import LeafGridIndex
-from domain.registry.address_matcher import AddressMatcher
 from domain.registry.config_schema import RegistryVersionFile
 from domain.registry.model import Grid, GridLevel, RegistrySet, RegistryVersion
 
@@ -46,27 +45,24 @@ def load_registry_version(path: Path | str) -> RegistryVersion:
         if code not in grids and aliases.get(code[:6], "") not in grids:
             source = files.get("fine_boundaries", files["district_boundaries"])
             raise ConfigError(source, f"feature {code}", f"grid code not in registry version {spec.id} ({path})")
-    version_grids = dict(grids)
     extra_names = {zone.code: list(zone.aliases) for zone in spec.functional_zones}
     for code, names in spec.name_aliases.items():
         if code not in grids:
             raise ConfigError(path, f"name_aliases.{code}", "unknown grid code in this version")
         extra_names.setdefault(code, []).extend(names)
-    matcher = AddressMatcher(version_grids.values(), lambda code: version.chain(code), extra_names)
-    version = RegistryVersion(
+    return RegistryVersion(
         id=spec.id,
         valid_from=spec.valid_from,
         valid_to=spec.valid_to,
         source=spec.source,
-        grids=version_grids,
+        grids=grids,
         city_code=spec.city.code,
-        aliases=_leaf_aliases(index.leaf_codes, aliases, grids),
+        aliases=aliases,
         index=index,
         fine_geometry_synthetic=synthetic,
         near_boundary_policy=spec.location.near_boundary_policy,
-        address_matcher=matcher,
+        address_names=extra_names,
     )
-    return version
 
 
 def _build_grids(path: Path, spec: RegistryVersionFile, files: dict[str, Path]) -> dict[str, Grid]:
@@ -110,11 +106,6 @@ def _build_grids(path: Path, spec: RegistryVersionFile, files: dict[str, Path]) 
             raise ConfigError(files["villages"], f"line {row_number} ({row['code']})", f"unknown township_code {row['township_code']}")
         grids[row["code"]] = Grid(row["code"], row["name"], GridLevel.VILLAGE, row["township_code"], "village")
     return grids
-
-
-def _leaf_aliases(leaf_codes: tuple[str, ...], aliases: dict[str, str], grids: dict[str, Grid]) -> dict[str, str]:
-    """District polygons of merged districts (e.g. 龙港 before 2019) resolve to the district they merged into."""
-    return dict(aliases) | {code: aliases[code] for code in leaf_codes if code not in grids and code in aliases}
 
 
 def clear_geometry_cache() -> None:

@@ -7,36 +7,16 @@ version and picks the one in force at an event's time (time is always passed in)
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from enum import IntEnum
 from typing import TYPE_CHECKING, Iterable, NamedTuple
 
+from domain.registry.address_matcher import AddressMatcher
 from domain.registry.config_schema import NearBoundaryPolicy
+from domain.registry.grid import Grid, GridLevel
 
 if TYPE_CHECKING:
     from domain.geo.spatial_index import LeafGridIndex, PointLocation
-    from domain.registry.address_matcher import AddressMatcher
 
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-
-
-class GridLevel(IntEnum):
-    """Level 1 is the whole city; level 4 villages and communities. A smaller number is a higher level."""
-
-    CITY = 1  # 一级网格
-    DISTRICT = 2  # 二级网格: districts, counties, county-level cities and functional zones
-    TOWNSHIP = 3  # 三级网格: townships and streets (乡镇/街道)
-    VILLAGE = 4  # 四级网格: villages and communities (村/社区)
-
-
-@dataclass(frozen=True, slots=True)
-class Grid:
-    code: str
-    name: str
-    level: GridLevel
-    parent: str | None
-    kind: str  # city | district | functional_zone | township | village
-    synthetic: bool = False  # True when code, name or membership is invented (functional zones)
 
 
 class ChainFacts(NamedTuple):
@@ -68,7 +48,7 @@ class RegistryVersion:
         index: "LeafGridIndex",
         fine_geometry_synthetic: bool,
         near_boundary_policy: NearBoundaryPolicy,
-        address_matcher: "AddressMatcher",
+        address_names: dict[str, list[str]] | None = None,
     ) -> None:
         self.id = id
         self.valid_from = dt.datetime.combine(valid_from, dt.time(), CHINA_TIME)
@@ -81,9 +61,9 @@ class RegistryVersion:
         self.fine_geometry_synthetic = fine_geometry_synthetic
         self.near_boundary_policy = near_boundary_policy
         self.near_boundary_distance_m = index.near_distance_m
-        self.address_matcher = address_matcher
         self._chains = {code: self._build_chain(code) for code in grids}
         self._facts = {code: self._chain_facts(chain) for code, chain in self._chains.items()}
+        self.address_matcher = AddressMatcher(grids.values(), self.chain, address_names)
         self.derived: dict = {}  # memo of values computed from this version by routing; a version never changes
 
     def in_force_at(self, moment: dt.datetime) -> bool:

@@ -95,10 +95,11 @@ class Target(NamedTuple):
 class NearBoundary(NamedTuple):
     """The point is within `distance_m` of another grid: all candidates and the policy that chose."""
 
-    candidates: tuple[GridRef, ...]
-    policy: str
-    chosen: str
+    candidates: tuple[GridRef, ...]  # every leaf grid within the distance, the containing one included
+    policy: str  # containing_polygon | common_parent
+    chosen: str  # code of the grid the policy picked
     distance_m: float
+    common_parent: str  # lowest grid containing every candidate: a level-2 code means the L2 routing is unaffected
 
 
 class Provenance(NamedTuple):

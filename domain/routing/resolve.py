@@ -104,13 +104,15 @@ def _leaf_outcome(version: RegistryVersion, location: PointLocation) -> _LeafOut
     chosen, near, near_text = leaf, None, ""
     if location.near_codes:
         candidates = tuple(dict.fromkeys(g for g in map(version.grid, location.near_codes) if g is not None))
+        parent = version.common_parent(c.code for c in candidates)
         if version.near_boundary_policy is NearBoundaryPolicy.COMMON_PARENT:
-            chosen = version.common_parent(c.code for c in candidates)
-        near = NearBoundary(candidates, version.near_boundary_policy.value, chosen.code, version.near_boundary_distance_m)
+            chosen = parent
+        policy = version.near_boundary_policy.value
+        near = NearBoundary(candidates, policy, chosen.code, version.near_boundary_distance_m, parent.code)
         names = ", ".join(f"{c.code} {c.name}" for c in candidates)
         near_text = (
-            f"near boundary 边界附近 (< {near.distance_m:g} m): candidates {names}; "
-            f"policy {near.policy} → {chosen.code} {chosen.name}"
+            f"near boundary 边界附近 (< {near.distance_m:g} m): candidates {names} "
+            f"(common parent L{int(parent.level)} {parent.code} {parent.name}); policy {near.policy} → {chosen.code} {chosen.name}"
         )
     synthetic = version.fine_geometry_synthetic and leaf.level > GridLevel.DISTRICT
     text = (

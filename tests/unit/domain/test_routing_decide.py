@@ -152,6 +152,7 @@ def test_near_boundary_policies(context, tmp_path):
     near = contained.provenance.near_boundary
     assert near is not None and near.policy == "containing_polygon" and len(near.candidates) >= 2
     assert near.chosen == contained.owning_chain[0].code == "330302029002"
+    assert near.common_parent == "330302"  # the candidates lie in three townships of 鹿城区
     assert "near boundary" in contained.reason
 
     root = copy_config(tmp_path)

@@ -2,11 +2,12 @@
 
 from domain.registry.address_matcher import AddressMatch, AddressMatcher
 from domain.registry.config_schema import NearBoundaryPolicy
-from domain.registry.loader import load_registry_set, load_registry_version
+from domain.registry.loader import level1_and_level2_codes, load_registry_set, load_registry_version
 from domain.registry.grid import Grid, GridLevel
 from domain.registry.model import CHINA_TIME, ChainFacts, NoVersionInForce, RegistrySet, RegistryVersion
 
 __all__ = [
     "AddressMatch", "AddressMatcher", "CHINA_TIME", "ChainFacts", "Grid", "GridLevel", "NearBoundaryPolicy",
-    "NoVersionInForce", "RegistrySet", "RegistryVersion", "load_registry_set", "load_registry_version",
+    "NoVersionInForce", "RegistrySet", "RegistryVersion", "level1_and_level2_codes", "load_registry_set",
+    "load_registry_version",
 ]

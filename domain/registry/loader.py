@@ -33,6 +33,20 @@ def load_registry_set(directory: Path | str = paths.REGISTRY_DIR) -> RegistrySet
         raise ConfigError(directory, "(versions)", str(error)) from None
 
 
+def level1_and_level2_codes(directory: Path | str = paths.REGISTRY_DIR) -> tuple[str, ...]:
+    """Codes of the city and of every level-2 grid (districts, functional zones) of EVERY version,
+    sorted, without loading any geometry: the grids that own a grid topic."""
+    codes: set[str] = set()
+    for path in sorted(Path(directory).glob("*.yaml")):
+        spec = validate_model(RegistryVersionFile, read_yaml(path), path)
+        districts = _existing(path, "districts", spec.files.districts)
+        merged = {merge.code for merge in spec.merges}
+        codes.add(spec.city.code)
+        codes.update(row["code"] for _, row in _rows(districts, ("code", "name")) if row["code"] not in merged)
+        codes.update(zone.code for zone in spec.functional_zones)
+    return tuple(sorted(codes))
+
+
 def load_registry_version(path: Path | str) -> RegistryVersion:
     path = Path(path)
     spec = validate_model(RegistryVersionFile, read_yaml(path), path)

@@ -130,3 +130,11 @@ def test_unknown_codes_in_the_fine_geojson_are_reported(tmp_path):
     with pytest.raises(ConfigError) as error:
         load_registry_set(root / "config" / "registry")
     assert "330302006999" in error.value.entry and "synthetic_grids.geojson" in error.value.path
+
+
+def test_level1_and_level2_codes_without_geometry(context):
+    from domain.registry import level1_and_level2_codes
+
+    expected = {g.code for v in context.registry.versions for g in v.grids.values() if g.level <= GridLevel.DISTRICT}
+    codes = level1_and_level2_codes()
+    assert set(codes) == expected and len(codes) == 16 and list(codes) == sorted(codes)

@@ -162,19 +162,12 @@ def department_codes() -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def level2_grid_codes() -> tuple[str, ...]:
-    """Grid codes with a grid topic: the city (L1) and the level-2 grids (districts, 龙港, functional
-    zones) of EVERY registry version, sorted.
+    """Grid codes with a grid topic: the city (L1, it handles cross-district cases) and the level-2 grids
+    (districts, 龙港, functional zones) of EVERY registry version — records routed under an older version
+    still name its grids. Read from config/registry without loading geometry."""
+    from domain.registry import level1_and_level2_codes
 
-    Every version, not only the current one: records routed under an older version still name its
-    grids. Computed from the domain's registry set (loads geometry, ~1 s, cached).
-    TODO(domain): switch to a dedicated `domain.registry` function for "all L2 codes across versions"
-    when it exists, to avoid loading geometry here.
-    """
-    from domain.registry import GridLevel, load_registry_set
-
-    registry = load_registry_set()
-    owning_levels = (GridLevel.CITY, GridLevel.DISTRICT)  # the city grid handles cross-district cases (L1)
-    return tuple(sorted({g.code for v in registry.versions for g in v.grids.values() if g.level in owning_levels}))
+    return tuple(sorted(level1_and_level2_codes()))
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -86,6 +86,7 @@ def install_cases(runtime: Runtime) -> CaseService:
         buckets=_table(app, "sla-buckets", partitions),
         cursors=_table(app, "sla-cursors", partitions),
     )
+    notices_seen = _table(app, "notices-seen", partitions)  # notice id -> outcome, so a redelivery is skipped
     gauge = OpenCasesGauge()
 
     async def rebuild_open_cases_gauge() -> None:
@@ -107,7 +108,13 @@ def install_cases(runtime: Runtime) -> CaseService:
         if message.topic == ticks_name:
             handled = service.on_tick(record["now"], state, message.partition)
         elif message.topic == notices_name:
+            if notices_seen.get(record["event_id"]) is not None:
+                metrics.REPLAYED.labels(processor="cases").inc()
+                return
             handled = service.on_notice(record, state, message.partition)
+            await _emit(runtime, message, handled, gauge)
+            notices_seen[record["event_id"]] = handled.refused.reason_code if handled.refused else "applied"
+            return
         else:
             handled = service.on_command(event_name, record, state, message.partition)
         await _emit(runtime, message, handled, gauge)
@@ -117,11 +124,19 @@ def install_cases(runtime: Runtime) -> CaseService:
 
 def _table(app, name: str, partitions: int):  # noqa: ANN001, ANN202
     """A table keyed by str with pickled values (domain objects; internal state only, never a contract)."""
-    table = app.Table(name, partitions=partitions)
-    # faust derives serializers from a faust Model value type; these values are plain domain objects,
-    # so set the codecs directly (before the worker starts, when store and changelog topic are built).
-    table.key_serializer, table.value_serializer = "json", "pickle"
-    return table
+    return app.Table(name, partitions=partitions, value_type=PickledState)
+
+
+class PickledState:
+    """faust value type of the tables: plain domain objects, pickled; faust reads the codec from
+    `_options.serializer` (for the store, the changelog and recovery alike) and rebuilds nothing."""
+
+    class _options:  # noqa: N801 - the attribute name faust looks for
+        serializer = "pickle"
+
+    @classmethod
+    def from_data(cls, data, *, preferred_type=None):  # noqa: ANN001, ANN206, ARG003
+        return data
 
 
 async def _emit(runtime: Runtime, message, handled: Handled, gauge: OpenCasesGauge) -> None:  # noqa: ANN001

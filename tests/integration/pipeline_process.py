@@ -1,0 +1,144 @@
+"""Helpers for tests that run the real worker process against the real broker: start, kill, read back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+
+from confluent_kafka import Consumer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+
+from connectors.catalogue import Catalogue
+from connectors.catalogue_apply import apply
+from connectors.serde import EventCodec, register_all, registry_client
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def prepare(cluster, prefix: str) -> tuple[Catalogue, EventCodec]:  # noqa: ANN001
+    from confluent_kafka.admin import AdminClient
+
+    catalogue = Catalogue.load(prefix=prefix, env={})
+    statuses = apply(AdminClient({"bootstrap.servers": cluster.bootstrap_servers}), catalogue)
+    assert not [s for s in statuses if s.status == "failed"], statuses
+    client = registry_client(cluster.schema_registry_url)
+    register_all(client)
+    return catalogue, EventCodec(client, catalogue.event_type_of)
+
+
+class WorkerProcess:
+    """`python -m streams.worker` in its own process group, with its metrics endpoint."""
+
+    def __init__(self, cluster, prefix: str, datadir: Path, processors: str = "router,cases",  # noqa: ANN001
+                 clock: str = "manual", log: Path | None = None) -> None:
+        self.cluster, self.prefix, self.datadir, self.processors, self.clock = cluster, prefix, datadir, processors, clock
+        self.log = log or REPO / "var" / "log" / f"test-worker-{prefix}.log"
+        self.port_file = datadir / "metrics.port"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "WorkerProcess":
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.port_file.unlink(missing_ok=True)
+        env = dict(os.environ, ENVGRID_BOOTSTRAP_SERVERS=self.cluster.bootstrap_servers,
+                   ENVGRID_SCHEMA_REGISTRY_URL=self.cluster.schema_registry_url)
+        command = [sys.executable, "-m", "streams.worker", "--app-id", self.prefix, "--topic-prefix", self.prefix,
+                   "--datadir", str(self.datadir), "--processors", self.processors, "--clock", self.clock,
+                   "--metrics-port", "0", "--port-file", str(self.port_file)]
+        self.process = subprocess.Popen(command, stdout=open(self.log, "a"), stderr=subprocess.STDOUT,  # noqa: SIM115
+                                        env=env, start_new_session=True, cwd=REPO)
+        return self
+
+    def metrics(self) -> dict[str, float]:
+        """`name{labels}` -> value, {} while not serving."""
+        if not self.port_file.exists():
+            return {}
+        try:
+            port = int(self.port_file.read_text())
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:  # noqa: S310
+                text = response.read().decode()
+        except (OSError, ValueError):
+            return {}
+        values: dict[str, float] = defaultdict(float)
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                values[sample.name] += sample.value
+                for key, label in sample.labels.items():
+                    values[f"{sample.name}{{{key}={label}}}"] += sample.value
+        return values
+
+    def consumed(self, topic: str) -> float:
+        return self.metrics().get(f"envgrid_events_consumed_total{{topic={topic}}}", 0.0)
+
+    def wait_for(self, predicate, timeout: float, what: str) -> None:  # noqa: ANN001
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert self.process is not None and self.process.poll() is None, f"worker died; see {self.log}"
+            assert time.monotonic() < deadline, f"timed out after {timeout:.0f}s waiting for {what}; see {self.log}"
+            time.sleep(0.5)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no clean shutdown, no final commit."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def read_all(cluster, codec: EventCodec, topics: list[str], timeout: float = 60.0) -> dict[str, list]:  # noqa: ANN001
+    """Every record of `topics` from the beginning up to their current end: topic -> [(key, event, value, raw)]."""
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": f"reader-{time.time_ns()}",
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    metadata = consumer.list_topics(timeout=10).topics
+    assignments, ends = [], {}
+    for topic in topics:
+        for partition in metadata[topic].partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            if high > low:
+                assignments.append(TopicPartition(topic, partition, low))
+                ends[(topic, partition)] = high
+    consumer.assign(assignments)
+    result: dict[str, list] = defaultdict(list)
+    remaining = dict(ends)
+    deadline = time.monotonic() + timeout
+    while remaining and time.monotonic() < deadline:
+        for message in consumer.consume(2000, timeout=1.0):
+            if message.error():
+                continue
+            key = (message.topic(), message.partition())
+            event_name, value = codec.decode(message.value(), message.topic())
+            result[message.topic()].append((message.key(), event_name, value, message.value()))
+            if key in remaining and message.offset() + 1 >= remaining[key]:
+                del remaining[key]
+    consumer.close()
+    assert not remaining, f"could not read to the end of {sorted(remaining)} within {timeout:.0f}s"
+    return result
+
+
+def uncommitted(cluster, group: str, topics: list[str]) -> int:  # noqa: ANN001
+    """Records of `topics` the group has not committed yet, counting partitions it never committed."""
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": group,
+                         "enable.auto.commit": False})
+    try:
+        metadata = consumer.list_topics(timeout=10).topics
+        partitions = [TopicPartition(t, p) for t in topics for p in metadata[t].partitions]
+        committed = consumer.committed(partitions, timeout=10)
+        behind = 0
+        for tp in committed:
+            low, high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=10)
+            behind += high - max(tp.offset, low) if tp.offset >= 0 else high - low
+        return behind
+    finally:
+        consumer.close()

@@ -1,0 +1,136 @@
+"""Nothing lost, nothing doubled — on the real broker, with the real worker process killed mid-stream.
+
+20,000 generated events (complaints, patrol reports, department notices; with repeat reports and broken
+input) go through the worker in two halves. After the first half the accounting must hold; during the
+second half the worker is SIGKILLed and restarted. Every input must then be accounted for exactly once:
+a report opened a case (and reached every topic its decision names), was merged into a case, or was
+dead-lettered; a notice was applied (it appears in a case history) or was dead-lettered. Outputs re-sent
+after the restart carry the same event ids (at-least-once, idempotent by id) and the same content.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+
+import pytest
+
+from connectors import records
+from domain.routing.context import load_routing_context
+from simulator.generator import generate
+from simulator.model import GeneratorConfig
+from simulator.publish import intake_topics, make_producer, publish, record_value
+from tests.integration.pipeline_process import WorkerProcess, prepare, read_all, uncommitted
+
+EVENTS = int(os.environ.get("ENVGRID_CONSERVATION_EVENTS", "20000"))
+CONFIG = GeneratorConfig(kind_shares={"PetitionComplaint": 0.62, "PatrolReport": 0.22, "DepartmentNotice": 0.16},
+                         broken_share=0.02, duplicate_share=0.05)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
+
+
+def test_every_input_is_accounted_for_exactly_once_across_a_kill(cluster, unique_name, tmp_path):
+    prefix = unique_name("cons")
+    catalogue, codec = prepare(cluster, prefix)
+    events = list(generate(seed=20_000, count=EVENTS, config=CONFIG))
+    first, second = events[: EVENTS // 2], events[EVENTS // 2:]
+    producer = make_producer(cluster.bootstrap_servers)
+    topics = intake_topics(catalogue)
+    inputs = [catalogue.intake(k) for k in ("PetitionComplaint", "PatrolReport", "DepartmentNotice")]
+    internal = [catalogue.topic("internal.located"), catalogue.topic("internal.case-commands")]
+    worker = WorkerProcess(cluster, prefix, tmp_path / "state").start()
+    try:
+        publish(producer, codec, first, topics)
+        _drain(worker, cluster, prefix, inputs + internal)
+        _account(cluster, catalogue, codec, first)
+
+        publish(producer, codec, second, topics)
+        worker.wait_for(lambda: worker.consumed(inputs[0]) > 0.3 * len(events) * 0.62, 600, "mid-stream")
+        worker.kill()
+        worker.start()
+        _drain(worker, cluster, prefix, inputs + internal)
+        _account(cluster, catalogue, codec, events)
+    finally:
+        worker.stop()
+
+
+def _drain(worker: WorkerProcess, cluster, group: str, topics: list[str]) -> None:  # noqa: ANN001
+    """Until the group has committed everything it consumes, three checks in a row, and has seen `topics`."""
+    worker.wait_for(lambda: all(worker.consumed(t) > 0 for t in topics), 600, f"the worker to consume {topics}")
+    streak = [0]
+
+    def drained() -> bool:
+        lag = uncommitted(cluster, group, topics)
+        streak[0] = streak[0] + 1 if lag == 0 else 0
+        return streak[0] >= 3
+
+    worker.wait_for(drained, 900, "the worker to drain its inputs")
+
+
+def _account(cluster, catalogue, codec, events) -> None:  # noqa: ANN001
+    dispatch_topics = ([s.name for s in catalogue.by_template("dept.{department}.cases")]
+                       + [s.name for s in catalogue.by_template("grid.{grid}.cases")] + [catalogue.topic("triage.cases")])
+    history, dead = catalogue.topic("case.history"), catalogue.topic("deadletter")
+    read = read_all(cluster, codec, dispatch_topics + [history, dead])
+
+    seen_ids: dict[str, dict] = {}
+    resent = 0
+    opened: dict[str, set[str]] = defaultdict(set)  # report id -> topics of its first dispatch
+    for topic in dispatch_topics:
+        for _key, _event, value, _raw in read.get(topic, []):
+            resent += _same_or_new(seen_ids, value)
+            if value["revision"] == 0:
+                opened[value["source_event_id"]].add(topic)
+    merged, applied = set(), set()
+    for _key, _event, value, _raw in read.get(history, []):
+        resent += _same_or_new(seen_ids, value)
+        (merged if value["kind"] == "merged" else applied).add(value["cause_event_id"])
+    dead_ids, dead_bytes = Counter(), Counter()
+    for _key, _event, value, _raw in read.get(dead, []):
+        if _same_or_new(seen_ids, value):
+            resent += 1
+            continue
+        dead_ids[value["original_event_id"]] += 1
+        dead_bytes[value["original_value"]] += 1
+    # At-least-once: a rebalance or a restart may re-send an output; it carries the same id and content.
+
+    context = load_routing_context()
+    verdicts = Counter()
+    for event in events:
+        event_id = event.truth.event_id
+        topic = catalogue.intake(event.kind)
+        raw = record_value(codec, event, topic) if event.raw is not None else None
+        outcomes = set()
+        if event_id in opened:
+            outcomes.add("opened")
+        if event_id in merged:
+            outcomes.add("merged")
+        if event.kind == "DepartmentNotice" and event_id in applied:
+            outcomes.add("applied")
+        if dead_ids[event_id] or (raw is not None and dead_bytes[raw]):
+            outcomes.add("dead_letter")
+        assert len(outcomes) == 1, f"event {event_id} ({event.kind}, {event.truth}) accounted as {outcomes or 'nothing'}"
+        verdict = outcomes.pop()
+        verdicts[(event.kind, verdict)] += 1
+        if verdict == "opened":
+            decision = context.decide(records.routing_input(event.kind, event.value))
+            expected = {catalogue.topic_for((t.kind, t.code)) for t in decision.targets}
+            assert opened[event_id] == expected, f"case of {event_id} reached {opened[event_id]}, decision says {expected}"
+        if event.truth.broken in ("invalid_avro", "missing_fields", "unknown_category"):
+            assert verdict == "dead_letter", f"broken {event.truth.broken} event {event_id} was {verdict}"
+    assert sum(verdicts.values()) == len(events)
+    assert verdicts[("PetitionComplaint", "merged")] > 0 and verdicts[("PetitionComplaint", "dead_letter")] > 0
+    print(f"\naccounted {len(events)} inputs: {dict(sorted(verdicts.items()))}; outputs re-sent after restart: {resent}")
+
+
+def _same_or_new(seen: dict[str, dict], value: dict) -> int:
+    """1 when `value` was already read under its event id (a re-send), which must then be identical."""
+    previous = seen.get(value["event_id"])
+    if previous is None:
+        seen[value["event_id"]] = value
+        return 0
+    assert _comparable(previous) == _comparable(value), f"event id {value['event_id']} re-sent with other content"
+    return 1
+
+
+def _comparable(value: dict) -> dict:
+    return {k: v for k, v in value.items() if k not in ("failed_at",)}

@@ -21,6 +21,9 @@ from simulator.model import EVENT_KINDS, INVALID_AVRO, MISSING_FIELDS, Generated
 
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "enable.idempotence": True,
+    # the Java client's and faust's (aiokafka's) key hashing, so keyed records land where Java and faust
+    # producers would put them (librdkafka's default, consistent_random, hashes keys differently)
+    "partitioner": "murmur2_random",
     "linger.ms": 5,
     "compression.type": "lz4",
     "queue.buffering.max.messages": 200_000,

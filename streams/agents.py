@@ -14,6 +14,7 @@ from domain.sla.policy import load_sla_policies
 from domain.sla.tracker import SlaTracker
 from streams import metrics
 from streams.app import Runtime, raw_topic
+from streams.deadletter import source_header
 from streams.case_service import CaseService, CaseState, Handled
 from streams.open_cases import OpenCasesGauge
 from streams.routing_service import Refused, RoutingService
@@ -44,7 +45,7 @@ def install_router(runtime: Runtime) -> RoutingService:
         if isinstance(result, Refused):
             await _dead_letter(runtime, message, result)
             return
-        headers = [(INTAKE_TIMESTAMP_HEADER, str(int(message.timestamp * 1000)).encode())]
+        headers = [(INTAKE_TIMESTAMP_HEADER, str(int(message.timestamp * 1000)).encode()), source_header(message)]
         await runtime.send_bytes(located_name, result.zone.encode(), message.value, None, headers)
 
     @app.agent(located, name="router-intake")
@@ -79,7 +80,7 @@ def install_cases(runtime: Runtime) -> CaseService:
     commands_name, ticks_name = catalogue.topic("internal.case-commands"), catalogue.topic("internal.sla-ticks")
     notices_name = catalogue.intake("DepartmentNotice")
     partitions = catalogue.spec(commands_name).partitions
-    inputs = raw_topic(runtime, commands_name, notices_name, ticks_name)
+    inputs = raw_topic(runtime, commands_name, ticks_name)
     state = CaseState(
         files=_table(app, "case-files", partitions),
         timers=_table(app, "sla-timers", partitions),
@@ -94,6 +95,22 @@ def install_cases(runtime: Runtime) -> CaseService:
 
     state.files.on_recover(rebuild_open_cases_gauge)  # type: ignore[attr-defined]
 
+    @app.agent(raw_topic(runtime, notices_name), name="notice-intake")
+    async def notice_intake(stream):  # noqa: ANN001
+        async for event in stream.events():
+            await _guarded(runtime, event.message, "cases", forward_notice)
+
+    async def forward_notice(message) -> None:  # noqa: ANN001
+        """Re-key a notice by case id with the pipeline's own partitioner: a department's client may
+        hash keys differently, and the notice must reach the partition where its case lives."""
+        try:
+            _, record = runtime.codec.decode(message.value, message.topic)
+        except UndecodableRecord as error:
+            await _dead_letter(runtime, message, Refused("DECODE", error.reason, type(error).__name__, str(error)))
+            return
+        await runtime.send_bytes(commands_name, record["case_id"].encode(), message.value, None,
+                                 [source_header(message)])
+
     @app.agent(inputs, name="cases")
     async def cases(stream):  # noqa: ANN001
         async for event in stream.events():
@@ -107,7 +124,7 @@ def install_cases(runtime: Runtime) -> CaseService:
             return
         if message.topic == ticks_name:
             handled = service.on_tick(record["now"], state, message.partition)
-        elif message.topic == notices_name:
+        elif event_name == "DepartmentNotice":
             if notices_seen.get(record["event_id"]) is not None:
                 metrics.REPLAYED.labels(processor="cases").inc()
                 return

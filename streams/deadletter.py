@@ -22,18 +22,20 @@ class DeadLetterSink:
 
     def record_for(self, message: Any, stage: str, reason_code: str, error_class: str, error_message: str,
                    original_event_id: str | None = None, failed_at: datetime | None = None) -> dict:
-        headers = [{"key": k, "value": v} for k, v in (_headers_of(message) or [])]
+        raw_headers = _headers_of(message) or []
+        source = _forwarded_source(raw_headers) or (message.topic, int(message.partition), int(message.offset))
+        headers = [{"key": k, "value": v} for k, v in raw_headers if k not in SOURCE_HEADERS]
         return {
-            "event_id": f"dl:{message.topic}:{message.partition}:{message.offset}",
+            "event_id": f"dl:{source[0]}:{source[1]}:{source[2]}",
             "failed_at": failed_at or datetime.now(timezone.utc),
             "stage": stage,
             "reason_code": reason_code,
             "error_class": error_class,
             "error_message": error_message,
             "processor": self.processor,
-            "source_topic": message.topic,
-            "source_partition": int(message.partition),
-            "source_offset": int(message.offset),
+            "source_topic": source[0],
+            "source_partition": source[1],
+            "source_offset": source[2],
             "source_key": _as_bytes(message.key),
             "original_value": _as_bytes(message.value),
             "original_headers": headers,
@@ -45,12 +47,30 @@ class DeadLetterSink:
                    original_event_id: str | None = None) -> None:
         record = self.record_for(message, stage, reason_code, error_class, error_message, original_event_id)
         value = self._encode("DeadLetter", record, self.topic)
-        await self._send(self.topic, message.topic.encode(), value)
+        await self._send(self.topic, record["source_topic"].encode(), value)
         metrics.DEAD_LETTERS.labels(stage=stage.lower(), reason=reason_code).inc()
         metrics.EVENTS_PRODUCED.labels(topic=self.topic).inc()
 
 
 REINJECTION_HEADER = "envgrid-reinjections"
+SOURCE_HEADER = "envgrid-source"  # "topic:partition:offset" of the intake record an internal record carries
+SOURCE_HEADERS = frozenset({SOURCE_HEADER})
+
+
+def source_header(message: Any) -> tuple[str, bytes]:
+    """The header an agent adds when it forwards a record to an internal topic: where it came from, so a
+    later dead letter names the intake record a person can find, not the internal copy."""
+    forwarded = _forwarded_source(_headers_of(message) or [])
+    topic, partition, offset = forwarded or (message.topic, message.partition, message.offset)
+    return SOURCE_HEADER, f"{topic}:{partition}:{offset}".encode()
+
+
+def _forwarded_source(headers: list[tuple[str, bytes | None]]) -> tuple[str, int, int] | None:
+    for key, value in headers:
+        if key == SOURCE_HEADER and value:
+            topic, partition, offset = value.decode().rsplit(":", 2)
+            return topic, int(partition), int(offset)
+    return None
 
 
 def _headers_of(message: Any) -> list[tuple[str, bytes | None]]:

@@ -1,0 +1,17 @@
+"""`make bench`: every benchmark, each printing its figures next to a baseline measured in the same run."""
+
+import sys
+
+from bench import pipeline_bench, routing_bench
+
+
+def main() -> None:
+    print("== routing domain (pure, one core) ==", flush=True)
+    sys.argv = [sys.argv[0]]
+    routing_bench.main()
+    print("\n== pipeline on the local broker ==", flush=True)
+    pipeline_bench.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -14,7 +14,7 @@ from domain.sla.policy import load_sla_policies
 from domain.sla.tracker import SlaTracker
 from streams import metrics
 from streams.app import Runtime, raw_topic
-from streams.deadletter import source_header
+from streams.deadletter import SOURCE_HEADER, reinjections_of, source_header
 from streams.case_service import CaseService, CaseState, Handled
 from streams.open_cases import OpenCasesGauge
 from streams.routing_service import Refused, RoutingService
@@ -109,7 +109,7 @@ def install_cases(runtime: Runtime) -> CaseService:
             await _dead_letter(runtime, message, Refused("DECODE", error.reason, type(error).__name__, str(error)))
             return
         await runtime.send_bytes(commands_name, record["case_id"].encode(), message.value, None,
-                                 [source_header(message)])
+                                 [*_plain_headers(message), source_header(message)])
 
     @app.agent(inputs, name="cases")
     async def cases(stream):  # noqa: ANN001
@@ -125,18 +125,24 @@ def install_cases(runtime: Runtime) -> CaseService:
         if message.topic == ticks_name:
             handled = service.on_tick(record["now"], state, message.partition)
         elif event_name == "DepartmentNotice":
-            if notices_seen.get(record["event_id"]) is not None:
+            # a redelivery is skipped; a re-injection (after a fix) is a new attempt
+            attempt = f"{record['event_id']}#{reinjections_of(message)}"
+            if notices_seen.get(attempt) is not None:
                 metrics.REPLAYED.labels(processor="cases").inc()
                 return
             handled = service.on_notice(record, state, message.partition)
             await _emit(runtime, message, handled, gauge)
-            notices_seen[record["event_id"]] = handled.refused.reason_code if handled.refused else "applied"
+            notices_seen[attempt] = handled.refused.reason_code if handled.refused else "applied"
             return
         else:
             handled = service.on_command(event_name, record, state, message.partition)
         await _emit(runtime, message, handled, gauge)
 
     return service
+
+
+def _plain_headers(message) -> list[tuple[str, bytes]]:  # noqa: ANN001
+    return [(k, v) for k, v in (message.headers or []) if k != SOURCE_HEADER]
 
 
 def _table(app, name: str, partitions: int):  # noqa: ANN001, ANN202

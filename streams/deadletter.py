@@ -65,6 +65,11 @@ def source_header(message: Any) -> tuple[str, bytes]:
     return SOURCE_HEADER, f"{topic}:{partition}:{offset}".encode()
 
 
+def reinjections_of(message: Any) -> int:
+    """How often this record was re-injected from the dead-letter topic (0 for an original)."""
+    return _reinjections([{"key": k, "value": v} for k, v in _headers_of(message)])
+
+
 def _forwarded_source(headers: list[tuple[str, bytes | None]]) -> tuple[str, int, int] | None:
     for key, value in headers:
         if key == SOURCE_HEADER and value:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -82,6 +82,11 @@ class IncidentIndex:
         self._sightings = [s for s in self._sightings if s.occurred_at >= horizon]
         self._sightings.append(sighting)
 
+    def __reduce__(self):  # noqa: ANN204 - compact pickling: a tuple per sighting, times as epoch seconds
+        rows = [(s.case_id, s.category, s.occurred_at.timestamp(), s.grid_code, s.longitude, s.latitude)
+                for s in self._sightings]
+        return (_index_from_rows, (rows,))
+
     def to_records(self) -> list[dict]:
         return [
             {
@@ -119,3 +124,8 @@ def _distance_m(a: Sighting, b: Sighting) -> float | None:
     dx = math.radians(b.longitude - a.longitude) * math.cos(mean_lat)  # type: ignore[operator]
     dy = math.radians(b.latitude - a.latitude)  # type: ignore[operator]
     return EARTH_RADIUS_M * math.hypot(dx, dy)
+
+
+def _index_from_rows(rows: list[tuple]) -> IncidentIndex:
+    return IncidentIndex([Sighting(case_id, category, datetime.fromtimestamp(ts, timezone.utc), grid, lon, lat)
+                          for case_id, category, ts, grid, lon, lat in rows])

@@ -54,7 +54,7 @@ def install_router(runtime: Runtime) -> RoutingService:
             await _guarded(runtime, event.message, "router", open_or_merge_one)
 
     async def open_or_merge_one(message) -> None:  # noqa: ANN001
-        result = service.locate(message.value, message.topic)
+        result = service.locate_again(message.value, message.topic)
         if isinstance(result, Refused):
             await _dead_letter(runtime, message, result)
             return

@@ -23,6 +23,7 @@ from domain.routing.model import ResolutionNote, RoutingDecision
 from domain.rules.model import UnknownCategory
 
 INTAKE_EVENTS = frozenset(records.SOURCE_KINDS)
+RECENTLY_LOCATED_MAX = 20_000
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,18 @@ class RoutingService:
         self._case_commands_topic = case_commands_topic
         self._categories = frozenset(c.code for c in routing.categories)
         self.policy = policy
+        self._recently_located: dict[bytes, Located] = {}  # stage 1 → stage 2 in the same process
 
-    def locate(self, value: bytes | None, topic: str) -> Located | Refused:
+    def locate_again(self, value: bytes | None, topic: str) -> Located | Refused:
+        """Stage 2: the same answer as `locate` gave stage 1 for these bytes (routing is deterministic),
+        taken from this process's recent results when stage 1 ran here, else worked out again."""
+        if isinstance(value, bytes):
+            located = self._recently_located.pop(value, None)
+            if located is not None:
+                return located
+        return self.locate(value, topic, remember=False)
+
+    def locate(self, value: bytes | None, topic: str, remember: bool = True) -> Located | Refused:
         """Decode, validate and route one intake record."""
         try:
             event_name, record = self._decode(value, topic)
@@ -107,7 +118,12 @@ class RoutingService:
                            f"({location.get('datum')}) lie outside Wenzhou and no address text resolved; "
                            f"check the datum and the reporting app", event_id)
         chain = [grid.code for grid in decision.owning_chain]
-        return Located(event_name, record, decision, merge_zone(chain) if not decision.is_triage else "triage")
+        located = Located(event_name, record, decision, merge_zone(chain) if not decision.is_triage else "triage")
+        if remember and isinstance(value, bytes):
+            if len(self._recently_located) >= RECENTLY_LOCATED_MAX:
+                del self._recently_located[next(iter(self._recently_located))]
+            self._recently_located[value] = located
+        return located
 
     def open_or_merge(self, located: Located, index: IncidentIndex) -> Intake:
         """Merge a repeat report into its open case, or open a case; updates `index` in place."""

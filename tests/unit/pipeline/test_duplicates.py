@@ -63,3 +63,15 @@ def test_merge_zone_is_the_township_when_known():
     assert merge_zone(["330302006044", "330302006", "330302", "3303"]) == "330302006"
     assert merge_zone(["330302", "3303"]) == "330302"
     assert merge_zone([]) == "triage"
+
+
+def test_index_pickles_compactly_and_back():
+    import pickle
+
+    index = IncidentIndex()
+    for i in range(40):
+        index.add(sighting(case_id=f"C{i}", minutes=i * 30, lon=120.6551 + i * 1e-4), POLICY)
+    copy = pickle.loads(pickle.dumps(index))
+    assert copy.to_records() == IncidentIndex.from_records(index.to_records()).to_records()
+    probe = sighting(case_id="probe", minutes=600)
+    assert copy.find_duplicate(probe, POLICY) == index.find_duplicate(probe, POLICY)

@@ -79,3 +79,22 @@ def test_cases_left_unanswered_breach_their_deadline_and_escalate(run):
     assert kinds[("BREACH", "acknowledge")] > 0 and kinds[("WARNING", "acknowledge")] > 0
     escalations = [o for o in pipeline.on(HISTORY) if o.value["kind"] == "escalated"]
     assert escalations
+
+
+def test_stage_two_gets_the_same_answer_with_or_without_stage_one_in_the_process():
+    import pickle
+
+    from streams.routing_service import RoutingService
+    from tests.unit.pipeline.harness import routing_context, topic_for
+
+    def decode(value, topic):
+        return pickle.loads(value)
+
+    event = next(e for e in generate(seed=11, count=50, config=CONFIG) if e.truth.valid)
+    value = pickle.dumps((event.kind, event.value))
+    here = RoutingService(decode, routing_context(), topic_for, COMMANDS)
+    first = here.locate(value, "intake")
+    assert here.locate_again(value, "located") is first  # remembered
+    elsewhere = RoutingService(decode, routing_context(), topic_for, COMMANDS)
+    again = elsewhere.locate_again(value, "located")  # a worker that did not run stage 1 works it out
+    assert (again.zone, again.decision) == (first.zone, first.decision)

@@ -57,8 +57,9 @@ class FlowView:
                      self._dead_letters(samples))
 
     def _flows(self, samples: Samples) -> Table:
-        table = Table(title="cases per department", show_edge=False)
-        for column in ("department", "dispatched", "open"):
+        table = Table(title="cases per department (copies received as lead or assisting; open cases it leads)",
+                      show_edge=False)
+        for column in ("department", "received", "open (lead)"):
             table.add_column(column, justify="right" if column != "department" else "left")
         for topic, code in sorted(self._departments.items(), key=lambda kv: -total(samples, "envgrid_events_produced_total", topic=kv[0])):
             dispatched = total(samples, "envgrid_events_produced_total", topic=topic)

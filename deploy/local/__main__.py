@@ -1,9 +1,10 @@
-"""python -m deploy.local up|down|status|env"""
+"""python -m deploy.local up|down|status|env|fetch"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from .cluster import LocalCluster
 from .errors import LocalClusterError
@@ -27,7 +28,7 @@ def _status(cluster: LocalCluster) -> int:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m deploy.local",
                                 description="Local Kafka 4 (KRaft) + Apicurio Registry 3 on 127.0.0.1")
-    p.add_argument("command", choices=["up", "down", "status", "env"])
+    p.add_argument("command", choices=["up", "down", "status", "env", "fetch"])
     p.add_argument("--kafka-port", type=int, help="fixed broker port (default: a free one)")
     p.add_argument("--registry-port", type=int, help="fixed registry port (default: a free one)")
     p.add_argument("--var-dir", help="runtime directory (default: var/ at the repo root)")
@@ -55,6 +56,15 @@ def main(argv: list[str] | None = None) -> int:
                 print("# no local cluster running; start one: python -m deploy.local up", file=sys.stderr)
                 return 1
             print(addrs.exports())
+        elif a.command == "fetch":
+            from . import fetch
+            from .java import find_java, find_registry_java
+
+            find_java()
+            find_registry_java()
+            started = time.monotonic()
+            libs, home = fetch.kafka_libs(), fetch.registry_home()
+            print(f"# jars ready in {time.monotonic() - started:.1f} s: {libs} and {home}", file=sys.stderr)
         elif a.command == "down":
             st = cluster.down()
             print("stopped the local cluster" if st else "no local cluster was recorded; nothing to stop")

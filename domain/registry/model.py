@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Iterable, NamedTuple
 
+from domain.effective import EffectiveDated, NoVersionInForce  # noqa: F401 - NoVersionInForce is re-exported
 from domain.registry.address_matcher import AddressMatcher
 from domain.registry.config_schema import NearBoundaryPolicy
 from domain.registry.grid import Grid, GridLevel
@@ -26,10 +27,6 @@ class ChainFacts(NamedTuple):
     district: str | None  # the level-2 grid (district or functional zone) in the chain
     synthetic: bool  # some grid of the chain has a synthetic code or membership
     description: str  # 'L4 330302006044 鼓楼社区 / … / L1 3303 温州市'
-
-
-class NoVersionInForce(LookupError):
-    """No configured version covers the event's time."""
 
 
 class RegistryVersion:
@@ -143,32 +140,7 @@ class RegistryVersion:
         return f"RegistryVersion({self.id!r}, {self.valid_from.date()}..{self.valid_to.date() if self.valid_to else ''})"
 
 
-class RegistrySet:
+class RegistrySet(EffectiveDated["RegistryVersion"]):
     """Every registry version, ordered by start; picks the version in force at a given time."""
 
-    def __init__(self, versions: Iterable[RegistryVersion]) -> None:
-        self.versions = tuple(sorted(versions, key=lambda v: v.valid_from))
-        for earlier, later in zip(self.versions, self.versions[1:]):
-            if earlier.valid_to is None or earlier.valid_to > later.valid_from:
-                raise ValueError(f"registry versions {earlier.id} and {later.id} overlap")
-
-    def at(self, moment: dt.datetime) -> RegistryVersion:
-        """The version in force at `moment` (timezone-aware)."""
-        if moment.tzinfo is None:
-            raise ValueError(f"time {moment.isoformat()} has no timezone; pass an aware datetime")
-        latest = self.versions[-1]  # most events are recent: try the open-ended version first
-        if latest.valid_to is None and latest.valid_from <= moment:
-            return latest
-        for version in reversed(self.versions):
-            if version.valid_from <= moment:
-                if version.valid_to is None or moment < version.valid_to:
-                    return version
-                break
-        periods = ", ".join(f"{v.id} {v.valid_from.date()}..{v.valid_to.date() if v.valid_to else ''}" for v in self.versions)
-        raise NoVersionInForce(f"no grid registry version in force at {moment.isoformat()} (versions: {periods})")
-
-    def by_id(self, version_id: str) -> RegistryVersion:
-        for version in self.versions:
-            if version.id == version_id:
-                return version
-        raise KeyError(f"unknown registry version {version_id!r}")
+    what = "grid registry version"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, NamedTuple, Sequence
 
+from domain.effective import EffectiveDated
 from domain.registry.model import CHINA_TIME, NoVersionInForce
 from domain.rules.config_schema import RuleEntry, RulesVersionFile
 
@@ -128,30 +129,7 @@ class RulesVersion:
         return f"RulesVersion({self.id!r})"
 
 
-class RulesSet:
+class RulesSet(EffectiveDated["RulesVersion"]):
     """Every rules version, ordered by start; picks the version in force at a given time."""
 
-    def __init__(self, versions: Iterable[RulesVersion]) -> None:
-        self.versions = tuple(sorted(versions, key=lambda v: v.valid_from))
-        for earlier, later in zip(self.versions, self.versions[1:]):
-            if earlier.valid_to is None or earlier.valid_to > later.valid_from:
-                raise ValueError(f"rules versions {earlier.id} and {later.id} overlap")
-
-    def at(self, moment: dt.datetime) -> RulesVersion:
-        if moment.tzinfo is None:
-            raise ValueError(f"time {moment.isoformat()} has no timezone; pass an aware datetime")
-        latest = self.versions[-1]  # most events are recent: try the open-ended version first
-        if latest.valid_to is None and latest.valid_from <= moment:
-            return latest
-        for version in reversed(self.versions):
-            if version.valid_from <= moment:
-                if version.valid_to is None or moment < version.valid_to:
-                    return version
-                break
-        raise NoVersionInForce(f"no jurisdiction rules version in force at {moment.isoformat()}")
-
-    def by_id(self, version_id: str) -> RulesVersion:
-        for version in self.versions:
-            if version.id == version_id:
-                return version
-        raise KeyError(f"unknown rules version {version_id!r}")
+    what = "jurisdiction rules version"

@@ -116,7 +116,8 @@ def _latency(cluster, prefix: str, rate: float, count: int) -> tuple[float, floa
     with tempfile.TemporaryDirectory() as state:
         worker = WorkerProcess(cluster, prefix, Path(state), processors="router").start()
         reader = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": f"{prefix}-reader",
-                           "auto.offset.reset": "latest", "enable.auto.commit": False})
+                           "auto.offset.reset": "latest", "enable.auto.commit": False,
+                           "fetch.wait.max.ms": 10})
         try:
             reader.subscribe(dispatch_topics)
             warmup = list(generate(99, 200, REPORTS_ONLY))

@@ -50,10 +50,25 @@ def merge_zone(grid_chain_codes: list[str]) -> str:
 
 
 class IncidentIndex:
-    """Recent incidents of one merge zone, oldest first; plain data so it serialises to a table."""
+    """Recent incidents of one merge zone, oldest first, and the reports already handled there (so a
+    redelivered report is recognised); plain data so it serialises to a table."""
 
-    def __init__(self, sightings: list[Sighting] | None = None) -> None:
+    def __init__(self, sightings: list[Sighting] | None = None,
+                 handled: dict[str, tuple[str, float]] | None = None) -> None:
         self._sightings: list[Sighting] = list(sightings or [])
+        self._handled: dict[str, tuple[str, float]] = dict(handled or {})  # report id -> (case id, epoch s)
+
+    def case_of(self, report_id: str) -> str | None:
+        """The case a report was opened as or merged into, if this zone handled it within the window."""
+        handled = self._handled.get(report_id)
+        return handled[0] if handled else None
+
+    def handled(self, report_id: str, case_id: str, occurred_at: datetime, policy: DuplicatePolicy) -> None:
+        """Remember that `report_id` went to `case_id`; forget reports older than the window."""
+        self._handled[report_id] = (case_id, occurred_at.timestamp())
+        horizon = (occurred_at - policy.window).timestamp()
+        if len(self._handled) > 2 * len(self._sightings) + 16:
+            self._handled = {k: v for k, v in self._handled.items() if v[1] >= horizon}
 
     def __len__(self) -> int:
         return len(self._sightings)
@@ -85,7 +100,7 @@ class IncidentIndex:
     def __reduce__(self):  # noqa: ANN204 - compact pickling: a tuple per sighting, times as epoch seconds
         rows = [(s.case_id, s.category, s.occurred_at.timestamp(), s.grid_code, s.longitude, s.latitude)
                 for s in self._sightings]
-        return (_index_from_rows, (rows,))
+        return (_index_from_rows, (rows, self._handled))
 
     def to_records(self) -> list[dict]:
         return [
@@ -126,6 +141,6 @@ def _distance_m(a: Sighting, b: Sighting) -> float | None:
     return EARTH_RADIUS_M * math.hypot(dx, dy)
 
 
-def _index_from_rows(rows: list[tuple]) -> IncidentIndex:
+def _index_from_rows(rows: list[tuple], handled: dict | None = None) -> IncidentIndex:
     return IncidentIndex([Sighting(case_id, category, datetime.fromtimestamp(ts, timezone.utc), grid, lon, lat)
-                          for case_id, category, ts, grid, lon, lat in rows])
+                          for case_id, category, ts, grid, lon, lat in rows], handled)

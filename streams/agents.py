@@ -33,7 +33,6 @@ def install_router(runtime: Runtime) -> RoutingService:
     intake = raw_topic(runtime, catalogue.intake("PetitionComplaint"), catalogue.intake("PatrolReport"))
     located = raw_topic(runtime, located_name)
     incidents = _table(app, "incidents", partitions)
-    reports_seen = _table(app, "reports-seen", partitions)
 
     @app.agent(intake, name="router-locate")
     async def locate(stream):  # noqa: ANN001 - faust stream
@@ -58,15 +57,14 @@ def install_router(runtime: Runtime) -> RoutingService:
         if isinstance(result, Refused):
             await _dead_letter(runtime, message, result)
             return
-        if reports_seen.get(result.event_id) is not None:
-            metrics.REPLAYED.labels(processor="router").inc()
-            return
         index = incidents.get(result.zone) or IncidentIndex()
         intake = service.open_or_merge(result, index)
+        if intake is None:
+            metrics.REPLAYED.labels(processor="router").inc()
+            return
         for output in intake.outputs:
             await runtime.send(output)
         incidents[result.zone] = index
-        reports_seen[result.event_id] = intake.case_id
         _count_routing(result, intake.merged, message)
 
     return service

@@ -16,6 +16,7 @@ from connectors.catalogue import Catalogue
 from connectors.serde import EventCodec, registry_client
 from streams import metrics
 from streams.deadletter import DeadLetterSink
+from streams.output_producer import OutputProducer
 from streams.routing_service import Output
 
 log = logging.getLogger("envgrid.streams")
@@ -50,8 +51,11 @@ class Runtime:
     catalogue: Catalogue
     codec: EventCodec
     deadletters: DeadLetterSink = field(init=False)
+    outputs: OutputProducer = field(init=False)
 
     def __post_init__(self) -> None:
+        self.outputs = OutputProducer(self.config.bootstrap_servers)
+        self.outputs.bind_to_commits(self.app)
         self.deadletters = DeadLetterSink(self.catalogue.topic("deadletter"), self.codec.encode, self.send_bytes,
                                           processor=self.config.app_id)
 
@@ -61,13 +65,36 @@ class Runtime:
 
     async def send_bytes(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None,
                          headers: list | None = None) -> None:
-        # The transport producer, not Topic.send: no per-record serializer machinery. Faust flushes this
-        # producer before every offset commit, so an output is acknowledged before its input is committed.
-        await self.app.producer.send(topic, key, value, partition, None, headers)
+        # Acknowledged before the input offsets are committed: see streams.output_producer.
+        self.outputs.produce(topic, key, value, partition, headers)
         metrics.EVENTS_PRODUCED.labels(topic=topic).inc()
 
 
+FETCH_MAX_WAIT_MS = 10
+
+
+def _shorten_fetch_wait() -> None:
+    """faust hard-codes the consumer's fetch_max_wait_ms to 1,500 ms. With traffic on only some of the
+    partitions a worker owns, a record can sit behind such a wait at each hop (seconds end to end), so
+    the worker's consumer asks the broker to answer within FETCH_MAX_WAIT_MS instead."""
+    from faust.transport.drivers import aiokafka as faust_aiokafka
+
+    thread = faust_aiokafka.AIOKafkaConsumerThread
+    if getattr(thread, "_envgrid_fetch_wait", False):
+        return
+    create = thread._create_worker_consumer
+
+    def create_with_short_fetch_wait(self, transport):  # noqa: ANN001, ANN202
+        consumer = create(self, transport)
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read by the fetcher built in consumer.start()
+        return consumer
+
+    thread._create_worker_consumer = create_with_short_fetch_wait
+    thread._envgrid_fetch_wait = True
+
+
 def build_runtime(config: WorkerConfig) -> Runtime:
+    _shorten_fetch_wait()
     catalogue = Catalogue.load(prefix=config.topic_prefix)
     (config.datadir / config.app_id).mkdir(parents=True, exist_ok=True)
     app = faust.App(

@@ -125,8 +125,16 @@ class RoutingService:
             self._recently_located[value] = located
         return located
 
-    def open_or_merge(self, located: Located, index: IncidentIndex) -> Intake:
-        """Merge a repeat report into its open case, or open a case; updates `index` in place."""
+    def open_or_merge(self, located: Located, index: IncidentIndex) -> Intake | None:
+        """Merge a repeat report into its open case, or open a case; updates `index` in place.
+        None when the zone already handled this report (a redelivery after a restart or rebalance)."""
+        if index.case_of(located.event_id) is not None:
+            return None
+        intake = self._open_or_merge(located, index)
+        index.handled(located.event_id, intake.case_id, located.record["occurred_at"], self.policy)
+        return intake
+
+    def _open_or_merge(self, located: Located, index: IncidentIndex) -> Intake:
         record, decision = located.record, located.decision
         sighting = self._sighting(located)
         duplicate_of = index.find_duplicate(sighting, self.policy) if not decision.is_triage else None

@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         tick_lateness_s=args.tick_lateness,
         metrics_port=args.metrics_port,
         department_seed=args.department_seed,
+        store=args.store,
     )
     unknown = config.processors - set(PROCESSORS)
     if unknown:
@@ -103,6 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--metrics-port", type=int, default=9464, help="Prometheus endpoint port (0 = any free)")
     parser.add_argument("--port-file", default=None, help="write the metrics port here once serving")
     parser.add_argument("--department-seed", type=int, default=0, help="department simulator seed")
+    parser.add_argument("--store", default="rocksdb://", choices=["rocksdb://", "memory://"],
+                        help="table store: rocksdb (on disk, default) or memory (changelog only; for experiments)")
     parser.add_argument("--loglevel", default="warn", choices=["crit", "error", "warn", "info", "debug"])
     return parser
 

@@ -36,10 +36,11 @@ class WorkerProcess:
     """`python -m streams.worker` in its own process group, with its metrics endpoint."""
 
     def __init__(self, cluster, prefix: str, datadir: Path, processors: str = "router,cases",  # noqa: ANN001
-                 clock: str = "manual", log: Path | None = None) -> None:
+                 clock: str = "manual", log: Path | None = None, store: str = "rocksdb://") -> None:
         self.cluster, self.prefix, self.datadir, self.processors, self.clock = cluster, prefix, datadir, processors, clock
         self.log = log or REPO / "var" / "log" / f"test-worker-{prefix}.log"
         self.port_file = datadir / "metrics.port"
+        self.store = store
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "WorkerProcess":
@@ -49,7 +50,7 @@ class WorkerProcess:
                    ENVGRID_SCHEMA_REGISTRY_URL=self.cluster.schema_registry_url)
         command = [sys.executable, "-m", "streams.worker", "--app-id", self.prefix, "--topic-prefix", self.prefix,
                    "--datadir", str(self.datadir), "--processors", self.processors, "--clock", self.clock,
-                   "--metrics-port", "0", "--port-file", str(self.port_file)]
+                   "--metrics-port", "0", "--port-file", str(self.port_file), "--store", self.store]
         self.process = subprocess.Popen(command, stdout=open(self.log, "a"), stderr=subprocess.STDOUT,  # noqa: SIM115
                                         env=env, start_new_session=True, cwd=REPO)
         return self

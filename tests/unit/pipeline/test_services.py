@@ -98,3 +98,16 @@ def test_stage_two_gets_the_same_answer_with_or_without_stage_one_in_the_process
     elsewhere = RoutingService(decode, routing_context(), topic_for, COMMANDS)
     again = elsewhere.locate_again(value, "located")  # a worker that did not run stage 1 works it out
     assert (again.zone, again.decision) == (first.zone, first.decision)
+
+
+def test_a_redelivered_report_is_recognised_by_its_zone():
+    from domain.duplicates import IncidentIndex
+    from tests.unit.pipeline.harness import InMemoryPipeline
+
+    pipeline = InMemoryPipeline()
+    event = next(e for e in generate(seed=12, count=50, config=CONFIG) if e.truth.valid)
+    located = pipeline.routing.locate(as_input(event), "intake")
+    index = IncidentIndex()
+    first = pipeline.routing.open_or_merge(located, index)
+    assert first is not None and not first.merged
+    assert pipeline.routing.open_or_merge(located, index) is None  # same report again: nothing new

@@ -93,7 +93,7 @@ def _start_worker(addresses, args, start: datetime, speedup: float, origin: floa
     command = [sys.executable, "-m", "streams.worker", "--app-id", args.app_id, "--topic-prefix", args.prefix,
                "--processors", "router,cases,ticker,departments", "--clock", "accelerated",
                "--speedup", str(speedup), "--clock-start", start.isoformat(), "--clock-origin", repr(origin),
-               "--tick-interval", "1",
+               "--tick-interval", "1", "--tick-lateness", "1",
                "--metrics-port", str(args.metrics_port)]
     log = open(LOG_DIR / "demo-worker.log", "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -146,8 +146,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="make demo ARGS=...", description=__doc__)
     parser.add_argument("--count", type=int, default=6000, help="generated reports to publish (default 6000)")
     parser.add_argument("--rate", type=float, default=100.0, help="reports per second (default 100)")
-    parser.add_argument("--speedup", type=float, default=600.0,
-                        help="accelerated SLA clock: simulated seconds per real second (default 600: 1 s = 10 min)")
+    parser.add_argument("--speedup", type=float, default=1800.0,
+                        help="accelerated SLA clock: simulated seconds per real second (default 1800: 1 s = 30 min)")
     parser.add_argument("--seed", type=int, default=2016, help="generator seed (same seed, same traffic)")
     parser.add_argument("--settle", type=float, default=45.0, help="seconds to keep running after the last report")
     parser.add_argument("--prefix", default=f"demo{int(time.time())}", help="topic prefix (default: a fresh one)")

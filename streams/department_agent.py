@@ -1,9 +1,10 @@
 """The department simulator as a faust agent (demo, tests and benchmarks; never in production).
 
 It reads the departmental and grid topics like real subscribers would and answers each case copy with
-the notices `simulator.departments.respond` plans. A notice planned `delay` after the dispatch is sent
-`delay / speedup` later in real time (at once with the manual clock), so the demo's accelerated clock
-and the answers move together. Pending answers live in memory only: a simulator may forget.
+the notices `simulator.departments.respond` plans. A notice is sent when the worker's clock reaches its
+planned time (dispatch time + delay), however late the copy was read, so the answers keep pace with the
+demo's accelerated clock; with the manual clock it is sent at once. Pending answers live in memory only:
+a simulator may forget.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 from connectors.serde import UndecodableRecord
 from simulator.departments import respond
 from streams.app import Runtime, raw_topic
+from streams.clock import clock_for
 from streams.routing_service import Output
 
 log = logging.getLogger("envgrid.simulator")
@@ -24,7 +26,8 @@ def install_department_simulator(runtime: Runtime) -> None:
     subscribed = [spec.name for spec in catalogue.by_template("dept.{department}.cases")]
     subscribed += [spec.name for spec in catalogue.by_template("grid.{grid}.cases")]
     notices_topic = catalogue.intake("DepartmentNotice")
-    speedup = config.speedup if config.clock == "accelerated" else None
+    clock = clock_for(config.clock, config.speedup, config.clock_start, config.clock_origin)
+    speedup = config.speedup if config.clock == "accelerated" else 1.0
     pending: set[asyncio.Task] = set()
 
     @runtime.app.agent(raw_topic(runtime, *subscribed), name="department-simulator")
@@ -37,10 +40,11 @@ def install_department_simulator(runtime: Runtime) -> None:
                 continue  # not ours to judge: the pipeline wrote it, its own tests cover the codec
             for planned in respond(dispatched, seed=config.department_seed):
                 output = Output(notices_topic, planned.notice["case_id"], "DepartmentNotice", planned.notice)
-                if speedup is None:
+                wait = 0.0 if clock is None else (planned.notice["occurred_at"] - clock.now()).total_seconds() / speedup
+                if wait <= 0:
                     await runtime.send(output)
                 else:
-                    task = asyncio.ensure_future(_send_later(runtime, output, planned.delay.total_seconds() / speedup))
+                    task = asyncio.ensure_future(_send_later(runtime, output, wait))
                     pending.add(task)
                     task.add_done_callback(pending.discard)
 

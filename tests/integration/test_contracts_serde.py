@@ -27,6 +27,7 @@ KEYS = {  # what each event is keyed by, as the catalogue says
     "PetitionComplaint": "event_id", "PatrolReport": "grid_code", "DepartmentNotice": "case_id",
     "CaseDispatched": "case_id", "CaseLifecycleEvent": "case_id", "CaseFeedback": "case_id",
     "SlaEvent": "case_id", "DeadLetter": "source_topic",
+    "ClockTick": "event_id",  # the ticker writes to explicit partitions; any key does for this test
 }
 
 
@@ -43,6 +44,7 @@ def topics(cluster, create_topic, unique_name) -> dict[str, str]:
         "CaseFeedback": catalogue.topic("case.feedback"),
         "SlaEvent": catalogue.topic("case.sla"),
         "DeadLetter": catalogue.topic("deadletter"),
+        "ClockTick": catalogue.topic("internal.sla-ticks"),
     }
     for topic in chosen.values():
         create_topic(topic, partitions=1)

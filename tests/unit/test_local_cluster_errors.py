@@ -113,7 +113,10 @@ def test_registry_dying_early_is_reported_with_its_log(tmp_path):
 
 def test_stop_kills_a_process_that_ignores_sigterm(tmp_path):
     proc = _pretend(tmp_path, "envgrid-stubborn", "trap '' TERM; sleep 60 & wait; sleep 60")
-    time.sleep(0.2)
+    started = time.monotonic()
+    while not alive(proc.pid, "envgrid-stubborn"):  # until the shell has exec'd (slow on a loaded machine)
+        assert time.monotonic() - started < 10, "the stand-in process never started"
+        time.sleep(0.05)
     t0 = time.monotonic()
     stop(proc.pid, "envgrid-stubborn", timeout=0.5, popen=proc)
     assert not alive(proc.pid) and time.monotonic() - t0 < 5

@@ -119,7 +119,7 @@ def test_stop_kills_a_process_that_ignores_sigterm(tmp_path):
         time.sleep(0.05)
     t0 = time.monotonic()
     stop(proc.pid, "envgrid-stubborn", timeout=0.5, popen=proc)
-    assert not alive(proc.pid) and time.monotonic() - t0 < 5
+    assert not alive(proc.pid, "envgrid-stubborn") and time.monotonic() - t0 < 5
 
 
 def test_cluster_settings_reads_both_or_neither():

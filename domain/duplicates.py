@@ -56,19 +56,21 @@ class IncidentIndex:
     def __init__(self, sightings: list[Sighting] | None = None,
                  handled: dict[str, tuple[str, float]] | None = None) -> None:
         self._sightings: list[Sighting] = list(sightings or [])
-        self._handled: dict[str, tuple[str, float]] = dict(handled or {})  # report id -> (case id, epoch s)
+        # report id -> (case id, merged into it?, epoch seconds of the report)
+        self._handled: dict[str, tuple[str, bool, float]] = dict(handled or {})
 
-    def case_of(self, report_id: str) -> str | None:
-        """The case a report was opened as or merged into, if this zone handled it within the window."""
+    def case_of(self, report_id: str) -> tuple[str, bool] | None:
+        """(case id, merged?) of a report this zone handled within the window, else None."""
         handled = self._handled.get(report_id)
-        return handled[0] if handled else None
+        return (handled[0], handled[1]) if handled else None
 
-    def handled(self, report_id: str, case_id: str, occurred_at: datetime, policy: DuplicatePolicy) -> None:
-        """Remember that `report_id` went to `case_id`; forget reports older than the window."""
-        self._handled[report_id] = (case_id, occurred_at.timestamp())
+    def handled(self, report_id: str, case_id: str, merged: bool, occurred_at: datetime,
+                policy: DuplicatePolicy) -> None:
+        """Remember where `report_id` went; forget reports older than the window."""
+        self._handled[report_id] = (case_id, merged, occurred_at.timestamp())
         horizon = (occurred_at - policy.window).timestamp()
         if len(self._handled) > 2 * len(self._sightings) + 16:
-            self._handled = {k: v for k, v in self._handled.items() if v[1] >= horizon}
+            self._handled = {k: v for k, v in self._handled.items() if v[2] >= horizon}
 
     def __len__(self) -> int:
         return len(self._sightings)

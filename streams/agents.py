@@ -59,11 +59,11 @@ def install_router(runtime: Runtime) -> RoutingService:
             return
         index = incidents.get(result.zone) or IncidentIndex()
         intake = service.open_or_merge(result, index)
-        if intake is None:
-            metrics.REPLAYED.labels(processor="router").inc()
-            return
         for output in intake.outputs:
             await runtime.send(output)
+        if intake.redelivered:
+            metrics.REPLAYED.labels(processor="router").inc()
+            return
         incidents[result.zone] = index
         _count_routing(result, intake.merged, message)
 
@@ -85,7 +85,7 @@ def install_cases(runtime: Runtime) -> CaseService:
         buckets=_table(app, "sla-buckets", partitions),
         cursors=_table(app, "sla-cursors", partitions),
     )
-    notices_seen = _table(app, "notices-seen", partitions)  # notice id -> outcome, so a redelivery is skipped
+    refused_notices = _table(app, "refused-notices", partitions)  # notice attempt -> why it was refused
     gauge = OpenCasesGauge()
 
     async def rebuild_open_cases_gauge() -> None:
@@ -121,16 +121,21 @@ def install_cases(runtime: Runtime) -> CaseService:
             await _dead_letter(runtime, message, Refused("DECODE", error.reason, type(error).__name__, str(error)))
             return
         if message.topic == ticks_name:
-            handled = service.on_tick(record["now"], state, message.partition)
+            handled = service.on_tick(record["now"], state, message.partition, record["event_id"])
         elif event_name == "DepartmentNotice":
-            # a redelivery is skipped; a re-injection (after a fix) is a new attempt
+            # A refused notice is refused the same way when redelivered (the case may have moved on since);
+            # an applied one is recognised by its case, which sends the same outputs again. A re-injection
+            # (after a fix) is a new attempt.
             attempt = f"{record['event_id']}#{reinjections_of(message)}"
-            if notices_seen.get(attempt) is not None:
+            refused = refused_notices.get(attempt)
+            if refused is not None:
                 metrics.REPLAYED.labels(processor="cases").inc()
+                await _dead_letter(runtime, message, refused)
                 return
             handled = service.on_notice(record, state, message.partition)
             await _emit(runtime, message, handled, gauge)
-            notices_seen[attempt] = handled.refused.reason_code if handled.refused else "applied"
+            if handled.refused is not None:
+                refused_notices[attempt] = handled.refused
             return
         else:
             handled = service.on_command(event_name, record, state, message.partition)

@@ -29,13 +29,24 @@ REPLAY_CODES = frozenset({RejectionCode.DUPLICATE_NOTICE, RejectionCode.DUPLICAT
 MAX_MINUTES_PER_TICK = 200_000  # a replay that jumps years catches up over several ticks
 
 
+SENT_REMEMBERED = 16  # inputs per case whose outputs are kept, to answer a redelivery identically
+
+
 @dataclass
 class CaseFile:
-    """A case and its dossier: the first dispatch record, reused for re-dispatches and feedback."""
+    """A case, its dossier (the first dispatch record, reused for re-dispatches) and what was sent for
+    its latest inputs: a redelivered input (after a restart or rebalance) gets the same outputs again,
+    because they may not have reached the broker before the worker stopped."""
 
     case: Case
     dossier: dict[str, Any]
     revision: int = 0
+    sent: dict[str, list] = field(default_factory=dict)  # cause event id -> outputs
+
+    def remember(self, cause: str, outputs: list) -> None:
+        self.sent[cause] = list(outputs)
+        while len(self.sent) > SENT_REMEMBERED:
+            del self.sent[next(iter(self.sent))]
 
 
 @dataclass
@@ -94,8 +105,18 @@ class CaseService:
         outcome = lifecycle.apply(file.case if file else None, notice, self.known, record["occurred_at"])
         return self._settle(file, outcome, notice.notice_id, state, partition)
 
-    def on_tick(self, now: datetime, state: CaseState, partition: int) -> Handled:
+    def on_tick(self, now: datetime, state: CaseState, partition: int, tick_id: str = "") -> Handled:
         """Fire the SLA thresholds due by `now` in this partition, minute bucket by minute bucket."""
+        last_key = f"{partition}:last-tick"
+        last = state.cursors.get(last_key)
+        if tick_id and last and last[0] == tick_id:
+            return Handled(outputs=list(last[1]), replayed=True)  # a redelivered tick: the same outputs
+        handled = self._fire_due(now, state, partition)
+        if tick_id:
+            state.cursors[last_key] = (tick_id, list(handled.outputs))
+        return handled
+
+    def _fire_due(self, now: datetime, state: CaseState, partition: int) -> Handled:
         handled = Handled()
         cursor_key = str(partition)
         cursor = state.cursors.get(cursor_key)
@@ -121,8 +142,9 @@ class CaseService:
 
     def _open(self, dispatched: dict, state: CaseState, partition: int) -> Handled:
         case_id = dispatched["case_id"]
-        if case_id in state.files:
-            return Handled(replayed=True)
+        existing = state.files.get(case_id)
+        if existing is not None:
+            return Handled(outputs=list(existing.sent.get(dispatched["source_event_id"], [])), replayed=True)
         decision = dispatched["decision"]
         channel = "patrol" if dispatched["channel"] == "PATROL" else dispatched["channel"].lower()
         reporter = self._first_reporter(dispatched, channel)
@@ -150,10 +172,13 @@ class CaseService:
 
     def _settle(self, file: CaseFile | None, outcome: Outcome | Rejection, cause: str, state: CaseState,
                 partition: int, handled: Handled | None = None) -> Handled:
+        top_level = handled is None
         handled = handled or Handled()
         if isinstance(outcome, Rejection):
             if outcome.code in REPLAY_CODES:
                 handled.replayed = True
+                if file is not None and file.case is not None:
+                    handled.outputs.extend(file.sent.get(cause, []))
             else:
                 handled.refused = Refused("APPLY", outcome.code.value, "Rejection", outcome.message, cause)
             return handled
@@ -166,6 +191,8 @@ class CaseService:
             outcome.case.lead_department, outcome.case.state.value))
         for effect in outcome.effects:
             self._effect(effect, file, cause, state, partition, handled)
+        if top_level:
+            file.remember(cause, handled.outputs)
         state.files[outcome.case.case_id] = file  # write back: a table stores on assignment
         return handled
 

@@ -66,6 +66,7 @@ class Intake:
     case_id: str
     merged: bool
     outputs: list[Output]
+    redelivered: bool = False  # the zone had handled this report: the same outputs, sent again
 
 
 class RoutingService:
@@ -125,17 +126,24 @@ class RoutingService:
             self._recently_located[value] = located
         return located
 
-    def open_or_merge(self, located: Located, index: IncidentIndex) -> Intake | None:
+    def open_or_merge(self, located: Located, index: IncidentIndex) -> Intake:
         """Merge a repeat report into its open case, or open a case; updates `index` in place.
-        None when the zone already handled this report (a redelivery after a restart or rebalance)."""
-        if index.case_of(located.event_id) is not None:
-            return None
+
+        A report the zone already handled (redelivered after a restart or rebalance) gets the same
+        outputs again — same event ids, same content — and changes nothing: its outputs may not have
+        reached the broker before the worker stopped, and consumers drop what they already have by id.
+        """
+        handled = index.case_of(located.event_id)
+        if handled is not None:
+            case_id, merged = handled
+            outputs = [self._merge_command(located, case_id)] if merged else self._open_outputs(located, case_id)
+            return Intake(case_id, merged, outputs, redelivered=True)
         intake = self._open_or_merge(located, index)
-        index.handled(located.event_id, intake.case_id, located.record["occurred_at"], self.policy)
+        index.handled(located.event_id, intake.case_id, intake.merged, located.record["occurred_at"], self.policy)
         return intake
 
     def _open_or_merge(self, located: Located, index: IncidentIndex) -> Intake:
-        record, decision = located.record, located.decision
+        decision = located.decision
         sighting = self._sighting(located)
         duplicate_of = index.find_duplicate(sighting, self.policy) if not decision.is_triage else None
         if duplicate_of is not None:
@@ -144,6 +152,11 @@ class RoutingService:
         if not decision.is_triage:
             index.add(Sighting(case_id, sighting.category, sighting.occurred_at, sighting.grid_code,
                                sighting.longitude, sighting.latitude), self.policy)
+        return Intake(case_id, False, self._open_outputs(located, case_id))
+
+    def _open_outputs(self, located: Located, case_id: str) -> list[Output]:
+        """A dispatch copy for every target of the decision, and the command that opens the case."""
+        record, decision = located.record, located.decision
         decision_record = decision.to_dict()
         copies = [
             records.dispatched_record(case_id, 0, located.event_name, record, decision_record, target,
@@ -154,7 +167,7 @@ class RoutingService:
                           "CaseDispatched", c) for c in copies]
         command = dict(copies[0], event_id=f"{case_id}:open")
         outputs.append(Output(self._case_commands_topic, case_id, "CaseDispatched", command))
-        return Intake(case_id, False, outputs)
+        return outputs
 
     def _merge_command(self, located: Located, case_id: str) -> Output:
         reporter = records.reporter_of(located.event_name, located.record)

@@ -49,7 +49,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("envgrid").warning("metrics at http://127.0.0.1:%s/metrics", port)
     if args.port_file:
         Path(args.port_file).write_text(str(port))
-    _start_lag_collector(config)
     worker_argv = ["worker", "--loglevel", args.loglevel, "--without-web"]
     sys.argv = [sys.argv[0], *worker_argv]
     runtime.app.main()
@@ -66,6 +65,9 @@ def install(runtime) -> None:  # noqa: ANN001 - streams.app.Runtime
         for name in ("aiokafka", "kafka"):
             logging.getLogger(name).setLevel(logging.WARNING)
 
+    from streams.worker_lag import install_lag_gauge
+
+    install_lag_gauge(runtime)
     processors = runtime.config.processors
     if "router" in processors:
         install_router(runtime)
@@ -77,12 +79,6 @@ def install(runtime) -> None:  # noqa: ANN001 - streams.app.Runtime
         from streams.department_agent import install_department_simulator
 
         install_department_simulator(runtime)
-
-
-def _start_lag_collector(config: WorkerConfig) -> None:
-    from streams.lag import LagCollector
-
-    LagCollector([config.app_id], bootstrap_servers=config.bootstrap_servers, interval=5.0).start()
 
 
 def _parser() -> argparse.ArgumentParser:

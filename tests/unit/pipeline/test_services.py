@@ -100,7 +100,7 @@ def test_stage_two_gets_the_same_answer_with_or_without_stage_one_in_the_process
     assert (again.zone, again.decision) == (first.zone, first.decision)
 
 
-def test_a_redelivered_report_is_recognised_by_its_zone():
+def test_a_redelivered_report_gets_the_same_outputs_again_and_changes_nothing():
     from domain.duplicates import IncidentIndex
     from tests.unit.pipeline.harness import InMemoryPipeline
 
@@ -110,4 +110,39 @@ def test_a_redelivered_report_is_recognised_by_its_zone():
     index = IncidentIndex()
     first = pipeline.routing.open_or_merge(located, index)
     assert first is not None and not first.merged
-    assert pipeline.routing.open_or_merge(located, index) is None  # same report again: nothing new
+    again = pipeline.routing.open_or_merge(located, index)  # same report again: the same outputs, no new state
+    assert again.redelivered and again.case_id == first.case_id
+    assert [(o.topic, o.value) for o in again.outputs] == [(o.topic, o.value) for o in first.outputs]
+    assert pipeline.routing.open_or_merge(located, index).outputs == again.outputs
+
+
+def test_the_case_desk_answers_a_redelivered_input_with_the_same_outputs_and_no_new_state():
+    from simulator.departments import respond
+    from tests.unit.pipeline.harness import InMemoryPipeline
+
+    pipeline = InMemoryPipeline()
+    event = next(e for e in generate(seed=13, count=80, config=CONFIG)
+                 if e.truth.valid and e.kind == "PetitionComplaint")
+    intake = pipeline.report(as_input(event))
+    command = next(o for o in intake.outputs if o.topic == COMMANDS)
+    state_before = pipeline.state.files[intake.case_id].case
+    again = pipeline.cases.on_command(command.event_name, command.value, pipeline.state, 0)
+    first_open = pipeline.state.files[intake.case_id].sent[command.value["source_event_id"]]
+    assert again.replayed and again.outputs == first_open and first_open
+    assert pipeline.state.files[intake.case_id].case == state_before
+
+    lead_copy = next(o.value for o in intake.outputs if o.value["target"]["role"] == "LEAD")
+    notice = respond(lead_copy)[0].notice
+    applied = pipeline.notice(notice)
+    case_after = pipeline.state.files[intake.case_id].case
+    redelivered = pipeline.cases.on_notice(notice, pipeline.state, 0)
+    assert redelivered.replayed and redelivered.refused is None
+    assert redelivered.outputs == applied.outputs and applied.outputs
+    assert pipeline.state.files[intake.case_id].case == case_after
+
+    now = notice["occurred_at"]
+    pipeline.cases.on_tick(now, pipeline.state, 0, "tick-1")
+    later = now + timedelta(days=30)
+    fired = pipeline.cases.on_tick(later, pipeline.state, 0, "tick-2")
+    replayed = pipeline.cases.on_tick(later, pipeline.state, 0, "tick-2")
+    assert replayed.replayed and replayed.outputs == fired.outputs

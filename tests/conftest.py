@@ -21,11 +21,13 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from connectors.settings import ClusterAddresses, cluster_settings
+from deploy.local.addresses import BOOTSTRAP_ENV, REGISTRY_ENV
 
 # Shared, noisy machines: no per-example time limit (performance is measured in benchmarks, not tests).
 settings.register_profile("envgrid", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("envgrid")
 
+SESSION_CLUSTER_ENV = "ENVGRID_TEST_SESSION_CLUSTER"
 _SESSION_TOKEN = os.urandom(2).hex()  # names differ between sessions sharing a reused cluster
 
 
@@ -65,10 +67,24 @@ def cluster() -> ClusterAddresses:
     atexit.register(release)
     _sigterm_as_interrupt()
     try:
-        yield local.acquire()
+        addresses = local.acquire()
+        # Code under test that looks for a cluster (ensure_cluster) must find this one as "external":
+        # otherwise it would claim the local cluster as started by hand, and it would outlive the session.
+        os.environ[BOOTSTRAP_ENV], os.environ[REGISTRY_ENV] = addresses.bootstrap_servers, addresses.schema_registry_url
+        os.environ[SESSION_CLUSTER_ENV] = "local"
+        yield addresses
     finally:
+        os.environ.pop(SESSION_CLUSTER_ENV, None)
+        os.environ.pop(BOOTSTRAP_ENV, None)
+        os.environ.pop(REGISTRY_ENV, None)
         release()
         atexit.unregister(release)
+
+
+@pytest.fixture(scope="session")
+def cluster_is_local(cluster) -> bool:
+    """True when this session started or reused the local cluster of deploy.local (not an external one)."""
+    return os.environ.get(SESSION_CLUSTER_ENV) == "local"
 
 
 @pytest.fixture

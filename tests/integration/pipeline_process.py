@@ -11,7 +11,7 @@ import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.catalogue import Catalogue
@@ -106,7 +106,7 @@ def read_all(cluster, codec: EventCodec, topics: list[str], timeout: float = 60.
     assignments, ends = [], {}
     for topic in topics:
         for partition in metadata[topic].partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            low, high = _watermarks(consumer, topic, partition)
             if high > low:
                 assignments.append(TopicPartition(topic, partition, low))
                 ends[(topic, partition)] = high
@@ -138,8 +138,20 @@ def uncommitted(cluster, group: str, topics: list[str]) -> int:  # noqa: ANN001
         committed = consumer.committed(partitions, timeout=10)
         behind = 0
         for tp in committed:
-            low, high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=10)
+            low, high = _watermarks(consumer, tp.topic, tp.partition)
             behind += high - max(tp.offset, low) if tp.offset >= 0 else high - low
         return behind
     finally:
         consumer.close()
+
+
+def _watermarks(consumer: Consumer, topic: str, partition: int, attempts: int = 20) -> tuple[int, int]:
+    """Low and high watermark, retried while a new topic's leadership is still settling."""
+    for attempt in range(attempts):
+        try:
+            return consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+        except KafkaException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")

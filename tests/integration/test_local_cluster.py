@@ -10,7 +10,6 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from connectors.settings import cluster_settings
 
 pytestmark = pytest.mark.integration
 
@@ -53,8 +52,8 @@ def test_topic_round_trips_a_message(cluster, create_topic, unique_name):
         consumer.close()
 
 
-def test_topics_are_not_auto_created(cluster, unique_name):
-    if cluster_settings() is not None:
+def test_topics_are_not_auto_created(cluster, cluster_is_local, unique_name):
+    if not cluster_is_local:
         pytest.skip("broker settings of an external cluster are not ours")
     producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "message.timeout.ms": 3000})
     errors = []
@@ -96,8 +95,8 @@ def test_compatibility_level_is_enforced(cluster, unique_name, level, third_acce
     assert len(client.get_versions(subject)) == (3 if third_accepted else 2)
 
 
-def test_local_cluster_is_reused_and_reported(cluster):
-    if cluster_settings() is not None:
+def test_local_cluster_is_reused_and_reported(cluster, cluster_is_local):
+    if not cluster_is_local:
         pytest.skip("external cluster")
     from deploy.local.cluster import LocalCluster
 

@@ -144,8 +144,8 @@ def _stop_worker(worker: subprocess.Popen) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="make demo ARGS=...", description=__doc__)
-    parser.add_argument("--count", type=int, default=6000, help="generated reports to publish (default 6000)")
-    parser.add_argument("--rate", type=float, default=100.0, help="reports per second (default 100)")
+    parser.add_argument("--count", type=int, default=4000, help="generated reports to publish (default 4000)")
+    parser.add_argument("--rate", type=float, default=50.0, help="reports per second (default 50)")
     parser.add_argument("--speedup", type=float, default=1800.0,
                         help="accelerated SLA clock: simulated seconds per real second (default 1800: 1 s = 30 min)")
     parser.add_argument("--seed", type=int, default=2016, help="generator seed (same seed, same traffic)")

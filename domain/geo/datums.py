@@ -58,16 +58,8 @@ def wgs84_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
 
 
 def gcj02_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
-    """Invert GCJ-02 by iterating wgs = wgs - (gcj(wgs) - target)."""
-    guess_lon, guess_lat = lon, lat
-    for _ in range(_INVERSE_ITERATIONS):
-        forward_lon, forward_lat = wgs84_to_gcj02(guess_lon, guess_lat)
-        error_lon, error_lat = forward_lon - lon, forward_lat - lat
-        guess_lon -= error_lon
-        guess_lat -= error_lat
-        if abs(error_lon) < _INVERSE_TOLERANCE_DEGREES and abs(error_lat) < _INVERSE_TOLERANCE_DEGREES:
-            break
-    return guess_lon, guess_lat
+    """Invert GCJ-02 by iterating the forward formula."""
+    return _invert(wgs84_to_gcj02, lon, lat, lon, lat)
 
 
 def gcj02_to_bd09(lon: float, lat: float) -> tuple[float, float]:
@@ -79,9 +71,13 @@ def gcj02_to_bd09(lon: float, lat: float) -> tuple[float, float]:
 
 def bd09_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
     """Invert BD-09 by iterating the forward formula (the closed-form inverse is off by ~1 m)."""
-    guess_lon, guess_lat = lon - 0.0065, lat - 0.006
+    return _invert(gcj02_to_bd09, lon, lat, lon - 0.0065, lat - 0.006)
+
+
+def _invert(forward, lon: float, lat: float, guess_lon: float, guess_lat: float) -> tuple[float, float]:  # noqa: ANN001
+    """The point whose `forward` image is (lon, lat): iterate guess -= forward(guess) - target."""
     for _ in range(_INVERSE_ITERATIONS):
-        forward_lon, forward_lat = gcj02_to_bd09(guess_lon, guess_lat)
+        forward_lon, forward_lat = forward(guess_lon, guess_lat)
         error_lon, error_lat = forward_lon - lon, forward_lat - lat
         guess_lon -= error_lon
         guess_lat -= error_lat

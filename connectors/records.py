@@ -82,6 +82,26 @@ def dispatched_record(
     }
 
 
+def dispatch_headers(dispatched: dict[str, Any]) -> tuple[tuple[str, bytes], ...]:
+    """The routing decision's key facts as record headers, so a subscriber or an ops tool can filter
+    and count without decoding Avro. The record itself stays the source of truth."""
+    decision, target = dispatched["decision"], dispatched["target"]
+    facts = {
+        "envgrid-case-id": dispatched["case_id"],
+        "envgrid-revision": str(dispatched["revision"]),
+        "envgrid-category": dispatched["category"],
+        "envgrid-target": f"{target['kind'].lower()}:{target['code']}:{target['role'].lower()}",
+        "envgrid-lead-department": decision.get("lead_department") or "",
+        "envgrid-handling-level": str(decision["handling_level"]),
+        "envgrid-owning-grid": decision["grid_chain"][0]["code"] if decision["grid_chain"] else "",
+        "envgrid-resolution-path": decision["resolution_path"],
+        "envgrid-rule-id": decision["rule_id"],
+        "envgrid-registry-version": decision["registry_version"],
+        "envgrid-near-boundary": "true" if decision.get("near_boundary") else "false",
+    }
+    return tuple((name, value.encode()) for name, value in facts.items())
+
+
 def dispatch_targets(decision: RoutingDecision) -> list[tuple[str, str, str]]:
     """(kind, code, role) per topic the decision reaches, one per (kind, code)."""
     seen: dict[tuple[str, str], tuple[str, str, str]] = {}

@@ -57,7 +57,8 @@ class Runtime:
 
     async def send(self, output: Output, partition: int | None = None, headers: list | None = None) -> None:
         value = self.codec.encode(output.event_name, output.value, output.topic)
-        await self.send_bytes(output.topic, output.key.encode(), value, partition, headers)
+        all_headers = [*output.headers, *(headers or [])] or None
+        await self.send_bytes(output.topic, output.key.encode(), value, partition, all_headers)
 
     async def send_bytes(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None,
                          headers: list | None = None) -> None:

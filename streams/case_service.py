@@ -248,7 +248,8 @@ class CaseService:
                      dispatched_at=at, target={"kind": kind.upper(), "code": code,
                                                "role": {"lead": "LEAD", "owning_grid": "OWNING_GRID"}.get(role, "TRIAGE")},
                      decision=decision)
-        handled.outputs.append(Output(self._topic_for(target), case.case_id, "CaseDispatched", value))
+        handled.outputs.append(Output(self._topic_for(target), case.case_id, "CaseDispatched", value,
+                                      records.dispatch_headers(value)))
 
     def _signals(self, signals: tuple, case_id: str, now: datetime, state: CaseState, partition: int,
                  handled: Handled) -> None:

@@ -34,6 +34,7 @@ class Output:
     key: str
     event_name: str
     value: dict[str, Any]
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ class RoutingService:
             for target in records.dispatch_targets(decision)
         ]
         outputs = [Output(self._topic_for((c["target"]["kind"].lower(), c["target"]["code"])), case_id,
-                          "CaseDispatched", c) for c in copies]
+                          "CaseDispatched", c, records.dispatch_headers(c)) for c in copies]
         command = dict(copies[0], event_id=f"{case_id}:open")
         outputs.append(Output(self._case_commands_topic, case_id, "CaseDispatched", command))
         return outputs

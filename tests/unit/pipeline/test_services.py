@@ -146,3 +146,16 @@ def test_the_case_desk_answers_a_redelivered_input_with_the_same_outputs_and_no_
     fired = pipeline.cases.on_tick(later, pipeline.state, 0, "tick-2")
     replayed = pipeline.cases.on_tick(later, pipeline.state, 0, "tick-2")
     assert replayed.replayed and replayed.outputs == fired.outputs
+
+
+def test_dispatched_copies_carry_the_decisions_key_facts_in_headers(run):
+    _, outcomes = run
+    intake = next(o for _, o in outcomes if not isinstance(o, Refused) and not o.merged)
+    for output in (o for o in intake.outputs if o.topic != COMMANDS):
+        headers = dict(output.headers)
+        decision = output.value["decision"]
+        assert headers["envgrid-case-id"] == intake.case_id.encode()
+        assert headers["envgrid-lead-department"] == decision["lead_department"].encode()
+        assert headers["envgrid-resolution-path"] == decision["resolution_path"].encode()
+        assert headers["envgrid-rule-id"] == decision["rule_id"].encode()
+        assert headers["envgrid-target"].startswith(output.value["target"]["kind"].lower().encode())

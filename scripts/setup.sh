@@ -17,7 +17,9 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$digest" ]]; then
   echo "envgrid setup: installing the Python environment in .venv (pip install -e .[dev]) ..."
   python3 -m venv .venv
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+  # setuptools warns at length about editable installs; keep everything else (errors included) visible
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" 2>&1 \
+    | { grep -v -E 'BuildBackendWarning|^ *!!|\*{20}|Please be careful with folders|name as your package|WheelFile\(|^ *$' || true; }
   echo "$digest" > "$stamp"
 fi
 

@@ -64,7 +64,7 @@ def dispatched_record(
     """A CaseDispatched record for one target (kind, code, role)."""
     kind, code, role = target
     return {
-        "event_id": f"{case_id}:r{revision}:{kind}:{code}",
+        "event_id": _dispatch_id(case_id, revision, kind, code),
         "case_id": case_id,
         "revision": revision,
         "dispatched_at": dispatched_at,
@@ -77,9 +77,26 @@ def dispatched_record(
         "occurred_at": record["occurred_at"],
         "location": record["location"],
         "complainant": record.get("complainant"),
-        "target": {"kind": kind.upper(), "code": code, "role": _ROLE_SYMBOLS.get(role, "TRIAGE")},
+        "target": _target_record(kind, code, role),
         "decision": decision_record,
     }
+
+
+def redispatched_record(dossier: dict[str, Any], revision: int, target: tuple[str, str, str], at: datetime,
+                        decision_changes: dict[str, Any]) -> dict[str, Any]:
+    """A later CaseDispatched of a case (after a transfer or a take-over), built on its first dispatch."""
+    kind, code, role = target
+    return dict(dossier, event_id=_dispatch_id(dossier["case_id"], revision, kind, code), revision=revision,
+                dispatched_at=at, target=_target_record(kind, code, role),
+                decision=dict(dossier["decision"], **decision_changes))
+
+
+def _dispatch_id(case_id: str, revision: int, kind: str, code: str) -> str:
+    return f"{case_id}:r{revision}:{kind}:{code}"
+
+
+def _target_record(kind: str, code: str, role: str) -> dict[str, str]:
+    return {"kind": kind.upper(), "code": code, "role": _ROLE_SYMBOLS.get(role, "TRIAGE")}
 
 
 def dispatch_headers(dispatched: dict[str, Any]) -> tuple[tuple[str, bytes], ...]:
@@ -130,13 +147,13 @@ def notice_of(record: dict[str, Any]) -> Notice:
 def lifecycle_record(event: LifecycleEvent, cause_event_id: str, details: dict[str, str] | None = None) -> dict[str, Any]:
     """A CaseLifecycleEvent (case.history) entry of a domain lifecycle event."""
     return {
-        "event_id": f"{event.case_id}:v{event.version}:{event.event}",
+        "event_id": event.event_id,
         "case_id": event.case_id,
         "occurred_at": event.at,
-        "kind": event.event,
-        "from_state": str(event.before),
+        "kind": str(event.event),
+        "from_state": None if event.before is None else str(event.before),
         "to_state": str(event.after),
-        "cause_event_id": cause_event_id,
+        "cause_event_id": event.cause_event_id or cause_event_id,
         "actor_unit": event.unit,
         "reason": event.reason,
         "details": dict(details or {}),
@@ -159,19 +176,19 @@ def feedback_record(feedback: Feedback, cause_event_id: str, channel: str) -> di
     }
 
 
-def sla_record(event: SlaEvent, policy_id: str, started_at: datetime) -> dict[str, Any]:
+def sla_record(event: SlaEvent) -> dict[str, Any]:
     """An SlaEvent record of a domain SLA warning or breach."""
     return {
-        "event_id": f"{event.case_id}:{event.milestone}:{event.fraction:g}",
+        "event_id": event.event_id,
         "case_id": event.case_id,
         "occurred_at": event.at,
         "kind": str(event.kind).upper(),
         "milestone": str(event.milestone),
-        "policy_id": policy_id,
+        "policy_id": event.policy_id or "unknown",
         "fraction": float(event.fraction),
-        "started_at": started_at,
+        "started_at": event.started_at or event.at,
         "deadline": event.deadline,
         "handler_unit": event.handler_unit,
         "supervising_grid": event.supervising_grid,
-        "calendar": "weekday_fallback" if event.calendar_fallback else "cn_official",
+        "calendar": event.calendar,
     }

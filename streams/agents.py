@@ -84,8 +84,8 @@ def install_cases(runtime: Runtime) -> CaseService:
         timers=_table(app, "sla-timers", partitions),
         buckets=_table(app, "sla-buckets", partitions),
         cursors=_table(app, "sla-cursors", partitions),
+        refused=_table(app, "refused-notices", partitions),
     )
-    refused_notices = _table(app, "refused-notices", partitions)  # notice attempt -> why it was refused
     gauge = OpenCasesGauge()
 
     async def rebuild_open_cases_gauge() -> None:
@@ -123,20 +123,7 @@ def install_cases(runtime: Runtime) -> CaseService:
         if message.topic == ticks_name:
             handled = service.on_tick(record["now"], state, message.partition, record["event_id"])
         elif event_name == "DepartmentNotice":
-            # A refused notice is refused the same way when redelivered (the case may have moved on since);
-            # an applied one is recognised by its case, which sends the same outputs again. A re-injection
-            # (after a fix) is a new attempt.
-            attempt = f"{record['event_id']}#{reinjections_of(message)}"
-            refused = refused_notices.get(attempt)
-            if refused is not None:
-                metrics.REPLAYED.labels(processor="cases").inc()
-                await _dead_letter(runtime, message, refused)
-                return
-            handled = service.on_notice(record, state, message.partition)
-            await _emit(runtime, message, handled, gauge)
-            if handled.refused is not None:
-                refused_notices[attempt] = handled.refused
-            return
+            handled = service.on_notice(record, state, message.partition, reinjections_of(message))
         else:
             handled = service.on_command(event_name, record, state, message.partition)
         await _emit(runtime, message, handled, gauge)

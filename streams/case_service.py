@@ -55,6 +55,7 @@ class CaseState:
     timers: MutableMapping[str, Any]
     buckets: MutableMapping[str, dict]
     cursors: MutableMapping[str, int]
+    refused: MutableMapping[str, Refused] = field(default_factory=dict)  # notice attempt -> why refused
 
 
 @dataclass
@@ -94,7 +95,20 @@ class CaseService:
         return Handled(refused=Refused("VALIDATE", "unknown_case_command", "UnknownCommand",
                                        f"case command {event_name}/{record.get('kind')} is not one the case desk knows"))
 
-    def on_notice(self, record: dict, state: CaseState, partition: int) -> Handled:
+    def on_notice(self, record: dict, state: CaseState, partition: int, reinjections: int = 0) -> Handled:
+        """Apply a notice. A refused one is refused the same way when redelivered (the case may have moved
+        on since); an applied one is recognised by its case, which answers with the same outputs again.
+        A re-injection from the dead-letter topic (after a fix) is a new attempt."""
+        attempt = f"{record['event_id']}#{reinjections}"
+        refused = state.refused.get(attempt)
+        if refused is not None:
+            return Handled(refused=refused, replayed=True)
+        handled = self._apply_notice(record, state, partition)
+        if handled.refused is not None:
+            state.refused[attempt] = handled.refused
+        return handled
+
+    def _apply_notice(self, record: dict, state: CaseState, partition: int) -> Handled:
         try:
             notice = records.notice_of(record)
         except ValueError:
@@ -237,17 +251,13 @@ class CaseService:
 
     def _redispatch(self, file: CaseFile, target: tuple[str, str], role: str, at: datetime, cause: str,
                     handled: Handled) -> None:
-        case = file.case
-        dossier = file.dossier
-        decision = dict(dossier["decision"], lead_department=case.lead_department or dossier["decision"]["lead_department"],
-                        assisting_departments=list(case.assisting_departments), handling_level=case.handling_level,
-                        reason=dossier["decision"]["reason"] + f" | revision {file.revision}: re-dispatched to "
-                        f"{target[0]} {target[1]} after {cause}")
-        kind, code = target
-        value = dict(dossier, event_id=f"{case.case_id}:r{file.revision}:{kind}:{code}", revision=file.revision,
-                     dispatched_at=at, target={"kind": kind.upper(), "code": code,
-                                               "role": {"lead": "LEAD", "owning_grid": "OWNING_GRID"}.get(role, "TRIAGE")},
-                     decision=decision)
+        case, first = file.case, file.dossier["decision"]
+        value = records.redispatched_record(file.dossier, file.revision, (*target, role), at, {
+            "lead_department": case.lead_department or first["lead_department"],
+            "assisting_departments": list(case.assisting_departments),
+            "handling_level": case.handling_level,
+            "reason": f"{first['reason']} | revision {file.revision}: re-dispatched to {target[0]} {target[1]} after {cause}",
+        })
         handled.outputs.append(Output(self._topic_for(target), case.case_id, "CaseDispatched", value,
                                       records.dispatch_headers(value)))
 
@@ -256,10 +266,7 @@ class CaseService:
         file = state.files.get(case_id)
         for signal in signals:
             if isinstance(signal, SlaEvent):
-                policy = self.tracker.policies.policy_for(file.case.channel, file.case.category) if file else None
-                started = file.case.created_at if file else signal.at
-                handled.outputs.append(Output(self._sla, case_id, "SlaEvent",
-                                              records.sla_record(signal, policy.name if policy else "unknown", started)))
+                handled.outputs.append(Output(self._sla, case_id, "SlaEvent", records.sla_record(signal)))
             elif isinstance(signal, SlaEscalation) and file is not None:
                 notice = Notice(f"sla-breach:{case_id}:{signal.milestone}", case_id, NoticeKind.ESCALATION_REQUEST,
                                 signal.to_grid, reason=f"SLA breach of {signal.milestone} (deadline {signal.deadline.isoformat()})")

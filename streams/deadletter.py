@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
+from connectors.deadletters import REINJECTION_HEADER
 from streams import metrics
 
 Send = Callable[[str, bytes, bytes], Awaitable[Any]]  # (topic, key, value) -> awaitable
@@ -52,7 +53,6 @@ class DeadLetterSink:
         metrics.EVENTS_PRODUCED.labels(topic=self.topic).inc()
 
 
-REINJECTION_HEADER = "envgrid-reinjections"
 SOURCE_HEADER = "envgrid-source"  # "topic:partition:offset" of the intake record an internal record carries
 SOURCE_HEADERS = frozenset({SOURCE_HEADER})
 

@@ -159,3 +159,17 @@ def test_dispatched_copies_carry_the_decisions_key_facts_in_headers(run):
         assert headers["envgrid-resolution-path"] == decision["resolution_path"].encode()
         assert headers["envgrid-rule-id"] == decision["rule_id"].encode()
         assert headers["envgrid-target"].startswith(output.value["target"]["kind"].lower().encode())
+
+
+def test_a_refused_notice_is_refused_the_same_way_when_redelivered_but_a_reinjection_is_a_new_attempt():
+    from connectors.samples import sample_events
+    from tests.unit.pipeline.harness import InMemoryPipeline
+
+    pipeline = InMemoryPipeline()
+    notice = dict(sample_events()["DepartmentNotice"], case_id="WZ-0000000000000000", kind="ACKNOWLEDGE")
+    first = pipeline.cases.on_notice(notice, pipeline.state, 0)
+    assert first.refused.reason_code == "unknown_case" and not first.replayed
+    again = pipeline.cases.on_notice(notice, pipeline.state, 0)
+    assert again.replayed and again.refused == first.refused
+    reinjected = pipeline.cases.on_notice(notice, pipeline.state, 0, reinjections=1)
+    assert not reinjected.replayed and reinjected.refused.reason_code == "unknown_case"

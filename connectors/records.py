@@ -127,6 +127,15 @@ def dispatch_targets(decision: RoutingDecision) -> list[tuple[str, str, str]]:
     return list(seen.values())
 
 
+def notice_kind_known(record: dict[str, Any]) -> bool:
+    """Whether a DepartmentNotice record's kind is one the case state machine knows."""
+    try:
+        NoticeKind(str(record["kind"]).lower())
+    except ValueError:
+        return False
+    return True
+
+
 def notice_of(record: dict[str, Any]) -> Notice:
     """Domain notice of a DepartmentNotice record (kind UNKNOWN raises ValueError)."""
     kind = NoticeKind(str(record["kind"]).lower())

@@ -16,6 +16,7 @@ from streams import metrics
 from streams.app import Runtime, raw_topic
 from streams.deadletter import SOURCE_HEADER, reinjections_of, source_header
 from streams.case_service import CaseService, CaseState, Handled
+from streams.held_notices import SourceRecord
 from streams.open_cases import OpenCasesGauge
 from streams.routing_service import Refused, RoutingService
 
@@ -85,6 +86,7 @@ def install_cases(runtime: Runtime) -> CaseService:
         buckets=_table(app, "sla-buckets", partitions),
         cursors=_table(app, "sla-cursors", partitions),
         refused=_table(app, "refused-notices", partitions),
+        held=_table(app, "held-notices", partitions),
     )
     gauge = OpenCasesGauge()
 
@@ -123,7 +125,8 @@ def install_cases(runtime: Runtime) -> CaseService:
         if message.topic == ticks_name:
             handled = service.on_tick(record["now"], state, message.partition, record["event_id"])
         elif event_name == "DepartmentNotice":
-            handled = service.on_notice(record, state, message.partition, reinjections_of(message))
+            handled = service.on_notice(record, state, message.partition, reinjections_of(message),
+                                        SourceRecord.of(message))
         else:
             handled = service.on_command(event_name, record, state, message.partition)
         await _emit(runtime, message, handled, gauge)
@@ -157,6 +160,9 @@ async def _emit(runtime: Runtime, message, handled: Handled, gauge: OpenCasesGau
         await runtime.send(output)
     if handled.refused is not None:
         await _dead_letter(runtime, message, handled.refused)
+    for held in handled.dead_letters:
+        await _dead_letter(runtime, held.source, held.refused)
+    metrics.count_held_notices(handled.held, handled.released, handled.expired)
     if handled.replayed:
         metrics.REPLAYED.labels(processor="cases").inc()
     for transition in handled.transitions:

@@ -1,16 +1,17 @@
 """The case state machine's work between decode and send, with no faust in it.
 
 Inputs, all keyed by case id and so co-partitioned: case commands (open a case from its first dispatch,
-merge a repeat report), department notices, and clock ticks. State lives in four mutable mappings that
-are faust tables in the worker and dicts in tests: case files, SLA timers, SLA due-minute buckets and the
-per-partition bucket cursor. Nothing here reads the wall clock: `now` is the input's event time or the
+merge a repeat report), department notices, and clock ticks. State lives in mutable mappings that are
+faust tables in the worker and dicts in tests: case files, SLA timers, SLA due-minute buckets, the
+per-partition cursors, refused notice attempts and notices held for a case not open yet
+(`streams.held_notices`). Nothing here reads the wall clock: `now` is the input's event time or the
 tick's time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, MutableMapping
 
 from connectors import records
@@ -23,10 +24,16 @@ from domain.sla.commands import SlaCommand
 from domain.sla.scheduler import due_minute
 from domain.sla.timer import SlaEscalation, SlaEvent
 from domain.sla.tracker import SlaTracker
+from streams.held_notices import (HELD_NOTICE_WAIT, DeadLetterOutput, NoticeHold, SourceRecord, attempt_of,
+                                  never_opened)
 from streams.routing_service import Output, Refused
 
 REPLAY_CODES = frozenset({RejectionCode.DUPLICATE_NOTICE, RejectionCode.DUPLICATE_REPORT})
 MAX_MINUTES_PER_TICK = 200_000  # a replay that jumps years catches up over several ticks
+# What one tick may send (outputs and dead letters): a tick remembers what it sent, in one table value, to
+# answer a redelivery identically, and that value must stay far below the broker's message size limit. A
+# tick with more due (a worker back after downtime) leaves the rest to the next ticks.
+MAX_SENT_PER_TICK = 200
 
 
 SENT_REMEMBERED = 16  # inputs per case whose outputs are kept, to answer a redelivery identically
@@ -41,12 +48,16 @@ class CaseFile:
     case: Case
     dossier: dict[str, Any]
     revision: int = 0
-    sent: dict[str, list] = field(default_factory=dict)  # cause event id -> outputs
+    sent: dict[str, list] = field(default_factory=dict)  # cause event id -> outputs and dead letters
 
     def remember(self, cause: str, outputs: list) -> None:
         self.sent[cause] = list(outputs)
         while len(self.sent) > SENT_REMEMBERED:
             del self.sent[next(iter(self.sent))]
+
+    def recall(self, cause: str, handled: "Handled") -> None:
+        """Add what was sent for `cause` to `handled` again."""
+        handled.replay(self.sent.get(cause, []))
 
 
 @dataclass
@@ -56,6 +67,7 @@ class CaseState:
     buckets: MutableMapping[str, dict]
     cursors: MutableMapping[str, int]
     refused: MutableMapping[str, Refused] = field(default_factory=dict)  # notice attempt -> why refused
+    held: MutableMapping[str, list] = field(default_factory=dict)  # case id -> notices waiting for it
 
 
 @dataclass
@@ -64,6 +76,19 @@ class Handled:
     refused: Refused | None = None
     replayed: bool = False
     transitions: list["Transition"] = field(default_factory=list)
+    dead_letters: list[DeadLetterOutput] = field(default_factory=list)  # for held notices refused now
+    held: int = 0  # notices put on hold for a case not open yet
+    released: int = 0  # held notices applied as their case opened
+    expired: int = 0  # held notices refused because their case never opened
+
+    def replay(self, sent: list) -> None:
+        """Outputs and dead letters remembered together, split back."""
+        self.outputs.extend(item for item in sent if not isinstance(item, DeadLetterOutput))
+        self.dead_letters.extend(item for item in sent if isinstance(item, DeadLetterOutput))
+
+    @property
+    def sent(self) -> list:
+        return [*self.outputs, *self.dead_letters]
 
 
 @dataclass(frozen=True)
@@ -79,8 +104,9 @@ class Transition:
 class CaseService:
     def __init__(self, known_departments: frozenset[str], tracker: SlaTracker,
                  topic_for: Callable[[tuple[str, str]], str], history_topic: str, feedback_topic: str,
-                 sla_topic: str) -> None:
+                 sla_topic: str, held_notice_wait: timedelta = HELD_NOTICE_WAIT) -> None:
         self.known = known_departments
+        self.held_notice_wait = held_notice_wait
         self.tracker = tracker
         self._topic_for = topic_for
         self._history, self._feedback, self._sla = history_topic, feedback_topic, sla_topic
@@ -95,14 +121,21 @@ class CaseService:
         return Handled(refused=Refused("VALIDATE", "unknown_case_command", "UnknownCommand",
                                        f"case command {event_name}/{record.get('kind')} is not one the case desk knows"))
 
-    def on_notice(self, record: dict, state: CaseState, partition: int, reinjections: int = 0) -> Handled:
-        """Apply a notice. A refused one is refused the same way when redelivered (the case may have moved
-        on since); an applied one is recognised by its case, which answers with the same outputs again.
-        A re-injection from the dead-letter topic (after a fix) is a new attempt."""
-        attempt = f"{record['event_id']}#{reinjections}"
+    def on_notice(self, record: dict, state: CaseState, partition: int, reinjections: int = 0,
+                  source: SourceRecord | None = None) -> Handled:
+        """Apply a notice, or hold it while its case is not open yet (`streams.held_notices`). A refused
+        one is refused the same way when redelivered (the case may have moved on since); an applied one
+        is recognised by its case, which answers with the same outputs again. A re-injection from the
+        dead-letter topic (after a fix) is a new attempt. `source` is kept with a held notice, for the
+        dead letter should it be refused later."""
+        attempt = attempt_of(record["event_id"], reinjections)
         refused = state.refused.get(attempt)
         if refused is not None:
             return Handled(refused=refused, replayed=True)
+        if records.notice_kind_known(record) and state.files.get(record["case_id"]) is None:
+            if self._hold(state).hold(record, reinjections, source, partition):
+                return Handled(held=1)
+            return Handled(replayed=True)
         handled = self._apply_notice(record, state, partition)
         if handled.refused is not None:
             state.refused[attempt] = handled.refused
@@ -119,38 +152,76 @@ class CaseService:
         outcome = lifecycle.apply(file.case if file else None, notice, self.known, record["occurred_at"])
         return self._settle(file, outcome, notice.notice_id, state, partition)
 
+    def _hold(self, state: CaseState) -> NoticeHold:
+        return NoticeHold(state.held, state.cursors, self.held_notice_wait)
+
+    def _release_held(self, case_id: str, cause: str, state: CaseState, partition: int, handled: Handled) -> None:
+        """Apply the notices that came before this case opened, in their order, as part of the opening:
+        a redelivered opening command then re-sends their outputs too."""
+        held = self._hold(state).release(case_id, partition)
+        if not held:
+            return
+        for notice in held:
+            result = self.on_notice(notice.record, state, partition, notice.reinjections)
+            handled.outputs.extend(result.outputs)
+            handled.transitions.extend(result.transitions)
+            if result.refused is not None:
+                handled.dead_letters.append(DeadLetterOutput(notice.source, result.refused))
+        handled.released += len(held)
+        file = state.files[case_id]
+        file.remember(cause, handled.sent)
+        state.files[case_id] = file
+
+    def _expire_held(self, now: datetime, state: CaseState, partition: int, handled: Handled) -> None:
+        for notice in self._hold(state).expire(now, partition, MAX_SENT_PER_TICK // 2):
+            refused = never_opened(notice, self.held_notice_wait)
+            state.refused[notice.attempt] = refused
+            handled.dead_letters.append(DeadLetterOutput(notice.source, refused))
+            handled.expired += 1
+
     def on_tick(self, now: datetime, state: CaseState, partition: int, tick_id: str = "") -> Handled:
         """Fire the SLA thresholds due by `now` in this partition, minute bucket by minute bucket."""
         last_key = f"{partition}:last-tick"
         last = state.cursors.get(last_key)
         if tick_id and last and last[0] == tick_id:
-            return Handled(outputs=list(last[1]), replayed=True)  # a redelivered tick: the same outputs
-        handled = self._fire_due(now, state, partition)
+            replayed = Handled(replayed=True)  # a redelivered tick: the same outputs
+            replayed.replay(last[1])
+            return replayed
+        handled = Handled()
+        self._expire_held(now, state, partition, handled)
+        self._fire_due(now, state, partition, handled)
         if tick_id:
-            state.cursors[last_key] = (tick_id, list(handled.outputs))
+            state.cursors[last_key] = (tick_id, handled.sent)
         return handled
 
-    def _fire_due(self, now: datetime, state: CaseState, partition: int) -> Handled:
-        handled = Handled()
+    def _fire_due(self, now: datetime, state: CaseState, partition: int, handled: Handled) -> None:
         cursor_key = str(partition)
         cursor = state.cursors.get(cursor_key)
         target = int(now.timestamp() // 60)
         if cursor is None:
             state.cursors[cursor_key] = target
-            return handled
+            return
         last = min(target, cursor + MAX_MINUTES_PER_TICK)
         for minute in range(cursor + 1, last + 1):
-            bucket = state.buckets.pop(f"{partition}:{minute}", None)
-            for timer_key, token in (bucket or {}).items():
+            bucket_key = f"{partition}:{minute}"
+            bucket = state.buckets.pop(bucket_key, None)
+            due = list((bucket or {}).items())
+            for done, (timer_key, token) in enumerate(due):
+                if len(handled.sent) >= MAX_SENT_PER_TICK:  # the rest of this minute on the next tick
+                    state.buckets[bucket_key] = dict(due[done:])
+                    last = minute - 1
+                    break
                 timer = state.timers.get(timer_key)
                 if timer is None or timer.generation != token:
                     continue  # overtaken by a newer timer state (lazy cancellation)
                 change = self.tracker.on_due(timer, now)
                 self._store_timer(timer_key, change, state, partition)
                 self._signals(change.signals, timer_key.split("|")[0], now, state, partition, handled)
+            else:
+                continue
+            break
         if last != cursor:
             state.cursors[cursor_key] = last
-        return handled
 
     # --- case commands ------------------------------------------------------------------------------
 
@@ -158,7 +229,9 @@ class CaseService:
         case_id = dispatched["case_id"]
         existing = state.files.get(case_id)
         if existing is not None:
-            return Handled(outputs=list(existing.sent.get(dispatched["source_event_id"], [])), replayed=True)
+            replayed = Handled(replayed=True)
+            existing.recall(dispatched["source_event_id"], replayed)
+            return replayed
         decision = dispatched["decision"]
         channel = "patrol" if dispatched["channel"] == "PATROL" else dispatched["channel"].lower()
         reporter = self._first_reporter(dispatched, channel)
@@ -169,7 +242,10 @@ class CaseService:
             dispatched["dispatched_at"], self.known,
             None if triage else decision["lead_department"], tuple(decision["assisting_departments"]),
         )
-        return self._settle(CaseFile(None, dispatched), outcome, dispatched["source_event_id"], state, partition)  # type: ignore[arg-type]
+        handled = self._settle(CaseFile(None, dispatched), outcome, dispatched["source_event_id"], state, partition)  # type: ignore[arg-type]
+        if handled.refused is None:
+            self._release_held(case_id, dispatched["source_event_id"], state, partition, handled)
+        return handled
 
     def _merge(self, command: dict, state: CaseState, partition: int) -> Handled:
         file = state.files.get(command["case_id"])
@@ -192,7 +268,7 @@ class CaseService:
             if outcome.code in REPLAY_CODES:
                 handled.replayed = True
                 if file is not None and file.case is not None:
-                    handled.outputs.extend(file.sent.get(cause, []))
+                    file.recall(cause, handled)
             else:
                 handled.refused = Refused("APPLY", outcome.code.value, "Rejection", outcome.message, cause)
             return handled

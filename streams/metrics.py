@@ -38,6 +38,10 @@ SLA_EVENTS = Counter(
 DEAD_LETTERS = Counter(
     "envgrid_dead_letters_total", "Records sent to the dead-letter topic, by stage and reason.", ["stage", "reason"]
 )
+HELD_NOTICES = Counter(
+    "envgrid_held_notices_total",
+    "Department notices that came before their case opened: held, then applied when it opened or refused "
+    "when it did not open in time.", ["outcome"])
 MERGES = Counter("envgrid_merges_total", "Repeat reports merged into an existing case.")
 TRANSFERS = Counter("envgrid_transfers_total", "Cases transferred (移交移送) to another unit.")
 ESCALATIONS = Counter("envgrid_escalations_total", "Cases escalated to the upper grid.", ["cause"])
@@ -88,3 +92,9 @@ def count_outputs(outputs) -> None:  # noqa: ANN001 - list[streams.routing_servi
             elif kind in ("escalated", "sent_to_parent_grid"):
                 ESCALATIONS.labels(cause="sla_breach" if value["cause_event_id"].startswith("sla-breach:")
                                    else kind).inc()
+
+
+def count_held_notices(held: int, released: int, expired: int) -> None:
+    for outcome, count in (("held", held), ("applied_on_open", released), ("refused_never_opened", expired)):
+        if count:
+            HELD_NOTICES.labels(outcome=outcome).inc(count)

@@ -166,10 +166,14 @@ def test_a_refused_notice_is_refused_the_same_way_when_redelivered_but_a_reinjec
     from tests.unit.pipeline.harness import InMemoryPipeline
 
     pipeline = InMemoryPipeline()
-    notice = dict(sample_events()["DepartmentNotice"], case_id="WZ-0000000000000000", kind="ACKNOWLEDGE")
+    event = next(e for e in generate(seed=14, count=80, config=CONFIG) if e.truth.valid)
+    intake = pipeline.report(as_input(event))
+    lead = pipeline.state.files[intake.case_id].case.lead_department
+    outsider = next(code for code in pipeline.cases.known if code != lead)
+    notice = dict(sample_events()["DepartmentNotice"], case_id=intake.case_id, kind="ACKNOWLEDGE", unit_code=outsider)
     first = pipeline.cases.on_notice(notice, pipeline.state, 0)
-    assert first.refused.reason_code == "unknown_case" and not first.replayed
+    assert first.refused.reason_code == "not_assigned" and not first.replayed
     again = pipeline.cases.on_notice(notice, pipeline.state, 0)
     assert again.replayed and again.refused == first.refused
     reinjected = pipeline.cases.on_notice(notice, pipeline.state, 0, reinjections=1)
-    assert not reinjected.replayed and reinjected.refused.reason_code == "unknown_case"
+    assert not reinjected.replayed and reinjected.refused.reason_code == "not_assigned"

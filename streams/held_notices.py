@@ -1,0 +1,138 @@
+"""Notices that arrive before their case: held until the case opens, or refused when it never does.
+
+A department answers a case it was sent, so in real traffic its notice comes after the case opened. But
+the two travel different paths (a report goes through both router stages, a notice straight to the case
+desk), so under a backlog a notice can overtake the report that opens its case. Refusing it then would
+dead-letter a valid notice; instead the case desk holds it, keyed by case, and applies it right after the
+case opens. A notice whose case does not open within `HELD_NOTICE_WAIT` of pipeline time (the notice's
+own received time against the clock ticks) is refused as `unknown_case`, so nothing waits forever.
+
+Everything here is pure: the held notices live in a mutable mapping (a faust table in the worker), and
+each partition keeps one small index, case id -> earliest expiry, so a tick looks only at what is due.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, MutableMapping
+
+from streams.routing_service import Refused
+
+HELD_NOTICE_WAIT = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """Where an input came from and its bytes: what a dead letter needs, kept for a later refusal."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes | None], ...] = ()
+
+    @classmethod
+    def of(cls, message: Any) -> "SourceRecord":
+        headers = message.headers or []
+        if isinstance(headers, dict):
+            headers = list(headers.items())
+        return cls(message.topic, int(message.partition), int(message.offset), message.key, message.value,
+                   tuple((k, v) for k, v in headers))
+
+
+@dataclass(frozen=True)
+class DeadLetterOutput:
+    """A dead letter for an input other than the one being handled (a held notice refused later)."""
+
+    source: SourceRecord | None
+    refused: Refused
+
+
+@dataclass(frozen=True)
+class HeldNotice:
+    record: dict
+    reinjections: int
+    source: SourceRecord | None
+    expires_at: datetime
+
+    @property
+    def attempt(self) -> str:
+        return attempt_of(self.record["event_id"], self.reinjections)
+
+
+def attempt_of(event_id: str, reinjections: int) -> str:
+    """One try at applying a notice: the original, or its n-th re-injection from the dead-letter topic."""
+    return f"{event_id}#{reinjections}"
+
+
+class NoticeHold:
+    """The held notices of all partitions: `held` maps case id -> notices in arrival order, `index` maps
+    `<partition>:held` -> {case id: earliest expiry} (a small per-partition mapping, kept in the cursors)."""
+
+    def __init__(self, held: MutableMapping[str, list], index: MutableMapping[str, Any],
+                 wait: timedelta = HELD_NOTICE_WAIT) -> None:
+        self._held, self._index, self.wait = held, index, wait
+
+    def hold(self, record: dict, reinjections: int, source: SourceRecord | None, partition: int) -> bool:
+        """Hold a notice for its case; False when this attempt is held already (a redelivery)."""
+        case_id = record["case_id"]
+        waiting = list(self._held.get(case_id) or [])
+        attempt = attempt_of(record["event_id"], reinjections)
+        if any(notice.attempt == attempt for notice in waiting):
+            return False
+        expires_at = record["received_at"] + self.wait
+        waiting.append(HeldNotice(record, reinjections, source, expires_at))
+        self._held[case_id] = waiting
+        index = dict(self._index.get(self._index_key(partition)) or {})
+        index[case_id] = min(index.get(case_id, expires_at), expires_at)
+        self._index[self._index_key(partition)] = index
+        return True
+
+    def release(self, case_id: str, partition: int) -> list[HeldNotice]:
+        """The notices held for a case that has just opened, in arrival order; they are no longer held."""
+        waiting = self._held.pop(case_id, None) or []
+        if waiting:
+            self._forget(case_id, partition)
+        return list(waiting)
+
+    def expire(self, now: datetime, partition: int, limit: int) -> list[HeldNotice]:
+        """The notices of this partition whose case did not open in time, about `limit` at most (whole
+        cases; the rest on the next call); they are no longer held."""
+        index = self._index.get(self._index_key(partition)) or {}
+        expired: list[HeldNotice] = []
+        for case_id in [case_id for case_id, earliest in index.items() if earliest <= now]:
+            if len(expired) >= limit:
+                break
+            waiting = list(self._held.pop(case_id, None) or [])
+            expired.extend(notice for notice in waiting if notice.expires_at <= now)
+            still = [notice for notice in waiting if notice.expires_at > now]
+            if still:
+                self._held[case_id] = still
+            self._forget(case_id, partition, min((notice.expires_at for notice in still), default=None))
+        return expired
+
+    def waiting(self, partition: int) -> int:
+        """How many cases of this partition have notices waiting."""
+        return len(self._index.get(self._index_key(partition)) or {})
+
+    def _forget(self, case_id: str, partition: int, earliest: datetime | None = None) -> None:
+        index = dict(self._index.get(self._index_key(partition)) or {})
+        if earliest is None:
+            index.pop(case_id, None)
+        else:
+            index[case_id] = earliest
+        self._index[self._index_key(partition)] = index
+
+    @staticmethod
+    def _index_key(partition: int) -> str:
+        return f"{partition}:held"
+
+
+def never_opened(notice: HeldNotice, wait: timedelta) -> Refused:
+    record = notice.record
+    return Refused("APPLY", "unknown_case", "Rejection",
+                   f"no case {record['case_id']} opened within {wait} of notice {record['event_id']} "
+                   f"(received {record['received_at'].isoformat()}); check the case id the unit sent",
+                   record["event_id"])

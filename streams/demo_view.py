@@ -75,6 +75,7 @@ class FlowView:
             ("transfers (移交移送)", total(samples, "envgrid_transfers_total")),
             ("escalations", total(samples, "envgrid_escalations_total")),
             ("feedback messages", total(samples, "envgrid_feedback_total")),
+            ("notices held for a case not open yet", total(samples, "envgrid_held_notices_total", outcome="held")),
             ("SLA warnings", total(samples, "envgrid_sla_events_total", kind="warning")),
             ("SLA breaches", total(samples, "envgrid_sla_events_total", kind="breach")),
             ("dead letters", total(samples, "envgrid_dead_letters_total")),

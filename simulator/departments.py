@@ -16,11 +16,11 @@ script from the routing decision (`case_script`) and sends only its share of it:
   assisting unit cannot decide alone: it derives the lead's script and answers its part of it;
 - an OWNING_GRID copy sends the grid's part: the decision on an extension request (only a grid at or
   above the handling level may decide), and, on a revision after an escalation or a grid take-over, the
-  whole script of the handling grid (decision.grid_chain at handling_level). After an escalation the case
-  keeps its lead and the grid acknowledges, reports progress, the result and closes. After a take-over
-  (transfer loop, too many transfers) the case has no lead: an acknowledgement would leave an
-  acknowledged case without lead, which the domain's invariants forbid, so the grid instead organises
-  joint enforcement naming a lead and a partner, speaks for both (they had no copy), and closes.
+  whole script of the handling grid (decision.grid_chain at handling_level): the grid acknowledges the
+  case and its own members work it (progress, result, close), as the plan has each grid level do. After
+  an escalation the case keeps its lead; after a take-over (transfer loop, too many transfers) it has
+  none and the grid is its handler. Some grids that took a case over still organise joint enforcement
+  after acknowledging it, naming a lead and a partner, speak for both (they had no copy), and close.
   A revision counts as "after an escalation" when its `source_event_id` is this module's escalation
   notice of the previous revision, and as "after a take-over" when the decision names no lead;
 - TRIAGE copies get no answer: a person at the city grid office handles them.
@@ -64,11 +64,13 @@ class ResponseProfile:
     extension: float = 0.02  # ask for more time; a grid decides
     extension_refused: float = 0.10  # of extension requests
     acknowledge_before_transfer: float = 0.30  # of transfers: sign first, then find it is not ours
+    takeover_joint: float = 0.25  # of answered take-overs without lead: the grid still organises joint enforcement
 
     def __post_init__(self) -> None:
         shares = (self.silent, self.transfer, self.escalate, self.joint, self.enforcement_order, self.late, self.extension)
-        if any(s < 0 for s in (*shares, self.retransfer)) or sum(shares) > 1:
-            raise ValueError(f"ResponseProfile shares must be non-negative and sum to at most 1, got {shares}")
+        if any(s < 0 for s in (*shares, self.retransfer, self.takeover_joint)) or sum(shares) > 1:
+            raise ValueError(f"ResponseProfile shares must be non-negative and sum to at most 1, got {shares} "
+                             f"(retransfer {self.retransfer}, takeover_joint {self.takeover_joint})")
 
 
 DEFAULT_PROFILE = ResponseProfile()
@@ -84,8 +86,8 @@ class Behaviour(StrEnum):
     LATE = "late"
     EXTENSION = "extension"
     NORMAL = "normal"
-    GRID_HANDLES = "grid_handles"  # a revision after an escalation that kept the lead: the handling grid works it
-    GRID_COORDINATES = "grid_coordinates"  # after a take-over without lead: the grid organises joint enforcement
+    GRID_HANDLES = "grid_handles"  # after an escalation or a take-over: the handling grid acknowledges and works it
+    GRID_COORDINATES = "grid_coordinates"  # after a take-over without lead: the grid acknowledges, then organises joint enforcement
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +131,9 @@ def behaviour_of(dispatched: dict[str, Any], *, seed: int = 0, profile: Response
     if revision > 0 and (lead is None or dispatched.get("source_event_id") == _escalation_id(dispatched["case_id"], revision - 1, lead)):
         if roll < profile.silent:
             return Behaviour.SILENT
-        return Behaviour.GRID_HANDLES if lead is not None else Behaviour.GRID_COORDINATES
+        if lead is None and _rng(seed, dispatched, "takeover").random() < profile.takeover_joint:
+            return Behaviour.GRID_COORDINATES
+        return Behaviour.GRID_HANDLES
     if lead is None:
         return Behaviour.NONE  # a triage decision: the city grid office handles it by hand
     transfer = profile.transfer if revision == 0 else profile.retransfer if revision == 1 else 0.0
@@ -196,13 +200,12 @@ class _Script:
         self.result_and_close(grid, late=False, unit_kind="GRID")
 
     def grid_coordinates(self) -> None:
-        """No lead after a take-over: acknowledging would leave the case without one (the domain's invariant
-        wants a lead while acknowledged), so the grid names one and its partners in a joint enforcement."""
+        """The grid takes the lead-less case on, then names a lead and a partner for a joint enforcement."""
         grid = copies.grid_at(self.decision, self.decision["handling_level"])
+        self.acknowledge(grid, "GRID")
         lead = _plausible(self.d)[0]
         partners = (_transfer_target(self.d, lead, self.rng),)
-        at = timing.in_office(self.now + timing.ack_after(self.channel, self.rng), self.rng)
-        self.emit("JOINT_ENFORCEMENT_REQUEST", grid, at - self.now, "GRID", message=texts.text(self.rng, texts.COORDINATE_MESSAGE),
+        self.emit("JOINT_ENFORCEMENT_REQUEST", grid, timing.hours(self.rng, 4, 48), "GRID", message=texts.text(self.rng, texts.COORDINATE_MESSAGE),
                   suggested_department=lead, assisting_departments=list(partners))
         self.task_results_and_close((lead, *partners), closer=grid, closer_kind="GRID")
 

@@ -30,7 +30,8 @@ def acknowledge(step: Step, notice: Notice, known: KnownDepartments, rules: Case
     if case.state not in (CaseState.DISPATCHED, CaseState.ESCALATED):
         return reject(step, notice, RejectionCode.INVALID_TRANSITION, f"cannot acknowledge a case that is {case.state}")
     state = CaseState.JOINT_HANDLING if case.open_tasks else CaseState.ACKNOWLEDGED
-    step.change(state=state, acknowledged_at=case.acknowledged_at or step.now)
+    # Without a lead (a take-over), only the handling grid gets here: its own members work the case.
+    step.change(state=state, acknowledged_at=case.acknowledged_at or step.now, handled_by_grid=case.lead_department is None)
     step.event(LifecycleKind.ACKNOWLEDGED, notice.text).feedback(FeedbackReason.ACCEPTED, notice.text, to_transferring_units=True)
     step.sla(SlaAction.STOP, Milestone.ACKNOWLEDGE, Milestone.ACCEPT_DECISION).sla(SlaAction.START, Milestone.RESOLVE)
     return step.finish()
@@ -78,7 +79,7 @@ def joint_enforcement_request(step: Step, notice: Notice, known: KnownDepartment
     if all(t.done for t in tasks):
         return reject(step, notice, RejectionCode.INVALID_TRANSITION, "every unit named has already finished its task")
     step.change(state=CaseState.JOINT_HANDLING, lead_department=lead, assisting_departments=assisting, tasks=tasks,
-                acknowledged_at=case.acknowledged_at or step.now)
+                acknowledged_at=case.acknowledged_at or step.now, handled_by_grid=False)
     step.event(LifecycleKind.JOINT_HANDLING, f"lead {lead}, assisting {', '.join(assisting)}")
     return step.sla(SlaAction.REASSIGN).finish()
 

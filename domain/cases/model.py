@@ -17,7 +17,7 @@ KnownDepartments = Container[str] | Callable[[str], bool]
 class CaseState(StrEnum):
     RECEIVED = "received"              # no department yet (e.g. triage by the city grid office)
     DISPATCHED = "dispatched"          # sent to a lead department  # 派单
-    ACKNOWLEDGED = "acknowledged"      # the lead accepted it  # 签收/受理
+    ACKNOWLEDGED = "acknowledged"      # the lead, or the handling grid of a lead-less case, accepted it  # 签收/受理
     IN_PROGRESS = "in_progress"        # work started (progress or an enforcement order)
     TRANSFERRED = "transferred"        # "not ours": waiting for the router to pick another unit  # 移交移送
     ESCALATED = "escalated"            # handed to an upper grid  # 上报
@@ -28,6 +28,7 @@ class CaseState(StrEnum):
 
 
 FINAL_STATES = frozenset({CaseState.CLOSED, CaseState.REJECTED})
+BEING_HANDLED = frozenset({CaseState.ACKNOWLEDGED, CaseState.IN_PROGRESS, CaseState.JOINT_HANDLING})  # someone must be working it
 
 
 class ReporterKind(StrEnum):
@@ -121,6 +122,7 @@ class Case:
     closed_at: datetime | None = None
     extension_pending: bool = False  # an extension request awaits its decision
     flagged_at_top: bool = False  # escalation asked for above L1: needs the city's attention
+    handled_by_grid: bool = False  # a take-over left no lead and the handling grid accepted it: it works the case itself
     recent_notice_ids: tuple[str, ...] = ()  # for idempotent re-delivery
     version: int = 1
 
@@ -144,6 +146,12 @@ class Case:
 
     @property
     def handler_unit(self) -> str:
+        """Who answers for the case now: the lead department, else the handling grid.
+
+        Without a lead the grid holds the case until it is dispatched again or the grid, by acknowledging
+        it, takes it on itself (`handled_by_grid`): the plan has each grid level handle cases with its own
+        members, and an upper grid that takes a case over handles or coordinates it.
+        """
         return self.lead_department or self.handling_grid
 
     @property
@@ -171,9 +179,11 @@ def invariant_violations(case: Case) -> list[str]:
         problems.append(f"{case.state} with open tasks {[t.unit for t in case.open_tasks]}")
     if case.state is CaseState.JOINT_HANDLING and not case.open_tasks:
         problems.append("joint handling without open tasks")
-    needs_lead = {CaseState.DISPATCHED, CaseState.ACKNOWLEDGED, CaseState.IN_PROGRESS, CaseState.JOINT_HANDLING}
-    if case.state in needs_lead and case.lead_department is None:
-        problems.append(f"{case.state} without a lead department")
+    if case.state is CaseState.DISPATCHED and case.lead_department is None:
+        problems.append("dispatched without a lead department")
+    if case.state in BEING_HANDLED and case.lead_department is None and not case.handled_by_grid:
+        problems.append(f"{case.state} with neither a lead department nor its handling grid as handler")
+    problems += _grid_handling_violations(case)
     if case.state is CaseState.TRANSFERRED and case.lead_department is not None:
         problems.append("transferred but still has a lead department")
     if case.lead_department is not None and case.lead_department in case.assisting_departments:
@@ -187,6 +197,20 @@ def invariant_violations(case: Case) -> list[str]:
         problems.append(f"extension pending on a case that is {case.state}")
     if case.updated_at < case.created_at or case.version < 1:
         problems.append("timestamps or version out of order")
+    return problems
+
+
+def _grid_handling_violations(case: Case) -> list[str]:
+    """A grid works a case itself only after a take-over left it without lead, from acceptance to close."""
+    if not case.handled_by_grid:
+        return []
+    problems = []
+    if case.lead_department is not None:
+        problems.append(f"handled by its grid yet led by {case.lead_department}")
+    if not case.escalations:
+        problems.append("handled by its grid without a take-over")
+    if case.state not in BEING_HANDLED | {CaseState.RESOLVED, CaseState.CLOSED}:
+        problems.append(f"handled by its grid while {case.state}")
     return problems
 
 

@@ -2,7 +2,8 @@
 
 A department that says "not ours" sends the case back to the router with itself excluded. A case that
 bounced more than `max_transfers` times, or would go back to a department it already left, goes to the
-parent grid instead, which then coordinates (dispatches, or organises joint enforcement).
+parent grid instead, without a lead department. That grid then dispatches it again, organises joint
+enforcement naming a lead, or acknowledges it and handles it itself (`Case.handled_by_grid`).
 """
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ ESCALATABLE = (*TRANSFERABLE, CaseState.JOINT_HANDLING, CaseState.ESCALATED, Cas
 
 def transfer_request(step: Step, notice: Notice, known: KnownDepartments, rules: CaseRules) -> Outcome | Rejection:
     case = step.case
+    if case.lead_department is None:
+        return reject(step, notice, RejectionCode.NOT_LEAD, f"case {case.case_id} has no lead department to transfer it; its handling grid "
+                      f"{case.handling_grid} may handle it, escalate it or organise joint enforcement")
     if notice.unit != case.lead_department:
         return reject(step, notice, RejectionCode.NOT_LEAD, f"only the lead department {case.lead_department} can transfer case {case.case_id}")
     if case.state not in TRANSFERABLE:
@@ -66,7 +70,7 @@ def hand_to_parent_grid(step: Step, cause: TakeoverCause, reason: str, keep_lead
     record = EscalationRecord(case.handling_level, to_level, from_grid, to_grid, step.unit or "", reason, step.now)
     was_transferred = case.state is CaseState.TRANSFERRED
     changes: dict = dict(state=CaseState.ESCALATED, extension_pending=case.extension_pending and keep_lead, handling_level=to_level, escalations=(*case.escalations, record),
-                         flagged_at_top=case.flagged_at_top or at_top)
+                         flagged_at_top=case.flagged_at_top or at_top, handled_by_grid=False)  # the upper grid decides anew
     if not keep_lead or was_transferred:
         changes.update(lead_department=None, assisting_departments=())
     step.change(**changes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta
 
-from domain.cases import Case, Notice, NoticeKind, Outcome, Rejection, Reporter, ReporterKind, apply, open_case
+from domain.cases import Case, Notice, NoticeKind, Outcome, Rejection, Reporter, ReporterKind, apply, dispatch, open_case
 from domain.sla.calendar import CHINA_TZ
 
 DEPARTMENTS = frozenset({"env", "urban", "water", "police", "agri", "housing"})
@@ -47,3 +47,20 @@ def acknowledged(lead: str = "env") -> Case:
 
 def joint(lead: str = "env", assisting: tuple[str, ...] = ("urban", "water")) -> Case:
     return ok(acknowledged(lead), NoticeKind.JOINT_ENFORCEMENT_REQUEST, lead, assisting_departments=assisting).case
+
+
+def taken_over() -> Case:
+    """The lead transfers, the router sends the case back to it: a transfer loop hands it to the parent grid without lead."""
+    moved = ok(new_case("env"), NoticeKind.TRANSFER_REQUEST, "env", 20, reason="not ours")
+    looped = dispatch(moved.case, "env", (), DEPARTMENTS, at(21))
+    assert isinstance(looped, Outcome) and looped.case.lead_department is None, looped
+    return looped.case
+
+
+def joint_taken_over() -> Case:
+    """A joint enforcement escalated with its tasks open, then re-dispatched into a transfer loop: no lead, tasks open."""
+    escalated = ok(joint(), NoticeKind.ESCALATION_REQUEST, "env", 15, reason="cross-district").case
+    moved = ok(dispatch(escalated, "police", (), DEPARTMENTS, at(16)).case, NoticeKind.TRANSFER_REQUEST, "police", 17, reason="not ours")
+    looped = dispatch(moved.case, "police", (), DEPARTMENTS, at(18))
+    assert isinstance(looped, Outcome) and looped.case.lead_department is None and looped.case.open_tasks, looped
+    return looped.case

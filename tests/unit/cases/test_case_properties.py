@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from casekit import CHAIN, DEPARTMENTS, T0, acknowledged, joint, new_case
+from casekit import CHAIN, DEPARTMENTS, T0, acknowledged, joint, joint_taken_over, new_case, taken_over
 from hypothesis import given, settings, strategies as st
 
 from domain.cases import (
@@ -39,8 +39,10 @@ notices = st.builds(
 )
 merges = st.builds(Merge, st.builds(Reporter, st.sampled_from(list(ReporterKind)), st.sampled_from(["web", "hotline_12345", "village-7"])))
 dispatches = st.builds(Dispatch, departments, st.lists(departments, max_size=2).map(tuple))
-starts = st.sampled_from([new_case, acknowledged, joint]).map(lambda make: make())
+starts = st.sampled_from([new_case, acknowledged, joint, taken_over, joint_taken_over]).map(lambda make: make())
 actions = st.lists(st.one_of(notices, notices, notices, notices, merges, dispatches), max_size=40)
+taken_over_starts = st.sampled_from([taken_over, joint_taken_over]).map(lambda make: make())
+GRID_ACKNOWLEDGES = ("notice", K.ACKNOWLEDGE, "handling_grid", "", "", None, (), 0.0)
 
 
 def run(case: Case, script):
@@ -91,6 +93,21 @@ def test_random_sequences_keep_every_invariant(start, script):
         assert all(e.version == after.version for e in lifecycle)
         for command in result.of_type(SlaCommand):
             assert command.case_id == after.case_id and command.handler_unit and command.supervising_grid
+
+
+@settings(max_examples=200, deadline=None)
+@given(taken_over_starts, actions)
+def test_a_grid_handling_a_case_left_without_lead_keeps_every_invariant(start, script):
+    """The take-over-then-acknowledge path, every time: the grid itself answers for the case until a lead is named."""
+    for _, result, _ in run(start, [GRID_ACKNOWLEDGES, *script]):
+        if isinstance(result, Rejection):
+            continue
+        after = result.case
+        assert invariant_violations(after) == [], (after, result.effects)
+        if after.handled_by_grid:
+            assert after.lead_department is None and after.handler_unit == after.handling_grid
+            assert {f.handler_unit for f in result.of_type(Feedback)} <= {after.handling_grid}
+            assert {c.handler_unit for c in result.of_type(SlaCommand)} <= {after.handling_grid}
 
 
 @settings(max_examples=300, deadline=None)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from casekit import CITIZEN, DEPARTMENTS, T0, acknowledged, at, joint, new_case, notice, ok, send
+from casekit import CITIZEN, DEPARTMENTS, T0, acknowledged, at, joint, new_case, notice, ok, send, taken_over
 
 from domain.cases import (
     CaseState, NoticeKind, Rejection, RejectionCode, Reporter, ReporterKind, apply, dispatch, merge_report, open_case,
@@ -100,6 +100,14 @@ def test_transfer_during_joint_handling_or_after_transfer():
     assert rejected(send(joint(), NoticeKind.TRANSFER_REQUEST, "env", reason="x")) is RejectionCode.INVALID_TRANSITION
     moved = ok(acknowledged(), NoticeKind.TRANSFER_REQUEST, "env", reason="x").case
     assert rejected(send(moved, NoticeKind.TRANSFER_REQUEST, "env", reason="x")) is RejectionCode.NOT_ASSIGNED
+
+
+def test_a_grid_handling_a_case_without_lead_cannot_transfer_or_decline_it():
+    handled = ok(taken_over(), NoticeKind.ACKNOWLEDGE, "town-3", 30).case
+    refused = send(handled, NoticeKind.TRANSFER_REQUEST, "town-3", 40, reason="not ours")
+    assert rejected(refused) is RejectionCode.NOT_LEAD and "escalate" in refused.message
+    assert rejected(send(handled, NoticeKind.DECLINE, "town-3", 40, reason="x")) is RejectionCode.NOT_LEAD
+    assert rejected(send(handled, NoticeKind.PROGRESS, "env", 40, text="x")) is RejectionCode.NOT_ASSIGNED  # it left the case
 
 
 def test_notices_on_a_finished_case():

@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from connectors.catalogue import Catalogue
 from connectors.catalogue_apply import apply
 from connectors.serde import EventCodec, register_all, registry_client
+from streams.clock import tick_record
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -96,6 +97,16 @@ class WorkerProcess:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def send_ticks(producer, codec: EventCodec, catalogue: Catalogue, now) -> None:  # noqa: ANN001
+    """What the ticker of a worker on the manual clock never sends: the pipeline time `now`, to every
+    partition of the tick topic."""
+    topic = catalogue.topic("internal.sla-ticks")
+    for partition in range(catalogue.spec(topic).partitions):
+        producer.produce(topic, codec.encode("ClockTick", tick_record("manual", partition, now), topic), b"",
+                         partition=partition)
+    assert producer.flush(60) == 0
 
 
 def read_all(cluster, codec: EventCodec, topics: list[str], timeout: float = 60.0) -> dict[str, list]:  # noqa: ANN001

@@ -23,9 +23,8 @@ from domain.routing.context import load_routing_context
 from simulator.generator import generate
 from simulator.model import GeneratorConfig
 from simulator.publish import intake_topics, make_producer, publish, record_value
-from streams.clock import tick_record
 from streams.held_notices import HELD_NOTICE_WAIT
-from tests.integration.pipeline_process import WorkerProcess, prepare, read_all, uncommitted
+from tests.integration.pipeline_process import WorkerProcess, prepare, read_all, send_ticks, uncommitted
 
 EVENTS = int(os.environ.get("ENVGRID_CONSERVATION_EVENTS", "20000"))
 CONFIG = GeneratorConfig(kind_shares={"PetitionComplaint": 0.62, "PatrolReport": 0.22, "DepartmentNotice": 0.16},
@@ -76,12 +75,7 @@ def _tick_past_held_notices(producer, codec, catalogue, events) -> None:  # noqa
     """The worker runs on a manual clock: move pipeline time past the wait of every notice published so
     far, so a notice whose case never opened (its report merged or dead-lettered) is refused, not held."""
     received = [event.value["received_at"] for event in events if event.kind == "DepartmentNotice" and event.value]
-    now = max(received) + HELD_NOTICE_WAIT + timedelta(minutes=1)
-    topic = catalogue.topic("internal.sla-ticks")
-    for partition in range(catalogue.spec(topic).partitions):
-        producer.produce(topic, codec.encode("ClockTick", tick_record("manual", partition, now), topic), b"",
-                         partition=partition)
-    assert producer.flush(60) == 0
+    send_ticks(producer, codec, catalogue, max(received) + HELD_NOTICE_WAIT + timedelta(minutes=1))
 
 
 def _drain(worker: WorkerProcess, cluster, group: str, topics: list[str]) -> None:  # noqa: ANN001

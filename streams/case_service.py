@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, MutableMapping
 
 from connectors import records
+from domain.case_ids import is_case_id
 from domain.cases import lifecycle
 from domain.cases.effects import (Feedback, GridTakeover, LifecycleEvent, Outcome, Rejection, RejectionCode,
                                   RerouteRequest)
@@ -132,7 +133,7 @@ class CaseService:
         refused = state.refused.get(attempt)
         if refused is not None:
             return Handled(refused=refused, replayed=True)
-        if records.notice_kind_known(record) and state.files.get(record["case_id"]) is None:
+        if _may_open_later(record) and state.files.get(record["case_id"]) is None:
             if self._hold(state).hold(record, reinjections, source, partition):
                 return Handled(held=1)
             return Handled(replayed=True)
@@ -153,7 +154,7 @@ class CaseService:
         return self._settle(file, outcome, notice.notice_id, state, partition)
 
     def _hold(self, state: CaseState) -> NoticeHold:
-        return NoticeHold(state.held, state.cursors, self.held_notice_wait)
+        return NoticeHold(state.held, self.held_notice_wait)
 
     def _release_held(self, case_id: str, cause: str, state: CaseState, partition: int, handled: Handled) -> None:
         """Apply the notices that came before this case opened, in their order, as part of the opening:
@@ -376,3 +377,9 @@ class CaseService:
             chain = dispatched["decision"]["grid_chain"]
             return Reporter(ReporterKind.UNIT, chain[0]["code"] if chain else "3303")
         return Reporter(ReporterKind.COMPLAINANT, channel)
+
+
+def _may_open_later(notice: dict) -> bool:
+    """Whether a notice for a case that is not open may be waiting for it: a kind the case desk knows and
+    a case id of the shape the pipeline gives (any other id can never match, and is refused at once)."""
+    return records.notice_kind_known(notice) and is_case_id(notice["case_id"])

@@ -8,7 +8,10 @@ case opens. A notice whose case does not open within `HELD_NOTICE_WAIT` of pipel
 own received time against the clock ticks) is refused as `unknown_case`, so nothing waits forever.
 
 Everything here is pure: the held notices live in a mutable mapping (a faust table in the worker), and
-each partition keeps one small index, case id -> earliest expiry, so a tick looks only at what is due.
+each partition keeps one small index there too, case id -> earliest expiry, so a tick looks only at what
+is due. Index and notices share the table, so their changelog records share a partition and keep their
+order: the index is written before the notice it points to and forgotten after it, and whatever a crash
+cuts off, no held notice is left without an index entry (which would never expire).
 """
 
 from __future__ import annotations
@@ -68,12 +71,12 @@ def attempt_of(event_id: str, reinjections: int) -> str:
 
 
 class NoticeHold:
-    """The held notices of all partitions: `held` maps case id -> notices in arrival order, `index` maps
-    `<partition>:held` -> {case id: earliest expiry} (a small per-partition mapping, kept in the cursors)."""
+    """The held notices of all partitions, in one mapping: case id -> notices in arrival order, and
+    `<partition>:held-index` -> {case id: earliest expiry} for each partition."""
 
-    def __init__(self, held: MutableMapping[str, list], index: MutableMapping[str, Any],
-                 wait: timedelta = HELD_NOTICE_WAIT) -> None:
-        self._held, self._index, self.wait = held, index, wait
+    def __init__(self, table: MutableMapping[str, Any], wait: timedelta = HELD_NOTICE_WAIT) -> None:
+        self._held = self._index = table
+        self.wait = wait
 
     def hold(self, record: dict, reinjections: int, source: SourceRecord | None, partition: int) -> bool:
         """Hold a notice for its case; False when this attempt is held already (a redelivery)."""
@@ -83,11 +86,11 @@ class NoticeHold:
         if any(notice.attempt == attempt for notice in waiting):
             return False
         expires_at = record["received_at"] + self.wait
-        waiting.append(HeldNotice(record, reinjections, source, expires_at))
-        self._held[case_id] = waiting
         index = dict(self._index.get(self._index_key(partition)) or {})
         index[case_id] = min(index.get(case_id, expires_at), expires_at)
-        self._index[self._index_key(partition)] = index
+        self._index[self._index_key(partition)] = index  # first: see the module docstring
+        waiting.append(HeldNotice(record, reinjections, source, expires_at))
+        self._held[case_id] = waiting
         return True
 
     def release(self, case_id: str, partition: int) -> list[HeldNotice]:
@@ -123,11 +126,15 @@ class NoticeHold:
             index.pop(case_id, None)
         else:
             index[case_id] = earliest
-        self._index[self._index_key(partition)] = index
+        if index:
+            self._index[self._index_key(partition)] = index
+        else:
+            self._index.pop(self._index_key(partition), None)
 
     @staticmethod
     def _index_key(partition: int) -> str:
-        return f"{partition}:held"
+        return f"{partition}:held-index"  # case ids never contain ':'
+
 
 
 def never_opened(notice: HeldNotice, wait: timedelta) -> Refused:

@@ -47,7 +47,7 @@ def test_a_notice_before_its_case_is_held_then_applied_when_the_case_opens():
     acknowledged = [o for o in opened.outputs if o.topic == HISTORY and o.value["cause_event_id"] == "n-1"]
     assert [o.value["kind"] for o in acknowledged] == ["acknowledged"]
     assert str(pipeline.state.files[case_id].case.state) == "acknowledged"
-    assert pipeline.state.held == {} and pipeline.cases._hold(pipeline.state).waiting(0) == 0
+    assert pipeline.state.held == {}  # neither the notice nor an index entry is left
 
     again = pipeline.cases.on_command(command.event_name, command.value, pipeline.state, 0)  # redelivered opening
     assert again.replayed and [o.value for o in again.outputs] == [o.value for o in opened.outputs]
@@ -59,7 +59,8 @@ def test_a_notice_before_its_case_is_held_then_applied_when_the_case_opens():
 def test_a_held_notice_the_case_refuses_is_dead_lettered_with_its_own_source_when_the_case_opens():
     pipeline = InMemoryPipeline()
     command, lead = _routed_but_not_opened(pipeline)
-    outsider = next(code for code in sorted(pipeline.cases.known) if code != lead)
+    assisting = command.value["decision"]["assisting_departments"]
+    outsider = next(code for code in sorted(pipeline.cases.known) if code != lead and code not in assisting)
     notice = _notice(command.value["case_id"], outsider)
     pipeline.cases.on_notice(notice, pipeline.state, 0, source=_source(9))
 
@@ -118,3 +119,11 @@ def test_the_generator_stream_in_order_applies_notices_however_far_the_router_la
     notices = {e.truth.event_id for e in events if e.kind == "DepartmentNotice"}
     assert len(applied(in_order) & notices) > 100
     assert applied(lagging) & notices == applied(in_order) & notices
+
+
+def test_a_notice_whose_case_id_the_pipeline_never_gives_is_refused_at_once_not_held():
+    pipeline = InMemoryPipeline()
+    for case_id in ("CASE-b3f1c2de5a7e", "3:held-index", "wz-0000000000000000"):
+        handled = pipeline.cases.on_notice(_notice(case_id, "epb", event_id=f"n-{case_id}"), pipeline.state, 3)
+        assert handled.held == 0 and handled.refused.reason_code == "unknown_case", case_id
+    assert pipeline.state.held == {}

@@ -168,8 +168,9 @@ def test_a_refused_notice_is_refused_the_same_way_when_redelivered_but_a_reinjec
     pipeline = InMemoryPipeline()
     event = next(e for e in generate(seed=14, count=80, config=CONFIG) if e.truth.valid)
     intake = pipeline.report(as_input(event))
-    lead = pipeline.state.files[intake.case_id].case.lead_department
-    outsider = next(code for code in pipeline.cases.known if code != lead)
+    case = pipeline.state.files[intake.case_id].case
+    outsider = next(code for code in sorted(pipeline.cases.known)
+                    if code != case.lead_department and code not in case.assisting_departments)
     notice = dict(sample_events()["DepartmentNotice"], case_id=intake.case_id, kind="ACKNOWLEDGE", unit_code=outsider)
     first = pipeline.cases.on_notice(notice, pipeline.state, 0)
     assert first.refused.reason_code == "not_assigned" and not first.replayed

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 
 from rich.console import Console
@@ -24,7 +25,7 @@ from connectors.catalogue_apply import apply as apply_catalogue
 from connectors.serde import EventCodec, register_all, registry_client
 from connectors.settings import cluster_settings
 from simulator.generator import generate
-from simulator.model import GeneratorConfig
+from simulator.model import GeneratedEvent, GeneratorConfig
 from simulator.publish import intake_topics, make_producer, publish
 from streams.app import REPO_ROOT
 from streams.clock import AcceleratedClock
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         view = FlowView(catalogue, metrics_url, args.count)
         clock = AcceleratedClock(start, speedup, origin)
         _wait_until_ready(view, catalogue, worker, console)
-        _run(addresses, catalogue, args, clock.now().replace(microsecond=0), view, worker, console)
+        _run(addresses, catalogue, args, clock, view, worker, console)
         console.print(view.summary(scrape(metrics_url)))
         return 0
     except KeyboardInterrupt:
@@ -86,6 +87,12 @@ def _prepare(addresses, catalogue: Catalogue, console: Console) -> None:  # noqa
     console.print(f"  schemas  {len(ids)} registered (BACKWARD_TRANSITIVE)")
 
 
+# Real seconds a clock tick trails the worker's clock: a deadline is judged only once inputs sent before it
+# had this long to arrive. At ×1,800 one real second is half a simulated hour, and the morning burst of
+# acknowledgements (every overnight case at 08:30) queues for a second or two in a one-worker demo.
+TICK_LATENESS_S = 5
+
+
 def _start_worker(addresses, args, start: datetime, speedup: float, origin: float) -> subprocess.Popen:  # noqa: ANN001
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, ENVGRID_BOOTSTRAP_SERVERS=addresses.bootstrap_servers,
@@ -93,16 +100,16 @@ def _start_worker(addresses, args, start: datetime, speedup: float, origin: floa
     command = [sys.executable, "-m", "streams.worker", "--app-id", args.app_id, "--topic-prefix", args.prefix,
                "--processors", "router,cases,ticker,departments", "--clock", "accelerated",
                "--speedup", str(speedup), "--clock-start", start.isoformat(), "--clock-origin", repr(origin),
-               "--tick-interval", "1", "--tick-lateness", "1",
+               "--tick-interval", "1", "--tick-lateness", str(TICK_LATENESS_S),
                "--metrics-port", str(args.metrics_port)]
     log = open(LOG_DIR / "demo-worker.log", "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
 
-def _run(addresses, catalogue, args, start, view: FlowView, worker, console: Console) -> None:  # noqa: ANN001
-    # simulated time between reports, so that report times keep pace with the accelerated clock
-    config = GeneratorConfig(start=start, mean_interarrival_s=args.speedup / args.rate, kind_shares={"PetitionComplaint": 0.78, "PatrolReport": 0.22,
-                                                       "DepartmentNotice": 0.0})
+def _run(addresses, catalogue, args, clock: AcceleratedClock, view: FlowView, worker, console: Console) -> None:  # noqa: ANN001
+    # on average `rate` reports per real second; busier by day than at night, as the generator makes them
+    config = GeneratorConfig(start=clock.now().replace(microsecond=0), mean_interarrival_s=args.speedup / args.rate,
+                             kind_shares={"PetitionComplaint": 0.78, "PatrolReport": 0.22, "DepartmentNotice": 0.0})
     codec = EventCodec(registry_client(addresses.schema_registry_url), catalogue.event_type_of)
     producer = make_producer(addresses.bootstrap_servers)
     with Live(view.render(None, 0), console=console, refresh_per_second=2) as live:
@@ -111,12 +118,25 @@ def _run(addresses, catalogue, args, start, view: FlowView, worker, console: Con
             if worker.poll() is not None:
                 raise RuntimeError(f"the worker stopped (exit {worker.returncode}); see {LOG_DIR / 'demo-worker.log'}")
 
-        publish(producer, codec, generate(args.seed, args.count, config), intake_topics(catalogue),
-                rate=args.rate, progress=progress, progress_every=max(1, int(args.rate)))
+        publish(producer, codec, _in_step_with(clock, generate(args.seed, args.count, config)),
+                intake_topics(catalogue), progress=progress, progress_every=max(1, int(args.rate)))
         deadline = time.monotonic() + args.settle
         while time.monotonic() < deadline:
             live.update(view.render(scrape(view.metrics_url), args.count, settling=deadline - time.monotonic()))
             time.sleep(0.5)
+
+
+def _in_step_with(clock: AcceleratedClock, events: Iterable[GeneratedEvent]) -> Iterator[GeneratedEvent]:
+    """Each report when the worker's accelerated clock reaches its received time. Published at a constant
+    real rate instead, report times would drift hours from the worker's clock over a simulated day (the
+    generator makes fewer reports at night), and departments answering on that clock would seem late."""
+    for event in events:
+        received_at = (event.value or {}).get("received_at")
+        if received_at is not None:
+            wait = (received_at - clock.now()).total_seconds() / clock.speedup
+            if wait > 0:
+                time.sleep(wait)
+        yield event
 
 
 def _wait_until_ready(view: FlowView, catalogue: Catalogue, worker, console: Console, timeout: float = 180) -> None:  # noqa: ANN001
@@ -145,7 +165,7 @@ def _stop_worker(worker: subprocess.Popen) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="make demo ARGS=...", description=__doc__)
     parser.add_argument("--count", type=int, default=4000, help="generated reports to publish (default 4000)")
-    parser.add_argument("--rate", type=float, default=50.0, help="reports per second (default 50)")
+    parser.add_argument("--rate", type=float, default=50.0, help="reports per real second on average, more by day than at night (default 50)")
     parser.add_argument("--speedup", type=float, default=1800.0,
                         help="accelerated SLA clock: simulated seconds per real second (default 1800: 1 s = 30 min)")
     parser.add_argument("--seed", type=int, default=2016, help="generator seed (same seed, same traffic)")

@@ -58,17 +58,14 @@ def install_router(runtime: Runtime) -> RoutingService:
         if isinstance(result, Refused):
             await _dead_letter(runtime, message, result)
             return
-        # One index per merge zone and category: repeats share both, and a small value keeps each
-        # table write (pickle, RocksDB, changelog record) cheap.
-        incidents_key = f"{result.zone}|{result.record['category']}"
-        index = incidents.get(incidents_key) or IncidentIndex()
+        index = incidents.get(result.incidents_key) or IncidentIndex()
         intake = service.open_or_merge(result, index)
         for output in intake.outputs:
             await runtime.send(output)
         if intake.redelivered:
             metrics.REPLAYED.labels(processor="router").inc()
             return
-        incidents[incidents_key] = index
+        incidents[result.incidents_key] = index
         _count_routing(result, intake.merged, message)
 
     return service

@@ -35,8 +35,6 @@ MAX_MINUTES_PER_TICK = 200_000  # a replay that jumps years catches up over seve
 # answer a redelivery identically, and that value must stay far below the broker's message size limit. A
 # tick with more due (a worker back after downtime) leaves the rest to the next ticks.
 MAX_SENT_PER_TICK = 200
-
-
 SENT_REMEMBERED = 16  # inputs per case whose outputs are kept, to answer a redelivery identically
 
 
@@ -204,25 +202,27 @@ class CaseService:
             return
         last = min(target, cursor + MAX_MINUTES_PER_TICK)
         for minute in range(cursor + 1, last + 1):
-            bucket_key = f"{partition}:{minute}"
-            bucket = state.buckets.pop(bucket_key, None)
-            due = list((bucket or {}).items())
-            for done, (timer_key, token) in enumerate(due):
-                if len(handled.sent) >= MAX_SENT_PER_TICK:  # the rest of this minute on the next tick
-                    state.buckets[bucket_key] = dict(due[done:])
-                    last = minute - 1
-                    break
-                timer = state.timers.get(timer_key)
-                if timer is None or timer.generation != token:
-                    continue  # overtaken by a newer timer state (lazy cancellation)
-                change = self.tracker.on_due(timer, now)
-                self._store_timer(timer_key, change, state, partition)
-                self._signals(change.signals, timer_key.split("|")[0], now, state, partition, handled)
-            else:
-                continue
-            break
+            if not self._fire_bucket(f"{partition}:{minute}", now, state, partition, handled):
+                last = minute - 1  # the rest of this minute on the next tick
+                break
         if last != cursor:
             state.cursors[cursor_key] = last
+
+    def _fire_bucket(self, bucket_key: str, now: datetime, state: CaseState, partition: int,
+                     handled: Handled) -> bool:
+        """Fire one minute's due timers; False when the tick's budget ran out first (the rest stays)."""
+        due = list((state.buckets.pop(bucket_key, None) or {}).items())
+        for done, (timer_key, token) in enumerate(due):
+            if len(handled.sent) >= MAX_SENT_PER_TICK:
+                state.buckets[bucket_key] = dict(due[done:])
+                return False
+            timer = state.timers.get(timer_key)
+            if timer is None or timer.generation != token:
+                continue  # overtaken by a newer timer state (lazy cancellation)
+            change = self.tracker.on_due(timer, now)
+            self._store_timer(timer_key, change, state, partition)
+            self._signals(change.signals, timer_key.split("|")[0], now, state, partition, handled)
+        return True
 
     # --- case commands ------------------------------------------------------------------------------
 

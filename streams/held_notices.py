@@ -75,27 +75,27 @@ class NoticeHold:
     `<partition>:held-index` -> {case id: earliest expiry} for each partition."""
 
     def __init__(self, table: MutableMapping[str, Any], wait: timedelta = HELD_NOTICE_WAIT) -> None:
-        self._held = self._index = table
+        self._table = table
         self.wait = wait
 
     def hold(self, record: dict, reinjections: int, source: SourceRecord | None, partition: int) -> bool:
         """Hold a notice for its case; False when this attempt is held already (a redelivery)."""
         case_id = record["case_id"]
-        waiting = list(self._held.get(case_id) or [])
+        waiting = list(self._table.get(case_id) or [])
         attempt = attempt_of(record["event_id"], reinjections)
         if any(notice.attempt == attempt for notice in waiting):
             return False
         expires_at = record["received_at"] + self.wait
-        index = dict(self._index.get(self._index_key(partition)) or {})
+        index = dict(self._table.get(self._index_key(partition)) or {})
         index[case_id] = min(index.get(case_id, expires_at), expires_at)
-        self._index[self._index_key(partition)] = index  # first: see the module docstring
+        self._table[self._index_key(partition)] = index  # first: see the module docstring
         waiting.append(HeldNotice(record, reinjections, source, expires_at))
-        self._held[case_id] = waiting
+        self._table[case_id] = waiting
         return True
 
     def release(self, case_id: str, partition: int) -> list[HeldNotice]:
         """The notices held for a case that has just opened, in arrival order; they are no longer held."""
-        waiting = self._held.pop(case_id, None) or []
+        waiting = self._table.pop(case_id, None) or []
         if waiting:
             self._forget(case_id, partition)
         return list(waiting)
@@ -103,38 +103,37 @@ class NoticeHold:
     def expire(self, now: datetime, partition: int, limit: int) -> list[HeldNotice]:
         """The notices of this partition whose case did not open in time, about `limit` at most (whole
         cases; the rest on the next call); they are no longer held."""
-        index = self._index.get(self._index_key(partition)) or {}
+        index = self._table.get(self._index_key(partition)) or {}
         expired: list[HeldNotice] = []
         for case_id in [case_id for case_id, earliest in index.items() if earliest <= now]:
             if len(expired) >= limit:
                 break
-            waiting = list(self._held.pop(case_id, None) or [])
+            waiting = list(self._table.pop(case_id, None) or [])
             expired.extend(notice for notice in waiting if notice.expires_at <= now)
             still = [notice for notice in waiting if notice.expires_at > now]
             if still:
-                self._held[case_id] = still
+                self._table[case_id] = still
             self._forget(case_id, partition, min((notice.expires_at for notice in still), default=None))
         return expired
 
     def waiting(self, partition: int) -> int:
         """How many cases of this partition have notices waiting."""
-        return len(self._index.get(self._index_key(partition)) or {})
+        return len(self._table.get(self._index_key(partition)) or {})
 
     def _forget(self, case_id: str, partition: int, earliest: datetime | None = None) -> None:
-        index = dict(self._index.get(self._index_key(partition)) or {})
+        index = dict(self._table.get(self._index_key(partition)) or {})
         if earliest is None:
             index.pop(case_id, None)
         else:
             index[case_id] = earliest
         if index:
-            self._index[self._index_key(partition)] = index
+            self._table[self._index_key(partition)] = index
         else:
-            self._index.pop(self._index_key(partition), None)
+            self._table.pop(self._index_key(partition), None)
 
     @staticmethod
     def _index_key(partition: int) -> str:
         return f"{partition}:held-index"  # case ids never contain ':'
-
 
 
 def never_opened(notice: HeldNotice, wait: timedelta) -> Refused:

@@ -59,6 +59,12 @@ class Located:
     def event_id(self) -> str:
         return self.record["event_id"]
 
+    @property
+    def incidents_key(self) -> str:
+        """The incident index this report is checked against: one per merge zone and category (repeats
+        share both), so each index, and each table write of it, stays small."""
+        return f"{self.zone}|{self.record['category']}"
+
 
 @dataclass(frozen=True)
 class Intake:

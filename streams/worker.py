@@ -58,14 +58,13 @@ def main(argv: list[str] | None = None) -> int:
 def install(runtime) -> None:  # noqa: ANN001 - streams.app.Runtime
     from streams.agents import install_cases, install_router
     from streams.ticker import install_ticker
+    from streams.worker_lag import install_lag_gauge
 
     @runtime.app.task
     async def quiet_client_logs() -> None:
         # faust's logging setup leaves aiokafka's per-record debug logging enabled: ~10% of a router's CPU
         for name in ("aiokafka", "kafka"):
             logging.getLogger(name).setLevel(logging.WARNING)
-
-    from streams.worker_lag import install_lag_gauge
 
     install_lag_gauge(runtime)
     processors = runtime.config.processors

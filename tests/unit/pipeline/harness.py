@@ -49,7 +49,7 @@ class InMemoryPipeline:
         if isinstance(located, Refused):
             self.dead.append(located)
             return located
-        intake = self.routing.open_or_merge(located, self.indexes[located.zone])
+        intake = self.routing.open_or_merge(located, self.indexes[located.incidents_key])
         self.sent.extend(intake.outputs)
         for output in intake.outputs:
             if output.topic == COMMANDS:

@@ -14,6 +14,7 @@ and schemas. Every failure to read is an `UndecodableRecord` with a stable reaso
 from __future__ import annotations
 
 import io
+import re
 import struct
 from typing import Any
 
@@ -93,7 +94,7 @@ def read_body(
         raise UndecodableRecord(
             AVRO_DECODE_ERROR, topic,
             f"Avro body ({len(body)} bytes) does not decode with schema id {schema_id}: "
-            f"{type(error).__name__}: {error or 'truncated'}",
+            f"{type(error).__name__}: {stable_message(str(error)) or 'truncated'}",
             schema_id,
         ) from error
     unread = len(body) - stream.tell()
@@ -122,4 +123,14 @@ def _encoding_problem(parsed_schema: Any, value: Any, event_name: str, topic: st
     except Exception as validation_error:  # fastavro ValidationError lists the failing field paths
         problems = getattr(validation_error, "errors", None) or [str(validation_error)]
         return f"{what} does not fit its schema: " + "; ".join(str(p) for p in problems)
-    return f"{what} cannot be encoded: {type(error).__name__}: {error}"
+    return f"{what} cannot be encoded: {type(error).__name__}: {stable_message(str(error))}"
+
+
+_OBJECT_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def stable_message(message: str) -> str:
+    """An error message without object addresses (fastavro names its BytesIO): the same bad record must
+    give the same message in every process, because a dead letter re-sent after a restart must be
+    identical to the first."""
+    return _OBJECT_ADDRESS.sub("", message)

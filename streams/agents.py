@@ -7,6 +7,7 @@ import time
 from datetime import timezone
 
 from connectors.serde import UndecodableRecord
+from connectors.wire import stable_message
 from domain.departments import department_codes
 from domain.duplicates import IncidentIndex
 from domain.routing.context import load_routing_context
@@ -180,7 +181,7 @@ async def _guarded(runtime: Runtime, message, processor: str, handle) -> None:  
         log.exception("%s: record %s/%s@%s failed; dead-lettered", processor, message.topic, message.partition,
                       message.offset)
         await _dead_letter(runtime, message, Refused("APPLY", "processing_error", type(error).__name__,
-                                                     f"{processor}: {error}"))
+                                                     f"{processor}: {stable_message(str(error))}"))
 
 
 async def _dead_letter(runtime: Runtime, message, refused: Refused) -> None:  # noqa: ANN001

@@ -136,3 +136,15 @@ def test_decoded_times_are_aware_utc(client) -> None:
     value = sample_events()["PatrolReport"]
     _, decoded = codec.decode(codec.encode("PatrolReport", value, "t"), "t")
     assert decoded["occurred_at"].utcoffset().total_seconds() == 0 and decoded["occurred_at"] == value["occurred_at"]
+
+
+def test_a_decode_error_names_no_object_address_so_a_re_sent_dead_letter_is_identical(client) -> None:
+    codec = EventCodec(client)
+    data = codec.encode("PatrolReport", sample_events()["PatrolReport"], TOPIC)
+    messages = []
+    for cut in range(1, len(data) - HEADER_SIZE):
+        with pytest.raises(UndecodableRecord) as error:
+            codec.decode(data[:-cut], TOPIC)
+        messages.append(str(error.value))
+    assert any("BytesIO" in message for message in messages)  # fastavro does name its stream
+    assert not [message for message in messages if " at 0x" in message]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from domain.cases.effects import Feedback, FeedbackReason, LifecycleEvent
+from domain.cases.effects import Feedback, FeedbackReason, Handover, LifecycleEvent
 from domain.cases.model import Reporter, ReporterKind
 from domain.cases.notices import Notice, NoticeKind
 from domain.routing.model import Coordinates, RoutingDecision, RoutingInput
@@ -19,7 +19,7 @@ from domain.sla.timer import SlaEvent
 #: intake event type -> Avro SourceKind symbol
 SOURCE_KINDS = {"PetitionComplaint": "PETITION_COMPLAINT", "PatrolReport": "PATROL_REPORT"}
 _ROLE_SYMBOLS = {"lead": "LEAD", "assisting": "ASSISTING", "owning_grid": "OWNING_GRID",
-                 "handling_grid": "OWNING_GRID", "triage": "TRIAGE"}
+                 "handling_grid": "HANDLING_GRID", "triage": "TRIAGE"}
 _FEEDBACK_STAGES = {reason: reason.value.upper() for reason in FeedbackReason}  # same names in FeedbackStage
 
 
@@ -82,13 +82,19 @@ def dispatched_record(
     }
 
 
-def redispatched_record(dossier: dict[str, Any], revision: int, target: tuple[str, str, str], at: datetime,
-                        decision_changes: dict[str, Any]) -> dict[str, Any]:
-    """A later CaseDispatched of a case (after a transfer or a take-over), built on its first dispatch."""
-    kind, code, role = target
-    return dict(dossier, event_id=_dispatch_id(dossier["case_id"], revision, kind, code), revision=revision,
-                dispatched_at=at, target=_target_record(kind, code, role),
-                decision=dict(dossier["decision"], **decision_changes))
+def handover_record(dossier: dict[str, Any], handover: Handover, cause_event_id: str,
+                    decision_changes: dict[str, Any]) -> dict[str, Any]:
+    """The CaseDispatched a unit receives when it gains or loses a role (revision = the case's revision),
+    built on the case's first dispatch, with the decision as it stands now and why it moved."""
+    kind, role = handover.unit_kind.value, handover.role.value
+    return dict(
+        dossier, event_id=f"{_dispatch_id(dossier['case_id'], handover.version, kind, handover.unit)}:{role}:{handover.change.value}",
+        revision=handover.version, dispatched_at=handover.at, target=_target_record(kind, handover.unit, role),
+        decision=dict(dossier["decision"], **decision_changes),
+        handover={"change": handover.change.value.upper(), "cause": handover.cause.value.upper(),
+                  "previous_holder": handover.previous_holder, "next_holder": handover.next_holder,
+                  "cause_event_id": cause_event_id, "reason": handover.reason},
+    )
 
 
 def _dispatch_id(case_id: str, revision: int, kind: str, code: str) -> str:
@@ -116,6 +122,9 @@ def dispatch_headers(dispatched: dict[str, Any]) -> tuple[tuple[str, bytes], ...
         "envgrid-registry-version": decision["registry_version"],
         "envgrid-near-boundary": "true" if decision.get("near_boundary") else "false",
     }
+    handover = dispatched.get("handover")
+    if handover:
+        facts["envgrid-handover"] = f"{handover['change'].lower()}:{handover['cause'].lower()}"
     return tuple((name, value.encode()) for name, value in facts.items())
 
 
@@ -166,6 +175,7 @@ def lifecycle_record(event: LifecycleEvent, cause_event_id: str, details: dict[s
         "actor_unit": event.unit,
         "reason": event.reason,
         "details": dict(details or {}),
+        "revision": event.version,
     }
 
 
@@ -200,4 +210,5 @@ def sla_record(event: SlaEvent) -> dict[str, Any]:
         "handler_unit": event.handler_unit,
         "supervising_grid": event.supervising_grid,
         "calendar": event.calendar,
+        "calendar_version": event.calendar_version or None,
     }

@@ -8,15 +8,12 @@ from datetime import timezone
 
 from connectors.serde import UndecodableRecord
 from connectors.wire import stable_message
-from domain.departments import department_codes
 from domain.duplicates import IncidentIndex
-from domain.routing.context import load_routing_context
-from domain.sla.policy import load_sla_policies
-from domain.sla.tracker import SlaTracker
 from streams import metrics
 from streams.app import Runtime, raw_topic
 from streams.deadletter import SOURCE_HEADER, reinjections_of, source_header
 from streams.case_service import CaseService, CaseState, Handled
+from streams.composition import case_service, routing_service
 from streams.held_notices import SourceRecord
 from streams.open_cases import OpenCasesGauge
 from streams.routing_service import Refused, RoutingService
@@ -28,8 +25,7 @@ log = logging.getLogger("envgrid.streams")
 def install_router(runtime: Runtime) -> RoutingService:
     """Stage 1 locates every intake record and re-keys it by merge zone; stage 2 opens or merges cases."""
     app, catalogue = runtime.app, runtime.catalogue
-    service = RoutingService(runtime.codec.decode, load_routing_context(), catalogue.topic_for,
-                             catalogue.topic("internal.case-commands"))
+    service = routing_service(catalogue, runtime.codec.decode)
     located_name = catalogue.topic("internal.located")
     partitions = catalogue.spec(located_name).partitions
     intake = raw_topic(runtime, catalogue.intake("PetitionComplaint"), catalogue.intake("PatrolReport"))
@@ -75,8 +71,7 @@ def install_router(runtime: Runtime) -> RoutingService:
 def install_cases(runtime: Runtime) -> CaseService:
     """The case state machine: case commands, department notices and clock ticks, all keyed by case."""
     app, catalogue = runtime.app, runtime.catalogue
-    service = CaseService(frozenset(department_codes()), SlaTracker(load_sla_policies()), catalogue.topic_for,
-                          catalogue.topic("case.history"), catalogue.topic("case.feedback"), catalogue.topic("case.sla"))
+    service = case_service(catalogue)
     commands_name, ticks_name = catalogue.topic("internal.case-commands"), catalogue.topic("internal.sla-ticks")
     notices_name = catalogue.intake("DepartmentNotice")
     partitions = catalogue.spec(commands_name).partitions

@@ -1,30 +1,35 @@
-"""The case state machine's work between decode and send, with no faust in it.
+"""The case desk's work between decode and send, with no faust in it.
 
 Inputs, all keyed by case id and so co-partitioned: case commands (open a case from its first dispatch,
 merge a repeat report), department notices, and clock ticks. State lives in mutable mappings that are
 faust tables in the worker and dicts in tests: case files, SLA timers, SLA due-minute buckets, the
-per-partition cursors, refused notice attempts and notices held for a case not open yet
+per-partition cursors and tick memories, refused notice attempts and notices held for a case not open yet
 (`streams.held_notices`). Nothing here reads the wall clock: `now` is the input's event time or the
-tick's time.
+tick's time, and every decision is the domain's (`domain.cases.lifecycle`, `domain.sla.tracker`).
+
+Verdicts follow event time. A tick says how far the inputs have been processed (`streams.watermark`), so
+every answer that could still meet a deadline is applied before the deadline is judged; and before an
+input at time t is applied to a case, the case's deadlines that passed before t are judged first. The
+same inputs thus give the same warnings, breaches and escalations however fast they are processed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, MutableMapping
+from typing import Any, Callable, MutableMapping, assert_never
 
 from connectors import records
 from domain.case_ids import is_case_id
 from domain.cases import lifecycle
-from domain.cases.effects import (Feedback, GridTakeover, LifecycleEvent, Outcome, Rejection, RejectionCode,
+from domain.cases.effects import (Feedback, GridTakeover, Handover, LifecycleEvent, Outcome, Rejection, RejectionCode,
                                   RerouteRequest)
 from domain.cases.model import Case, Reporter, ReporterKind
-from domain.cases.notices import Notice, NoticeKind
-from domain.sla.commands import SlaCommand
+from domain.sla.commands import Milestone, SlaCommand
 from domain.sla.scheduler import due_minute
-from domain.sla.timer import SlaEscalation, SlaEvent
-from domain.sla.tracker import SlaTracker
+from domain.sla.timer import MilestoneTimer, SlaEscalation, SlaEvent
+from domain.sla.tracker import ExtensionRejected, SlaSignal, SlaTracker, TimerChange
+from streams.case_outputs import CaseOutputs, CaseTopics
 from streams.held_notices import (HELD_NOTICE_WAIT, DeadLetterOutput, NoticeHold, SourceRecord, attempt_of,
                                   never_opened)
 from streams.routing_service import Output, Refused
@@ -35,21 +40,21 @@ MAX_MINUTES_PER_TICK = 200_000  # a replay that jumps years catches up over seve
 # answer a redelivery identically, and that value must stay far below the broker's message size limit. A
 # tick with more due (a worker back after downtime) leaves the rest to the next ticks.
 MAX_SENT_PER_TICK = 200
+TICKS_REMEMBERED = 16  # ticks per partition whose outputs are kept: every tick not yet committed at a crash
 SENT_REMEMBERED = 16  # inputs per case whose outputs are kept, to answer a redelivery identically
 
 
 @dataclass
 class CaseFile:
-    """A case, its dossier (the first dispatch record, reused for re-dispatches) and what was sent for
-    its latest inputs: a redelivered input (after a restart or rebalance) gets the same outputs again,
-    because they may not have reached the broker before the worker stopped."""
+    """A case, its dossier (the first dispatch record, on which later dispatches are built) and what was
+    sent for its latest inputs: a redelivered input (after a restart or rebalance) gets the same outputs
+    again, because they may not have reached the broker before the worker stopped."""
 
     case: Case
     dossier: dict[str, Any]
-    revision: int = 0
-    sent: dict[str, list] = field(default_factory=dict)  # cause event id -> outputs and dead letters
+    sent: dict[str, list[Any]] = field(default_factory=dict)  # cause event id -> outputs and dead letters
 
-    def remember(self, cause: str, outputs: list) -> None:
+    def remember(self, cause: str, outputs: list[Any]) -> None:
         self.sent[cause] = list(outputs)
         while len(self.sent) > SENT_REMEMBERED:
             del self.sent[next(iter(self.sent))]
@@ -63,10 +68,10 @@ class CaseFile:
 class CaseState:
     files: MutableMapping[str, CaseFile]
     timers: MutableMapping[str, Any]
-    buckets: MutableMapping[str, dict]
-    cursors: MutableMapping[str, int]
+    buckets: MutableMapping[str, dict[str, int]]
+    cursors: MutableMapping[str, Any]
     refused: MutableMapping[str, Refused] = field(default_factory=dict)  # notice attempt -> why refused
-    held: MutableMapping[str, list] = field(default_factory=dict)  # case id -> notices waiting for it
+    held: MutableMapping[str, list[Any]] = field(default_factory=dict)  # case id -> notices waiting for it
 
 
 @dataclass
@@ -80,13 +85,13 @@ class Handled:
     released: int = 0  # held notices applied as their case opened
     expired: int = 0  # held notices refused because their case never opened
 
-    def replay(self, sent: list) -> None:
+    def replay(self, sent: list[Any]) -> None:
         """Outputs and dead letters remembered together, split back."""
         self.outputs.extend(item for item in sent if not isinstance(item, DeadLetterOutput))
         self.dead_letters.extend(item for item in sent if isinstance(item, DeadLetterOutput))
 
     @property
-    def sent(self) -> list:
+    def sent(self) -> list[Any]:
         return [*self.outputs, *self.dead_letters]
 
 
@@ -101,18 +106,16 @@ class Transition:
 
 
 class CaseService:
-    def __init__(self, known_departments: frozenset[str], tracker: SlaTracker,
-                 topic_for: Callable[[tuple[str, str]], str], history_topic: str, feedback_topic: str,
-                 sla_topic: str, held_notice_wait: timedelta = HELD_NOTICE_WAIT) -> None:
+    def __init__(self, known_departments: frozenset[str], tracker: SlaTracker, topics: CaseTopics,
+                 held_notice_wait: timedelta = HELD_NOTICE_WAIT) -> None:
         self.known = known_departments
         self.held_notice_wait = held_notice_wait
         self.tracker = tracker
-        self._topic_for = topic_for
-        self._history, self._feedback, self._sla = history_topic, feedback_topic, sla_topic
+        self.out = CaseOutputs(topics)
 
     # --- inputs ------------------------------------------------------------------------------------
 
-    def on_command(self, event_name: str, record: dict, state: CaseState, partition: int) -> Handled:
+    def on_command(self, event_name: str, record: dict[str, Any], state: CaseState, partition: int) -> Handled:
         if event_name == "CaseDispatched":
             return self._open(record, state, partition)
         if event_name == "CaseLifecycleEvent" and record["kind"] == "merged":
@@ -120,7 +123,7 @@ class CaseService:
         return Handled(refused=Refused("VALIDATE", "unknown_case_command", "UnknownCommand",
                                        f"case command {event_name}/{record.get('kind')} is not one the case desk knows"))
 
-    def on_notice(self, record: dict, state: CaseState, partition: int, reinjections: int = 0,
+    def on_notice(self, record: dict[str, Any], state: CaseState, partition: int, reinjections: int = 0,
                   source: SourceRecord | None = None) -> Handled:
         """Apply a notice, or hold it while its case is not open yet (`streams.held_notices`). A refused
         one is refused the same way when redelivered (the case may have moved on since); an applied one
@@ -130,7 +133,11 @@ class CaseService:
         attempt = attempt_of(record["event_id"], reinjections)
         refused = state.refused.get(attempt)
         if refused is not None:
-            return Handled(refused=refused, replayed=True)
+            replayed = Handled(refused=refused, replayed=True)
+            file = state.files.get(record["case_id"])
+            if file is not None:
+                file.recall(record["event_id"], replayed)  # deadlines judged before it was refused
+            return replayed
         if _may_open_later(record) and state.files.get(record["case_id"]) is None:
             if self._hold(state).hold(record, reinjections, source, partition):
                 return Handled(held=1)
@@ -140,7 +147,63 @@ class CaseService:
             state.refused[attempt] = handled.refused
         return handled
 
-    def _apply_notice(self, record: dict, state: CaseState, partition: int) -> Handled:
+    def on_tick(self, now: datetime, state: CaseState, partition: int, tick_id: str = "") -> Handled:
+        """Fire the SLA thresholds due by `now` in this partition, minute bucket by minute bucket. A
+        redelivered tick (one of the last TICKS_REMEMBERED) answers with what it sent the first time."""
+        memory = TickMemory(state.cursors, partition)
+        if tick_id:
+            sent = memory.recall(tick_id)
+            if sent is not None:
+                replayed = Handled(replayed=True)
+                replayed.replay(sent)
+                return replayed
+        handled = Handled()
+        self._expire_held(now, state, partition, handled)
+        self._fire_due(now, state, partition, handled)
+        if tick_id:
+            memory.remember(tick_id, handled.sent)
+        return handled
+
+    # --- case commands ------------------------------------------------------------------------------
+
+    def _open(self, dispatched: dict[str, Any], state: CaseState, partition: int) -> Handled:
+        case_id = dispatched["case_id"]
+        existing = state.files.get(case_id)
+        if existing is not None:
+            replayed = Handled(replayed=True)
+            existing.recall(dispatched["source_event_id"], replayed)
+            return replayed
+        decision = dispatched["decision"]
+        channel = "patrol" if dispatched["channel"] == "PATROL" else dispatched["channel"].lower()
+        triage = dispatched["target"]["kind"] == "TRIAGE"
+        outcome = lifecycle.open_case(
+            case_id, dispatched["category"], channel, dispatched["source_event_id"],
+            self._first_reporter(dispatched, channel), [g["code"] for g in decision["grid_chain"]] or ["3303"],
+            decision["handling_level"] if not triage else 1, dispatched["dispatched_at"], self.known,
+            None if triage else decision["lead_department"], tuple(decision["assisting_departments"]),
+        )
+        if isinstance(outcome, Rejection):
+            return self._refuse(outcome, dispatched["source_event_id"])
+        file = CaseFile(outcome.case, dispatched)
+        handled = Handled()
+        self._settle(file, None, outcome, dispatched["source_event_id"], state, partition, handled)
+        file.remember(dispatched["source_event_id"], handled.sent)
+        state.files[case_id] = file
+        self._release_held(case_id, dispatched["source_event_id"], state, partition, handled)
+        return handled
+
+    def _merge(self, command: dict[str, Any], state: CaseState, partition: int) -> Handled:
+        file = state.files.get(command["case_id"])
+        cause, at = command["cause_event_id"], command["occurred_at"]
+        if file is None:
+            return self._refuse(Rejection(RejectionCode.UNKNOWN_CASE, f"no case {command['case_id']} to merge into",
+                                          command["case_id"]), cause)
+        details = command["details"]
+        reporter = Reporter(ReporterKind(details["reporter_kind"]), details["reporter_address"])
+        return self._input(file, cause, at, state, partition,
+                           lambda case: lifecycle.merge_report(case, cause, reporter, at))
+
+    def _apply_notice(self, record: dict[str, Any], state: CaseState, partition: int) -> Handled:
         try:
             notice = records.notice_of(record)
         except ValueError:
@@ -148,8 +211,123 @@ class CaseService:
                                            f"notice {record['event_id']}: kind {record.get('kind')} is not known",
                                            record["event_id"]))
         file = state.files.get(notice.case_id)
-        outcome = lifecycle.apply(file.case if file else None, notice, self.known, record["occurred_at"])
-        return self._settle(file, outcome, notice.notice_id, state, partition)
+        at = record["occurred_at"]
+        if file is None:
+            return self._refuse(lifecycle.apply(None, notice, self.known, at), notice.notice_id)
+        return self._input(file, notice.notice_id, at, state, partition,
+                           lambda case: lifecycle.apply(case, notice, self.known, at,
+                                                        extension_check=self._extension_check(case, state)))
+
+    def _input(self, file: CaseFile, cause: str, at: datetime, state: CaseState, partition: int,
+               change: Callable[[Case], Outcome | Rejection]) -> Handled:
+        """One input to an open case: first judge the deadlines that passed before its time `at` (so an
+        answer after a deadline meets a breach already recorded, whatever order things were processed in),
+        then apply it. A redelivered input answers with what it sent; a refused one changes nothing."""
+        handled = Handled()
+        outcome = change(file.case)
+        if isinstance(outcome, Rejection) and outcome.code in REPLAY_CODES:
+            file.recall(cause, handled)
+            handled.replayed = True
+            return handled
+        if self._catch_up(file, at, state, partition, handled):
+            outcome = change(file.case)  # the case may have moved on: a breach escalated it
+        if isinstance(outcome, Rejection):
+            refused = self._refuse(outcome, cause)
+            handled.refused = refused.refused
+        else:
+            self._settle(file, file.case, outcome, cause, state, partition, handled)
+        file.remember(cause, handled.sent)
+        state.files[file.case.case_id] = file  # write back: a table stores on assignment
+        return handled
+
+    # --- outcomes -----------------------------------------------------------------------------------
+
+    def _settle(self, file: CaseFile, before: Case | None, outcome: Outcome, cause: str, state: CaseState,
+                partition: int, handled: Handled) -> None:
+        """Adopt the outcome's case into `file` and carry out its effects (which may settle further outcomes
+        of the same case: a re-route after a transfer, an escalation after a breach)."""
+        file.case = outcome.case
+        handled.transitions.append(Transition(
+            before.lead_department if before else None, before.state.value if before else None,
+            outcome.case.lead_department, outcome.case.state.value))
+        for effect in outcome.effects:
+            match effect:
+                case LifecycleEvent():
+                    handled.outputs.append(self.out.history(effect, cause))
+                case Feedback():
+                    handled.outputs.append(self.out.feedback(effect, cause))
+                case Handover():
+                    handled.outputs.append(self.out.handover(effect, file.case, file.dossier, cause))
+                case SlaCommand():
+                    key = _timer_key(effect.case_id, effect.milestone)
+                    change = self.tracker.on_command(state.timers.get(key), effect)
+                    self._store_timer(key, change, state, partition)
+                    self._signals(change.signals, file, cause, state, partition, handled)
+                case RerouteRequest():
+                    self._follow(file, lifecycle.reroute(file.case, effect, self.known, effect.at, cause), cause,
+                                 state, partition, handled)
+                case GridTakeover():
+                    pass  # the take-over's dispatches and releases are the step's Handover effects
+                case _:
+                    assert_never(effect)
+
+    def _follow(self, file: CaseFile, outcome: Outcome | Rejection, cause: str, state: CaseState, partition: int,
+                handled: Handled) -> None:
+        """A follow-up the domain asked for (re-route, breach escalation): settled, or refused for a reason
+        that needs no dead letter (the breach itself was published)."""
+        if isinstance(outcome, Outcome):
+            self._settle(file, file.case, outcome, cause, state, partition, handled)
+
+    def _signals(self, signals: tuple[SlaSignal, ...], file: CaseFile | None, cause: str, state: CaseState,
+                 partition: int, handled: Handled) -> None:
+        for signal in signals:
+            match signal:
+                case SlaEvent():
+                    handled.outputs.append(self.out.sla_event(signal))
+                case SlaEscalation():
+                    if file is not None:
+                        breach = f"sla-breach:{signal.case_id}:{signal.milestone.value}"
+                        self._follow(file, lifecycle.escalate_for_breach(
+                            file.case, signal.milestone, signal.deadline, signal.to_grid, signal.at, breach),
+                            breach, state, partition, handled)
+                case ExtensionRejected():
+                    # The domain asks the policy before granting (`_extension_check`), so this means the
+                    # two disagree: the notice goes to dead letters, where a person sees the grant failed.
+                    handled.refused = Refused("APPLY", "extension_refused", "ExtensionRejected", signal.message, cause)
+                case _:
+                    assert_never(signal)
+
+    def _catch_up(self, file: CaseFile, at: datetime, state: CaseState, partition: int, handled: Handled) -> bool:
+        """Judge the case's deadlines that passed before `at`; True when any threshold fired."""
+        fired = False
+        for milestone in Milestone:
+            key = _timer_key(file.case.case_id, milestone)
+            timer = state.timers.get(key)
+            if timer is None:
+                continue
+            change = self.tracker.on_due(timer, at)
+            if change.signals:
+                fired = True
+                self._store_timer(key, change, state, partition)
+                self._signals(change.signals, file, f"sla-tick:{file.case.case_id}", state, partition, handled)
+        return fired
+
+    def _extension_check(self, case: Case, state: CaseState) -> Callable[[Milestone, float], str | None]:
+        def refusal(milestone: Milestone, units: float) -> str | None:
+            timer = state.timers.get(_timer_key(case.case_id, milestone))
+            if timer is None:
+                return f"{milestone} of case {case.case_id} is not timed"
+            verdict = self.tracker.extend(timer, case.channel, case.category, units)
+            return verdict.message if isinstance(verdict, ExtensionRejected) else None
+        return refusal
+
+    def _refuse(self, rejection: Outcome | Rejection, cause: str) -> Handled:
+        assert isinstance(rejection, Rejection), rejection
+        if rejection.code in REPLAY_CODES:
+            return Handled(replayed=True)
+        return Handled(refused=Refused("APPLY", rejection.code.value, "Rejection", rejection.message, cause))
+
+    # --- held notices -------------------------------------------------------------------------------
 
     def _hold(self, state: CaseState) -> NoticeHold:
         return NoticeHold(state.held, self.held_notice_wait)
@@ -178,20 +356,7 @@ class CaseService:
             handled.dead_letters.append(DeadLetterOutput(notice.source, refused))
             handled.expired += 1
 
-    def on_tick(self, now: datetime, state: CaseState, partition: int, tick_id: str = "") -> Handled:
-        """Fire the SLA thresholds due by `now` in this partition, minute bucket by minute bucket."""
-        last_key = f"{partition}:last-tick"
-        last = state.cursors.get(last_key)
-        if tick_id and last and last[0] == tick_id:
-            replayed = Handled(replayed=True)  # a redelivered tick: the same outputs
-            replayed.replay(last[1])
-            return replayed
-        handled = Handled()
-        self._expire_held(now, state, partition, handled)
-        self._fire_due(now, state, partition, handled)
-        if tick_id:
-            state.cursors[last_key] = (tick_id, handled.sent)
-        return handled
+    # --- deadlines ----------------------------------------------------------------------------------
 
     def _fire_due(self, now: datetime, state: CaseState, partition: int, handled: Handled) -> None:
         cursor_key = str(partition)
@@ -205,7 +370,7 @@ class CaseService:
             if not self._fire_bucket(f"{partition}:{minute}", now, state, partition, handled):
                 last = minute - 1  # the rest of this minute on the next tick
                 break
-        if last != cursor:
+        if last > cursor:
             state.cursors[cursor_key] = last
 
     def _fire_bucket(self, bucket_key: str, now: datetime, state: CaseState, partition: int,
@@ -221,137 +386,13 @@ class CaseService:
                 continue  # overtaken by a newer timer state (lazy cancellation)
             change = self.tracker.on_due(timer, now)
             self._store_timer(timer_key, change, state, partition)
-            self._signals(change.signals, timer_key.split("|")[0], now, state, partition, handled)
+            file = state.files.get(timer.case_id)
+            self._signals(change.signals, file, f"sla-tick:{timer.case_id}", state, partition, handled)
+            if file is not None and change.signals:
+                state.files[timer.case_id] = file
         return True
 
-    # --- case commands ------------------------------------------------------------------------------
-
-    def _open(self, dispatched: dict, state: CaseState, partition: int) -> Handled:
-        case_id = dispatched["case_id"]
-        existing = state.files.get(case_id)
-        if existing is not None:
-            replayed = Handled(replayed=True)
-            existing.recall(dispatched["source_event_id"], replayed)
-            return replayed
-        decision = dispatched["decision"]
-        channel = "patrol" if dispatched["channel"] == "PATROL" else dispatched["channel"].lower()
-        reporter = self._first_reporter(dispatched, channel)
-        triage = dispatched["target"]["kind"] == "TRIAGE"
-        outcome = lifecycle.open_case(
-            case_id, dispatched["category"], channel, dispatched["source_event_id"], reporter,
-            [g["code"] for g in decision["grid_chain"]] or ["3303"], decision["handling_level"] if not triage else 1,
-            dispatched["dispatched_at"], self.known,
-            None if triage else decision["lead_department"], tuple(decision["assisting_departments"]),
-        )
-        handled = self._settle(CaseFile(None, dispatched), outcome, dispatched["source_event_id"], state, partition)  # type: ignore[arg-type]
-        if handled.refused is None:
-            self._release_held(case_id, dispatched["source_event_id"], state, partition, handled)
-        return handled
-
-    def _merge(self, command: dict, state: CaseState, partition: int) -> Handled:
-        file = state.files.get(command["case_id"])
-        details = command["details"]
-        reporter = Reporter(ReporterKind(details["reporter_kind"]), details["reporter_address"])
-        if file is None:
-            outcome: Outcome | Rejection = Rejection(RejectionCode.UNKNOWN_CASE, f"no case {command['case_id']} to merge into",
-                                                     command["case_id"])
-        else:
-            outcome = lifecycle.merge_report(file.case, command["cause_event_id"], reporter, command["occurred_at"])
-        return self._settle(file, outcome, command["cause_event_id"], state, partition)
-
-    # --- outcomes -----------------------------------------------------------------------------------
-
-    def _settle(self, file: CaseFile | None, outcome: Outcome | Rejection, cause: str, state: CaseState,
-                partition: int, handled: Handled | None = None) -> Handled:
-        top_level = handled is None
-        handled = handled or Handled()
-        if isinstance(outcome, Rejection):
-            if outcome.code in REPLAY_CODES:
-                handled.replayed = True
-                if file is not None and file.case is not None:
-                    file.recall(cause, handled)
-            else:
-                handled.refused = Refused("APPLY", outcome.code.value, "Rejection", outcome.message, cause)
-            return handled
-        before = file.case if file and file.case else None
-        file = file or CaseFile(outcome.case, {})
-        file.case = outcome.case
-        state.files[outcome.case.case_id] = file
-        handled.transitions.append(Transition(
-            before.lead_department if before else None, before.state.value if before else None,
-            outcome.case.lead_department, outcome.case.state.value))
-        for effect in outcome.effects:
-            self._effect(effect, file, cause, state, partition, handled)
-        if top_level:
-            file.remember(cause, handled.outputs)
-        state.files[outcome.case.case_id] = file  # write back: a table stores on assignment
-        return handled
-
-    def _effect(self, effect: Any, file: CaseFile, cause: str, state: CaseState, partition: int,
-                handled: Handled) -> None:
-        case_id = file.case.case_id
-        if isinstance(effect, LifecycleEvent):
-            handled.outputs.append(Output(self._history, case_id, "CaseLifecycleEvent",
-                                          records.lifecycle_record(effect, cause)))
-            if effect.event == "dispatched" and file.revision > 0:
-                self._redispatch(file, ("department", file.case.lead_department or ""), "lead", effect.at, cause, handled)
-        elif isinstance(effect, Feedback):
-            channel = effect.recipient.address.upper() if effect.recipient.kind is ReporterKind.COMPLAINANT else "OTHER"
-            handled.outputs.append(Output(self._feedback, case_id, "CaseFeedback",
-                                          records.feedback_record(effect, cause, channel)))
-        elif isinstance(effect, SlaCommand):
-            key = f"{case_id}|{effect.milestone.value}"
-            change = self.tracker.on_command(state.timers.get(key), effect)
-            self._store_timer(key, change, state, partition)
-            self._signals(change.signals, case_id, effect.at, state, partition, handled)
-        elif isinstance(effect, RerouteRequest):
-            self._reroute(effect, file, cause, state, partition, handled)
-        elif isinstance(effect, GridTakeover):
-            file.revision += 1
-            self._redispatch(file, self._grid_target(file.case, effect.to_grid), "owning_grid", effect.at, cause, handled)
-
-    def _reroute(self, request: RerouteRequest, file: CaseFile, cause: str, state: CaseState, partition: int,
-                 handled: Handled) -> None:
-        """After a transfer: the suggested department if it may take it, else the next assisting one."""
-        decision = file.dossier.get("decision", {})
-        candidates = [request.suggested_department, *decision.get("assisting_departments", []),
-                      decision.get("lead_department")]
-        lead = next((d for d in candidates if d and d in self.known and d not in request.excluded_departments), None)
-        file.revision += 1
-        if lead is None:
-            self._redispatch(file, ("triage", "3303"), "triage", request.at, cause, handled)
-            return
-        assisting = tuple(d for d in decision.get("assisting_departments", []) if d != lead
-                          and d not in request.excluded_departments)
-        outcome = lifecycle.dispatch(file.case, lead, assisting, self.known, request.at)
-        self._settle(file, outcome, cause, state, partition, handled)
-
-    def _redispatch(self, file: CaseFile, target: tuple[str, str], role: str, at: datetime, cause: str,
-                    handled: Handled) -> None:
-        case, first = file.case, file.dossier["decision"]
-        value = records.redispatched_record(file.dossier, file.revision, (*target, role), at, {
-            "lead_department": case.lead_department or first["lead_department"],
-            "assisting_departments": list(case.assisting_departments),
-            "handling_level": case.handling_level,
-            "reason": f"{first['reason']} | revision {file.revision}: re-dispatched to {target[0]} {target[1]} after {cause}",
-        })
-        handled.outputs.append(Output(self._topic_for(target), case.case_id, "CaseDispatched", value,
-                                      records.dispatch_headers(value)))
-
-    def _signals(self, signals: tuple, case_id: str, now: datetime, state: CaseState, partition: int,
-                 handled: Handled) -> None:
-        file = state.files.get(case_id)
-        for signal in signals:
-            if isinstance(signal, SlaEvent):
-                handled.outputs.append(Output(self._sla, case_id, "SlaEvent", records.sla_record(signal)))
-            elif isinstance(signal, SlaEscalation) and file is not None:
-                notice = Notice(f"sla-breach:{case_id}:{signal.milestone}", case_id, NoticeKind.ESCALATION_REQUEST,
-                                signal.to_grid, reason=f"SLA breach of {signal.milestone} (deadline {signal.deadline.isoformat()})")
-                outcome = lifecycle.apply(file.case, notice, self.known, signal.at)
-                if not isinstance(outcome, Rejection):
-                    self._settle(file, outcome, notice.notice_id, state, partition, handled)
-
-    def _store_timer(self, key: str, change: Any, state: CaseState, partition: int) -> None:
+    def _store_timer(self, key: str, change: TimerChange, state: CaseState, partition: int) -> None:
         if change.timer is None:
             return
         state.timers[key] = change.timer
@@ -365,21 +406,46 @@ class CaseService:
             bucket[key] = change.timer.generation
             state.buckets[bucket_key] = bucket
 
-    def _grid_target(self, case: Case, grid: str) -> tuple[str, str]:
-        chain = case.grid_chain
-        if grid == chain[-1] or len(chain) < 2:
-            return ("triage", grid)
-        return ("grid", chain[-2])  # the owning level-2 grid's topic carries its lower grids' cases too
-
     @staticmethod
-    def _first_reporter(dispatched: dict, channel: str) -> Reporter:
+    def _first_reporter(dispatched: dict[str, Any], channel: str) -> Reporter:
         if dispatched["source_kind"] == "PATROL_REPORT":
             chain = dispatched["decision"]["grid_chain"]
             return Reporter(ReporterKind.UNIT, chain[0]["code"] if chain else "3303")
         return Reporter(ReporterKind.COMPLAINANT, channel)
 
 
-def _may_open_later(notice: dict) -> bool:
+class TickMemory:
+    """What each of a partition's last TICKS_REMEMBERED ticks sent, one table value per tick (so each stays
+    small), with a list of their ids: any tick not yet committed when a worker died is answered alike."""
+
+    def __init__(self, cursors: MutableMapping[str, Any], partition: int) -> None:
+        self.cursors, self.partition = cursors, partition
+
+    def recall(self, tick_id: str) -> list[Any] | None:
+        if tick_id not in (self.cursors.get(self._index) or ()):
+            return None
+        return list(self.cursors.get(self._key(tick_id)) or [])
+
+    def remember(self, tick_id: str, sent: list[Any]) -> None:
+        ids = [*(self.cursors.get(self._index) or ()), tick_id]
+        self.cursors[self._key(tick_id)] = sent  # the value before the index names it
+        self.cursors[self._index] = ids[-TICKS_REMEMBERED:]
+        for forgotten in ids[:-TICKS_REMEMBERED]:
+            self.cursors.pop(self._key(forgotten), None)
+
+    @property
+    def _index(self) -> str:
+        return f"{self.partition}:ticks"
+
+    def _key(self, tick_id: str) -> str:
+        return f"{self.partition}:tick:{tick_id}"
+
+
+def _timer_key(case_id: str, milestone: Milestone) -> str:
+    return f"{case_id}|{milestone.value}"
+
+
+def _may_open_later(notice: dict[str, Any]) -> bool:
     """Whether a notice for a case that is not open may be waiting for it: a kind the case desk knows and
     a case id of the shape the pipeline gives (any other id can never match, and is refused at once)."""
     return records.notice_kind_known(notice) and is_case_id(notice["case_id"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar
 
 from domain.cases.model import Case, CaseState, Reporter
 from domain.sla.commands import SlaCommand
@@ -71,6 +72,7 @@ class FeedbackAudience(StrEnum):
     COMPLAINANT = "complainant"
     REPORTING_UNIT = "reporting_unit"
     TRANSFERRING_UNIT = "transferring_unit"
+    SUPERVISING_GRID = "supervising_grid"  # the upper grid that oversees the handler  # 上级网格
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,63 @@ class TakeoverCause(StrEnum):
     ESCALATION_REQUEST = "escalation_request"
     TOO_MANY_TRANSFERS = "too_many_transfers"
     TRANSFER_LOOP = "transfer_loop"
+    SLA_BREACH = "sla_breach"  # a deadline passed: the supervising upper grid takes the case
+    NO_DEPARTMENT_LEFT = "no_department_left"  # every candidate transferred it: back to the city grid office
+
+
+class HolderRole(StrEnum):
+    """The part a unit has in a case; each role a unit gains or loses is sent to its topic."""
+
+    LEAD = "lead"                    # the department that answers for the case
+    ASSISTING = "assisting"          # a department that helps, or has a task in a joint enforcement
+    HANDLING_GRID = "handling_grid"  # the grid at the handling level: it coordinates, or works the case itself
+
+
+class UnitKind(StrEnum):
+    DEPARTMENT = "department"
+    GRID = "grid"
+    TRIAGE = "triage"  # the city grid office (网格办), routing a case no department could take
+
+
+class HandoverChange(StrEnum):
+    ASSIGNED = "assigned"  # the unit now has this role
+    RELEASED = "released"  # the unit no longer has it: the case left it
+
+
+class HandoverCause(StrEnum):
+    """Why responsibility moved (the first dispatch is the router's and has no handover)."""
+
+    TRANSFER = "transfer"                        # 移交移送: a department passed it on
+    TRANSFER_LOOP = "transfer_loop"              # the next lead had already transferred it: the parent grid
+    TOO_MANY_TRANSFERS = "too_many_transfers"    # more transfers than the rules allow: the parent grid
+    ESCALATION = "escalation"                    # 上报: asked for by the lead or a grid
+    SLA_BREACH = "sla_breach"                    # a deadline passed: the supervising grid takes it
+    JOINT_ENFORCEMENT = "joint_enforcement"      # 联合执法: departments added, or the lead changed
+    NO_DEPARTMENT_LEFT = "no_department_left"    # nobody left to lead: back to the city grid office  # 网格办
+    DISPATCH = "dispatch"                        # a grid dispatched a case it held (after triage or a take-over)
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """One unit gains or loses one role in a case: a dispatch (or a release) on that unit's topic.
+
+    `via_grid` is the grid whose topic carries a grid's cases: itself at L1 and L2, its level-2 grid
+    below (the plan has a district grid oversee its townships and villages). For an assignment
+    `previous_holder` held the role before; for a release `next_holder` holds it now (either may be None).
+    """
+
+    case_id: str
+    unit: str
+    unit_kind: UnitKind
+    role: HolderRole
+    change: HandoverChange
+    cause: HandoverCause
+    previous_holder: str | None
+    next_holder: str | None
+    via_grid: str | None
+    reason: str
+    at: datetime
+    version: int  # the case version whose change this is (the dispatch's revision)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +193,9 @@ class GridTakeover:
     at: datetime
 
 
-Effect = LifecycleEvent | Feedback | RerouteRequest | GridTakeover | SlaCommand
+Effect = LifecycleEvent | Feedback | RerouteRequest | GridTakeover | Handover | SlaCommand
+
+E = TypeVar("E")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +203,7 @@ class Outcome:
     case: Case
     effects: tuple[Effect, ...]
 
-    def of_type(self, kind: type) -> list:
+    def of_type(self, kind: type[E]) -> list[E]:
         return [e for e in self.effects if isinstance(e, kind)]
 
 
@@ -162,6 +223,7 @@ class RejectionCode(StrEnum):
     DUPLICATE_NOTICE = "duplicate_notice"      # the same notice id was applied already
     DUPLICATE_REPORT = "duplicate_report"
     INVALID_CASE = "invalid_case"
+    NOT_ESCALATABLE = "not_escalatable"        # an SLA breach on a case that cannot go up (finished, already handled above)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from domain.cases.effects import FeedbackReason, LifecycleKind, Outcome, Rejection, RejectionCode
+from domain.cases.effects import FeedbackReason, HandoverCause, LifecycleKind, Outcome, Rejection, RejectionCode
 from domain.cases.model import CaseState, EnforcementOrder, KnownDepartments, Task, is_known
 from domain.cases.notices import Notice
 from domain.cases.step import Step
@@ -80,6 +80,8 @@ def joint_enforcement_request(step: Step, notice: Notice, known: KnownDepartment
         return reject(step, notice, RejectionCode.INVALID_TRANSITION, "every unit named has already finished its task")
     step.change(state=CaseState.JOINT_HANDLING, lead_department=lead, assisting_departments=assisting, tasks=tasks,
                 acknowledged_at=case.acknowledged_at or step.now, handled_by_grid=False)
+    step.moves_responsibility(HandoverCause.JOINT_ENFORCEMENT, f"joint enforcement organised by {notice.unit}: lead {lead}, "
+                              f"with {', '.join(assisting)}")
     step.event(LifecycleKind.JOINT_HANDLING, f"lead {lead}, assisting {', '.join(assisting)}")
     return step.sla(SlaAction.REASSIGN).finish()
 
@@ -153,6 +155,10 @@ def extension_decision(step: Step, notice: Notice, known: KnownDepartments, rule
     step.sla(SlaAction.RESUME, Milestone.RESOLVE)
     if notice.extension == 0:
         return step.event(LifecycleKind.EXTENSION_REFUSED, notice.reason).finish()
+    refusal = step.extension_check(Milestone.RESOLVE, notice.extension) if step.extension_check else None
+    if refusal is not None:  # the grid granted what the SLA policy does not allow: the clock runs on unchanged
+        text = f"the grant of {notice.extension:g} more by {notice.unit} is refused by the SLA policy: {refusal}"
+        return step.event(LifecycleKind.EXTENSION_REFUSED, f"{text}; {notice.reason}".rstrip("; ")).finish()
     step.event(LifecycleKind.EXTENSION_GRANTED, f"{notice.extension:g} more; {notice.reason}".rstrip("; "))
     step.feedback(FeedbackReason.EXTENDED, notice.reason or f"handling time extended by {notice.extension:g}")
     return step.sla(SlaAction.EXTEND, Milestone.RESOLVE, extension_units=notice.extension).finish()

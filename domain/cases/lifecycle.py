@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.cases import handlers
-from domain.cases.effects import FeedbackReason, Outcome, Rejection, RejectionCode
+from domain.cases.effects import (FeedbackReason, HandoverCause, LifecycleKind, Outcome, Rejection, RejectionCode,
+                                  RerouteRequest, TakeoverCause)
 from domain.cases.model import Case, CaseState, KnownDepartments, LinkedReport, Reporter, is_known
 from domain.cases.notices import Notice, NoticeKind
-from domain.cases.step import Step
-from domain.cases.effects import LifecycleKind, TakeoverCause
-from domain.cases.transfer import hand_to_parent_grid
+from domain.cases.responsibility import next_lead
+from domain.cases.step import ExtensionCheck, Step
+from domain.cases.transfer import ESCALATABLE, hand_to_parent_grid
 from domain.sla.clock import require_aware
 from domain.sla.commands import Milestone, SlaAction
 
@@ -63,6 +64,7 @@ def open_case(
         case_id=case_id, category=category, channel=channel, grid_chain=chain, handling_level=handling_level,
         state=CaseState.RECEIVED, reports=(LinkedReport(report_id, reporter, now, original=True),),
         created_at=now, updated_at=now, version=0,
+        routed_departments=tuple(dict.fromkeys(d for d in (lead_department, *assisting_departments) if d)),
     )
     step = Step(case, now, reporter.address, cause_event_id=report_id, created=True).event(LifecycleKind.CREATED, f"report {report_id}")
     if lead_department is None:
@@ -83,6 +85,36 @@ def dispatch(
     return _dispatch_into(Step(case, now, None, cause_event_id=cause_event_id), lead_department, tuple(assisting_departments), known_departments)
 
 
+def reroute(case: Case, request: RerouteRequest, known_departments: KnownDepartments, now: datetime,
+            cause_event_id: str | None = None) -> Outcome | Rejection:
+    """After a transfer: dispatch to the department `responsibility.next_lead` picks, or, when every candidate
+    has transferred it already, hand the case to the city grid office (triage), which routes it by hand."""
+    require_aware(now, "now")
+    if case.state is not CaseState.TRANSFERRED:
+        return Rejection(RejectionCode.INVALID_TRANSITION, f"only a transferred case is re-routed; {case.case_id} is {case.state}", case.case_id)
+    lead = next_lead(case, request.suggested_department, known_departments)
+    step = Step(case, now, None, cause_event_id=cause_event_id)
+    if lead is None:
+        reason = f"every candidate department ({', '.join(case.left_departments)}) transferred it"
+        return hand_to_parent_grid(step, TakeoverCause.NO_DEPARTMENT_LEFT, reason).finish()
+    return _dispatch_into(step, lead, tuple(d for d in case.assisting_departments if d != lead), known_departments)
+
+
+def escalate_for_breach(case: Case, milestone: Milestone, deadline: datetime, supervising_grid: str, now: datetime,
+                        cause_event_id: str) -> Outcome | Rejection:
+    """A missed deadline hands the case to the supervising upper grid, the lead keeping its part.  # 超期上报
+
+    Refused (and only the breach itself reported) when the case cannot go up any more: finished, or no
+    longer in a state that escalates."""
+    require_aware(now, "now")
+    if case.finished or case.state not in ESCALATABLE:
+        return Rejection(RejectionCode.NOT_ESCALATABLE, f"SLA breach of {milestone} on case {case.case_id}: a case that is "
+                         f"{case.state} is not escalated", case.case_id)
+    step = Step(case, now, supervising_grid, cause_event_id=cause_event_id)
+    reason = f"SLA breach of {milestone} (deadline {deadline.isoformat()})"
+    return hand_to_parent_grid(step, TakeoverCause.SLA_BREACH, reason, keep_lead=True).finish()
+
+
 def merge_report(case: Case, report_id: str, reporter: Reporter, now: datetime) -> Outcome | Rejection:
     """Link a repeat report of the same incident; its reporter gets every later feedback.  # 重复件合并"""
     require_aware(now, "now")
@@ -100,8 +132,10 @@ def merge_report(case: Case, report_id: str, reporter: Reporter, now: datetime) 
 
 def apply(
     case: Case | None, notice: Notice, known_departments: KnownDepartments, now: datetime, rules: CaseRules = DEFAULT_RULES,
+    extension_check: ExtensionCheck | None = None,
 ) -> Outcome | Rejection:
-    """Apply one department notice to its case."""
+    """Apply one department notice to its case. `extension_check` says why the SLA policy would refuse an
+    extension (None: it allows it); without one, every grant is taken as allowed."""
     require_aware(now, "now")
     if case is None:
         return Rejection(RejectionCode.UNKNOWN_CASE, f"no case {notice.case_id} for notice {notice.notice_id}", notice.case_id, notice.notice_id, notice.unit)
@@ -115,7 +149,7 @@ def apply(
         return Rejection(RejectionCode.UNKNOWN_UNIT, f"unit {notice.unit!r} is neither a known department nor a grid of case {case.case_id}", case.case_id, notice.notice_id, notice.unit)
     if not _takes_part(case, notice.unit):
         return Rejection(RejectionCode.NOT_ASSIGNED, f"unit {notice.unit} has no part in case {case.case_id} (lead {case.lead_department}, handling grid {case.handling_grid})", case.case_id, notice.notice_id, notice.unit)
-    step = Step(case, now, notice.unit, notice.notice_id)
+    step = Step(case, now, notice.unit, notice.notice_id, extension_check=extension_check)
     return _HANDLERS[notice.kind](step, notice, known_departments, rules)
 
 
@@ -127,6 +161,11 @@ def _dispatch_into(step: Step, lead: str, assisting: tuple[str, ...], known: Kno
     if lead in case.left_departments:
         return hand_to_parent_grid(step, TakeoverCause.TRANSFER_LOOP, f"dispatched back to {lead}, which already transferred it").finish()
     first_dispatch = case.state is CaseState.RECEIVED
+    if case.state is CaseState.TRANSFERRED:
+        step.moves_responsibility(HandoverCause.TRANSFER, f"{case.transfers[-1].from_unit} transferred it: {case.transfers[-1].reason}"
+                                  if case.transfers else f"dispatched to {lead}")
+    else:
+        step.moves_responsibility(HandoverCause.DISPATCH, f"dispatched to {lead} by {case.handling_grid}")
     step.change(state=CaseState.DISPATCHED, lead_department=lead, extension_pending=False,
                 assisting_departments=tuple(d for d in dict.fromkeys(assisting) if d != lead))
     step.event(LifecycleKind.DISPATCHED if first_dispatch else LifecycleKind.REROUTED, f"lead {lead}")

@@ -123,8 +123,9 @@ class Case:
     extension_pending: bool = False  # an extension request awaits its decision
     flagged_at_top: bool = False  # escalation asked for above L1: needs the city's attention
     handled_by_grid: bool = False  # a take-over left no lead and the handling grid accepted it: it works the case itself
+    routed_departments: tuple[str, ...] = ()  # the routing decision's lead and assisting: candidates after a transfer
     recent_notice_ids: tuple[str, ...] = ()  # for idempotent re-delivery
-    version: int = 1
+    version: int = 0  # 0 for the opening, one more for every applied change
 
     @property
     def lowest_level(self) -> int:
@@ -195,7 +196,7 @@ def invariant_violations(case: Case) -> list[str]:
     working = {CaseState.ACKNOWLEDGED, CaseState.IN_PROGRESS, CaseState.JOINT_HANDLING, CaseState.ESCALATED}
     if case.extension_pending and case.state not in working:
         problems.append(f"extension pending on a case that is {case.state}")
-    if case.updated_at < case.created_at or case.version < 1:
+    if case.updated_at < case.created_at or case.version < 0:
         problems.append("timestamps or version out of order")
     return problems
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from domain.cases.effects import FeedbackReason, GridTakeover, LifecycleKind, Outcome, Rejection, RejectionCode, RerouteRequest, TakeoverCause
+from domain.cases.effects import (FeedbackReason, GridTakeover, HandoverCause, LifecycleKind, Outcome, Rejection,
+                                  RejectionCode, RerouteRequest, TakeoverCause)
 from domain.cases.model import CaseState, EscalationRecord, KnownDepartments, TransferRecord, is_known
 from domain.cases.notices import Notice
+from domain.cases.responsibility import TAKEOVER_CAUSES, takeover_grid
 from domain.cases.step import Step
 from domain.sla.commands import PauseReason, SlaAction
 
@@ -44,7 +46,9 @@ def transfer_request(step: Step, notice: Notice, known: KnownDepartments, rules:
     if len(step.case.transfers) > rules.max_transfers:
         return _to_parent(step, record, TakeoverCause.TOO_MANY_TRANSFERS, f"{notice.reason} (transfer {len(step.case.transfers)}, more than {rules.max_transfers})")
     step.sla(SlaAction.PAUSE, pause_reason=PauseReason.TRANSFERRED)
-    step.change(state=CaseState.TRANSFERRED, lead_department=None, assisting_departments=(), extension_pending=False)
+    # The assisting departments stay: the next lead is chosen among them first (`responsibility.next_lead`).
+    step.change(state=CaseState.TRANSFERRED, lead_department=None, extension_pending=False)
+    step.moves_responsibility(HandoverCause.TRANSFER, notice.reason)
     step.event(LifecycleKind.TRANSFERRED, notice.reason).feedback(FeedbackReason.TRANSFERRED, notice.reason)
     step.effect(RerouteRequest(case.case_id, case.category, case.grid_chain, case.handling_level, left, target, notice.reason, step.now))
     return step.finish()
@@ -62,11 +66,12 @@ def escalation_request(step: Step, notice: Notice, known: KnownDepartments, rule
 
 
 def hand_to_parent_grid(step: Step, cause: TakeoverCause, reason: str, keep_lead: bool = False) -> Step:
-    """The upper grid of the handling grid takes the case; at L1 it stays and is flagged."""
+    """The grid `responsibility.takeover_grid` names takes the case (the parent grid, or the city grid office
+    when no department is left); a case already at L1 stays there and is flagged."""
     case = step.case
-    at_top = case.handling_level == 1
-    to_level = max(1, case.handling_level - 1)
-    from_grid, to_grid = case.handling_grid, case.grid_at(to_level)
+    at_top = case.handling_level == 1 and cause is not TakeoverCause.NO_DEPARTMENT_LEFT
+    to_level, to_grid = takeover_grid(case, cause)
+    from_grid = case.handling_grid
     record = EscalationRecord(case.handling_level, to_level, from_grid, to_grid, step.unit or "", reason, step.now)
     was_transferred = case.state is CaseState.TRANSFERRED
     changes: dict = dict(state=CaseState.ESCALATED, extension_pending=case.extension_pending and keep_lead, handling_level=to_level, escalations=(*case.escalations, record),
@@ -74,10 +79,11 @@ def hand_to_parent_grid(step: Step, cause: TakeoverCause, reason: str, keep_lead
     if not keep_lead or was_transferred:
         changes.update(lead_department=None, assisting_departments=())
     step.change(**changes)
-    kind = LifecycleKind.ESCALATED if cause is TakeoverCause.ESCALATION_REQUEST else LifecycleKind.SENT_TO_PARENT_GRID
-    step.event(kind, f"{cause.value}: {reason}")
+    escalated = cause in (TakeoverCause.ESCALATION_REQUEST, TakeoverCause.SLA_BREACH)
+    step.moves_responsibility(TAKEOVER_CAUSES[cause], reason)
+    step.event(LifecycleKind.ESCALATED if escalated else LifecycleKind.SENT_TO_PARENT_GRID, f"{cause.value}: {reason}")
     step.effect(GridTakeover(case.case_id, from_grid, to_grid, to_level, cause, at_top, reason, step.now))
-    step.feedback(FeedbackReason.ESCALATED, reason)
+    step.feedback(FeedbackReason.ESCALATED, reason, to_supervising_grid=True)
     step.sla(SlaAction.RESUME if was_transferred else SlaAction.REASSIGN)
     return step
 

@@ -21,14 +21,14 @@ def events(outcome: Outcome) -> list[tuple[str, CaseState, CaseState]]:
 def test_open_without_lead_stays_received_then_dispatch_starts_acknowledge_clocks():
     opened = open_case("C1", "dust", "letter", "E1", CITIZEN, CHAIN, 3, T0)
     assert isinstance(opened, Outcome)
-    assert opened.case.state is CaseState.RECEIVED and opened.case.version == 1
+    assert opened.case.state is CaseState.RECEIVED and opened.case.version == 0
     assert opened.case.handling_grid == "town-3" and opened.case.supervising_grid == "district-lc"
     dispatched = dispatch(opened.case, "env", ("urban",), DEPARTMENTS, at(5))
     assert dispatched.case.state is CaseState.DISPATCHED
     assert dispatched.case.lead_department == "env" and dispatched.case.assisting_departments == ("urban",)
     assert events(dispatched) == [("dispatched", CaseState.RECEIVED, CaseState.DISPATCHED)]
     assert sla(dispatched) == {(SlaAction.START, Milestone.ACKNOWLEDGE), (SlaAction.START, Milestone.ACCEPT_DECISION)}
-    assert dispatched.case.version == 2
+    assert dispatched.case.version == 1
 
 
 def test_open_with_lead_is_dispatched_at_once():
@@ -137,7 +137,9 @@ def test_escalation_climbs_the_chain_and_stays_flagged_at_the_city():
         case = outcome.case
         [takeover] = outcome.of_type(GridTakeover)
         levels.append((case.handling_level, takeover.to_grid, takeover.at_top))
-        assert [f.reason for f in outcome.of_type(Feedback)] == [FeedbackReason.ESCALATED]
+        told = {(f.reason, f.audience, f.recipient.address) for f in outcome.of_type(Feedback)}
+        assert told == {(FeedbackReason.ESCALATED, FeedbackAudience.COMPLAINANT, "hotline_12369"),
+                        (FeedbackReason.ESCALATED, FeedbackAudience.SUPERVISING_GRID, case.supervising_grid)}
     assert levels == [(3, "town-3", False), (2, "district-lc", False), (1, "city-wz", False), (1, "city-wz", True)]
     assert case.state is CaseState.ESCALATED and case.flagged_at_top and case.lead_department == "env"
     assert case.escalations[-1].at_top

@@ -5,27 +5,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 
+from connectors.catalogue import Catalogue
 from connectors.serde import UndecodableRecord
-from domain.departments import department_codes
 from domain.duplicates import IncidentIndex
-from domain.routing.context import load_routing_context
-from domain.sla.policy import load_sla_policies
-from domain.sla.tracker import SlaTracker
 from streams.case_service import CaseService, CaseState
+from streams.composition import case_service, routing_service
 from streams.routing_service import Located, Refused, RoutingService
 
-COMMANDS, HISTORY, FEEDBACK, SLA = "commands", "history", "feedback", "sla"
-
-
-@lru_cache(maxsize=1)
-def routing_context():
-    return load_routing_context()
-
-
-def topic_for(target):
-    return f"{target[0]}.{target[1]}"
+CATALOGUE = Catalogue.load(prefix="envgrid", env={})
+COMMANDS, HISTORY, FEEDBACK, SLA = (CATALOGUE.topic(name) for name in
+                                    ("internal.case-commands", "case.history", "case.feedback", "case.sla"))
 
 
 def decode(value, topic):
@@ -36,9 +26,8 @@ def decode(value, topic):
 
 @dataclass
 class InMemoryPipeline:
-    routing: RoutingService = field(default_factory=lambda: RoutingService(decode, routing_context(), topic_for, COMMANDS))
-    cases: CaseService = field(default_factory=lambda: CaseService(
-        frozenset(department_codes()), SlaTracker(load_sla_policies()), topic_for, HISTORY, FEEDBACK, SLA))
+    routing: RoutingService = field(default_factory=lambda: routing_service(CATALOGUE, decode))
+    cases: CaseService = field(default_factory=lambda: case_service(CATALOGUE))
     indexes: dict = field(default_factory=lambda: defaultdict(IncidentIndex))
     state: CaseState = field(default_factory=lambda: CaseState({}, {}, {}, {}))
     sent: list = field(default_factory=list)

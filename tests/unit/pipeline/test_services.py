@@ -6,7 +6,7 @@ import pytest
 from simulator.generator import generate
 from simulator.model import GeneratorConfig
 from streams.routing_service import Refused
-from tests.unit.pipeline.harness import COMMANDS, HISTORY, InMemoryPipeline, as_input
+from tests.unit.pipeline.harness import COMMANDS, HISTORY, SLA, InMemoryPipeline, as_input
 
 CONFIG = GeneratorConfig(kind_shares={"PetitionComplaint": 0.75, "PatrolReport": 0.25, "DepartmentNotice": 0.0})
 
@@ -74,7 +74,7 @@ def test_cases_left_unanswered_breach_their_deadline_and_escalate(run):
     last = max(e.value["received_at"] for e, _ in outcomes if e.value)
     pipeline.tick(last)  # sets the cursor
     pipeline.tick(last + timedelta(days=45))
-    sla = [o.value for o in pipeline.on("sla")]
+    sla = [o.value for o in pipeline.on(SLA)]
     kinds = Counter((s["kind"], s["milestone"]) for s in sla)
     assert kinds[("BREACH", "acknowledge")] > 0 and kinds[("WARNING", "acknowledge")] > 0
     escalations = [o for o in pipeline.on(HISTORY) if o.value["kind"] == "escalated"]
@@ -84,18 +84,18 @@ def test_cases_left_unanswered_breach_their_deadline_and_escalate(run):
 def test_stage_two_gets_the_same_answer_with_or_without_stage_one_in_the_process():
     import pickle
 
-    from streams.routing_service import RoutingService
-    from tests.unit.pipeline.harness import routing_context, topic_for
+    from streams.composition import routing_service
+    from tests.unit.pipeline.harness import CATALOGUE
 
     def decode(value, topic):
         return pickle.loads(value)
 
     event = next(e for e in generate(seed=11, count=50, config=CONFIG) if e.truth.valid)
     value = pickle.dumps((event.kind, event.value))
-    here = RoutingService(decode, routing_context(), topic_for, COMMANDS)
+    here = routing_service(CATALOGUE, decode)
     first = here.locate(value, "intake")
     assert here.locate_again(value, "located") is first  # remembered
-    elsewhere = RoutingService(decode, routing_context(), topic_for, COMMANDS)
+    elsewhere = routing_service(CATALOGUE, decode)
     again = elsewhere.locate_again(value, "located")  # a worker that did not run stage 1 works it out
     assert (again.zone, again.decision) == (first.zone, first.decision)
 

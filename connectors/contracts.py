@@ -93,7 +93,8 @@ def expand_schema_file(path: Path, types_dir: Path) -> dict[str, Any]:
     if not isinstance(raw, dict) or raw.get("type") not in _NAMED_KINDS:
         raise ContractError(f"{path}: top level must be a named type (record, enum or fixed)")
     expander = _Expander(types_dir)
-    return expander.expand(raw, namespace=raw.get("namespace", ""), where=str(path))
+    expanded: dict[str, Any] = expander.expand(raw, namespace=raw.get("namespace", ""), where=str(path))
+    return expanded
 
 
 def parse_for_fastavro(schema: Mapping[str, Any], where: str) -> Any:

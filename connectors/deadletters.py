@@ -13,7 +13,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
@@ -31,20 +31,22 @@ class Selection:
     source_topic: str | None = None
     max_reinjections: int = 3  # leave records alone that already came back this often
 
-    def picks(self, letter: dict) -> bool:
-        return ((self.reason is None or letter["reason_code"] == self.reason)
+    def picks(self, letter: dict[str, Any]) -> bool:
+        return bool((self.reason is None or letter["reason_code"] == self.reason)
                 and (self.stage is None or letter["stage"] == self.stage.upper())
                 and (self.source_topic is None or letter["source_topic"] == self.source_topic)
                 and letter["reinjections"] < self.max_reinjections)
 
 
-def read_dead_letters(bootstrap_servers: str, codec: EventCodec, topic: str, timeout: float = 30.0) -> Iterator[dict]:
+def read_dead_letters(
+    bootstrap_servers: str, codec: EventCodec, topic: str, timeout: float = 30.0
+) -> Iterator[dict[str, Any]]:
     """Every dead letter from the beginning up to the topic's current end."""
     consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": f"deadletters-{time.time_ns()}",
                          "enable.auto.commit": False, "auto.offset.reset": "earliest"})
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        ends = {}
+        ends: dict[int, int] = {}
         for partition in partitions:
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
             if high > low:
@@ -56,15 +58,19 @@ def read_dead_letters(bootstrap_servers: str, codec: EventCodec, topic: str, tim
                 if message.error():
                     continue
                 yield codec.decode(message.value(), topic)[1]
-                if message.offset() + 1 >= ends.get(message.partition(), 0):
-                    ends.pop(message.partition(), None)
+                offset, partition = message.offset(), message.partition()
+                assert offset is not None and partition is not None  # a consumed record without error has both
+                if offset + 1 >= ends.get(partition, 0):
+                    ends.pop(partition, None)
     finally:
         consumer.close()
 
 
-def reinject(producer: Producer, letters: Iterator[dict], selection: Selection, dry_run: bool = False) -> Counter:
+def reinject(
+    producer: Producer, letters: Iterator[dict[str, Any]], selection: Selection, dry_run: bool = False
+) -> Counter[str]:
     """Produce the selected letters' originals back to their source topics; counts by source topic."""
-    counts: Counter = Counter()
+    counts: Counter[str] = Counter()
     for letter in letters:
         if not selection.picks(letter):
             continue
@@ -87,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     letters = read_dead_letters(addresses.bootstrap_servers, codec, catalogue.topic("deadletter"))
     selection = Selection(args.reason, args.stage, args.source_topic, args.max_reinjections)
     if args.command == "list":
-        counts = Counter((l["stage"], l["reason_code"], l["source_topic"]) for l in letters if selection.picks(l))
-        for (stage, reason, source), n in sorted(counts.items()):
+        kinds = Counter((l["stage"], l["reason_code"], l["source_topic"]) for l in letters if selection.picks(l))
+        for (stage, reason, source), n in sorted(kinds.items()):
             print(f"{n:>8}  {stage:<9} {reason:<28} {source}")
         return 0
     producer = Producer({"bootstrap.servers": addresses.bootstrap_servers, "enable.idempotence": True,

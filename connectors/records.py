@@ -13,7 +13,8 @@ from typing import Any
 from domain.cases.effects import Feedback, FeedbackReason, Handover, LifecycleEvent
 from domain.cases.model import Reporter, ReporterKind
 from domain.cases.notices import Notice, NoticeKind
-from domain.routing.model import Coordinates, RoutingDecision, RoutingInput
+from domain.geo.datums import Datum
+from domain.routing.model import Coordinates, RoutingDecision, RoutingInput, Severity
 from domain.sla.timer import SlaEvent
 
 #: intake event type -> Avro SourceKind symbol
@@ -35,12 +36,13 @@ def routing_input(event_name: str, record: dict[str, Any]) -> RoutingInput:
     location = record.get("location") or {}
     coordinates = None
     if location.get("longitude") is not None and location.get("latitude") is not None:
-        coordinates = Coordinates(location["longitude"], location["latitude"], location.get("datum") or "WGS84")
+        datum = Datum(str(location.get("datum") or "WGS84").upper())
+        coordinates = Coordinates(location["longitude"], location["latitude"], datum)
     return RoutingInput(
         event_id=record["event_id"],
         event_time=record["occurred_at"],
         category=record["category"],
-        severity=str(record.get("severity") or "MEDIUM").lower(),
+        severity=Severity(str(record.get("severity") or "MEDIUM").lower()),
         grid_code=record.get("grid_code") if event_name == "PatrolReport" else None,
         coordinates=coordinates,
         address=location.get("address"),
@@ -134,6 +136,18 @@ def dispatch_targets(decision: RoutingDecision) -> list[tuple[str, str, str]]:
     for target in decision.targets:
         seen.setdefault((target.kind, target.code), (target.kind, target.code, target.role))
     return list(seen.values())
+
+
+EVENT_TIME_FIELDS = {"PetitionComplaint": "received_at", "PatrolReport": "received_at", "DepartmentNotice": "occurred_at",
+                     "CaseDispatched": "dispatched_at", "CaseLifecycleEvent": "occurred_at"}
+
+
+def event_time_of(event_name: str, record: dict[str, Any]) -> datetime | None:
+    """The time a pipeline input counts at (a report when received, a notice when it happened, a case
+    command when dispatched or merged); None for records that are not timed inputs (clock ticks)."""
+    field = EVENT_TIME_FIELDS.get(event_name)
+    value = record.get(field) if field else None
+    return value if isinstance(value, datetime) else None
 
 
 def notice_kind_known(record: dict[str, Any]) -> bool:

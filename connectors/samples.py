@@ -108,6 +108,7 @@ def sample_events() -> dict[str, dict[str, Any]]:
                 "synthetic_geometry": True,
                 "reason": "GCJ02→WGS84 后落在鼓楼社区网格（距边界 35 米）；扬尘类由乡镇级处理，环保牵头、住建协办。",
             },
+            "handover": None,
         },
         "CaseLifecycleEvent": {
             "event_id": "hist:f0e9d8c7-b6a5-4321-8765-43210fedcb03",
@@ -120,6 +121,7 @@ def sample_events() -> dict[str, dict[str, Any]]:
             "actor_unit": "epb",
             "reason": "环保局申请移交：施工扬尘监管属住建部门职责",
             "details": {"transfer_target": "housing"},
+            "revision": 3,
         },
         "CaseFeedback": {
             "event_id": "fb:CASE-b3f1c2de5a7e:accepted:complainant",
@@ -144,6 +146,7 @@ def sample_events() -> dict[str, dict[str, Any]]:
             "handler_unit": "epb",
             "supervising_grid": "330302003",
             "calendar": "cn_official",
+            "calendar_version": "chinesecalendar-1.11.0:2004-2026+holidays-0.109",
         },
         "DeadLetter": {
             "event_id": "dl:envgrid.intake.patrol-reports:2:1187",

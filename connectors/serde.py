@@ -107,13 +107,16 @@ def avro_serializer(client: SchemaRegistryClient, event_name: str, *, auto_regis
     so a producer built from an unreviewed schema fails instead of adding a version.
     """
     conf = {"auto.register.schemas": auto_register, "subject.name.strategy": SUBJECT_NAME_STRATEGY}
-    return AvroSerializer(client, registry_schema(event_name), conf=conf)
+    serializer: AvroSerializer = AvroSerializer(client, registry_schema(event_name), conf=conf)
+    return serializer
 
 
 def avro_deserializer(client: SchemaRegistryClient, event_name: str | None = None) -> AvroDeserializer:
     """confluent-kafka AvroDeserializer; with `event_name`, resolves to that event's current schema."""
     schema = registry_schema(event_name) if event_name else None
-    return AvroDeserializer(client, schema, conf={"subject.name.strategy": SUBJECT_NAME_STRATEGY})
+    conf = {"subject.name.strategy": SUBJECT_NAME_STRATEGY}
+    deserializer: AvroDeserializer = AvroDeserializer(client, schema, conf=conf)
+    return deserializer
 
 
 def key_serializer() -> StringSerializer:
@@ -187,7 +190,9 @@ class EventCodec:
         if self._auto_register:
             schema_id = self._client.register_schema(contract.full_name, schema)
         else:
-            schema_id = self._client.lookup_schema(contract.full_name, schema).schema_id
+            registered_id = self._client.lookup_schema(contract.full_name, schema).schema_id
+            assert registered_id is not None, f"registry returned no id for {contract.full_name}"
+            schema_id = registered_id
         return schema_id, contract.parsed, contract.timestamp_fields
 
     def _reader_for(self, schema_id: int, topic: str) -> tuple[str, Any, Any]:

@@ -41,7 +41,7 @@ def validate_model(model: type[M], raw: Any, path: Path) -> M:
         raise ConfigError(path, errors[0][0], problem) from None
 
 
-def _location(raw: Any, loc: tuple) -> str:
+def _location(raw: Any, loc: tuple[int | str, ...]) -> str:
     """'rules[3] (id R-DUST).lead' style path, naming entries by their id or code where they have one."""
     parts: list[str] = []
     node = raw
@@ -54,11 +54,14 @@ def _location(raw: Any, loc: tuple) -> str:
             parts[-1:] = [f"{parts[-1] if parts else ''}[{key}]{label}"]
         else:
             parts.append(str(key))
-        node = node[key] if isinstance(node, (dict, list)) and _has(node, key) else None
+        node = _child(node, key)
     return ".".join(parts) or "(top level)"
 
 
-def _has(node: Any, key: Any) -> bool:
+def _child(node: Any, key: int | str) -> Any:
+    """The entry at `key` of a mapping or list, or None when there is none."""
     if isinstance(node, dict):
-        return key in node
-    return isinstance(key, int) and 0 <= key < len(node)
+        return node.get(key)
+    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        return node[key]
+    return None

@@ -10,10 +10,17 @@ repeat report across a township boundary is not merged (it is routed as its own 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 EARTH_RADIUS_M = 6_371_008.8
+
+# report id -> (case id, merged into it?, epoch seconds of the report)
+Handled = dict[str, tuple[str, bool, float]]
+# a sighting when pickled: case id, category, epoch seconds, grid, longitude, latitude
+_Row = tuple[str, str, float, str, float | None, float | None]
 
 
 @dataclass(frozen=True)
@@ -54,10 +61,10 @@ class IncidentIndex:
     redelivered report is recognised); plain data so it serialises to a table."""
 
     def __init__(self, sightings: list[Sighting] | None = None,
-                 handled: dict[str, tuple[str, float]] | None = None) -> None:
+                 handled: Handled | None = None) -> None:
         self._sightings: list[Sighting] = list(sightings or [])
         # report id -> (case id, merged into it?, epoch seconds of the report)
-        self._handled: dict[str, tuple[str, bool, float]] = dict(handled or {})
+        self._handled: Handled = dict(handled or {})
 
     def case_of(self, report_id: str) -> tuple[str, bool] | None:
         """(case id, merged?) of a report this zone handled within the window, else None."""
@@ -99,12 +106,13 @@ class IncidentIndex:
         self._sightings = [s for s in self._sightings if s.occurred_at >= horizon]
         self._sightings.append(sighting)
 
-    def __reduce__(self):  # noqa: ANN204 - compact pickling: a tuple per sighting, times as epoch seconds
-        rows = [(s.case_id, s.category, s.occurred_at.timestamp(), s.grid_code, s.longitude, s.latitude)
+    def __reduce__(self) -> tuple[Callable[[list[_Row], Handled | None], IncidentIndex], tuple[list[_Row], Handled]]:
+        """Compact pickling: a tuple per sighting, times as epoch seconds."""
+        rows: list[_Row] = [(s.case_id, s.category, s.occurred_at.timestamp(), s.grid_code, s.longitude, s.latitude)
                 for s in self._sightings]
         return (_index_from_rows, (rows, self._handled))
 
-    def to_records(self) -> list[dict]:
+    def to_records(self) -> list[dict[str, Any]]:
         return [
             {
                 "case_id": s.case_id,
@@ -118,7 +126,7 @@ class IncidentIndex:
         ]
 
     @classmethod
-    def from_records(cls, records: list[dict] | None) -> "IncidentIndex":
+    def from_records(cls, records: list[dict[str, Any]] | None) -> "IncidentIndex":
         return cls(
             [
                 Sighting(
@@ -143,6 +151,6 @@ def _distance_m(a: Sighting, b: Sighting) -> float | None:
     return EARTH_RADIUS_M * math.hypot(dx, dy)
 
 
-def _index_from_rows(rows: list[tuple], handled: dict | None = None) -> IncidentIndex:
+def _index_from_rows(rows: list[_Row], handled: Handled | None = None) -> IncidentIndex:
     return IncidentIndex([Sighting(case_id, category, datetime.fromtimestamp(ts, timezone.utc), grid, lon, lat)
                           for case_id, category, ts, grid, lon, lat in rows], handled)

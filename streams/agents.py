@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timezone
+from typing import Any
+
+import faust
+from faust.types import Message, StreamT, TableT
 
 from connectors.serde import UndecodableRecord
 from connectors.wire import stable_message
@@ -16,7 +21,7 @@ from streams.case_service import CaseService, CaseState, Handled
 from streams.composition import case_service, routing_service
 from streams.held_notices import SourceRecord
 from streams.open_cases import OpenCasesGauge
-from streams.routing_service import Refused, RoutingService
+from streams.routing_service import Located, Refused, RoutingService
 
 INTAKE_TIMESTAMP_HEADER = "envgrid-intake-ms"
 log = logging.getLogger("envgrid.streams")
@@ -33,11 +38,11 @@ def install_router(runtime: Runtime) -> RoutingService:
     incidents = _table(app, "incidents", partitions)
 
     @app.agent(intake, name="router-locate")
-    async def locate(stream):  # noqa: ANN001 - faust stream
+    async def locate(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
             await _guarded(runtime, event.message, "router", locate_one)
 
-    async def locate_one(message) -> None:  # noqa: ANN001 - faust message
+    async def locate_one(message: Message) -> None:
         result = service.locate(message.value, message.topic)
         if isinstance(result, Refused):
             await _dead_letter(runtime, message, result)
@@ -46,11 +51,11 @@ def install_router(runtime: Runtime) -> RoutingService:
         await runtime.send_bytes(located_name, result.zone.encode(), message.value, None, headers)
 
     @app.agent(located, name="router-intake")
-    async def open_or_merge(stream):  # noqa: ANN001
+    async def open_or_merge(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
             await _guarded(runtime, event.message, "router", open_or_merge_one)
 
-    async def open_or_merge_one(message) -> None:  # noqa: ANN001
+    async def open_or_merge_one(message: Message) -> None:
         result = service.locate_again(message.value, message.topic)
         if isinstance(result, Refused):
             await _dead_letter(runtime, message, result)
@@ -92,11 +97,11 @@ def install_cases(runtime: Runtime) -> CaseService:
     state.files.on_recover(rebuild_open_cases_gauge)  # type: ignore[attr-defined]
 
     @app.agent(raw_topic(runtime, notices_name), name="notice-intake")
-    async def notice_intake(stream):  # noqa: ANN001
+    async def notice_intake(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
             await _guarded(runtime, event.message, "cases", forward_notice)
 
-    async def forward_notice(message) -> None:  # noqa: ANN001
+    async def forward_notice(message: Message) -> None:
         """Re-key a notice by case id with the pipeline's own partitioner: a department's client may
         hash keys differently, and the notice must reach the partition where its case lives."""
         try:
@@ -108,11 +113,11 @@ def install_cases(runtime: Runtime) -> CaseService:
                                  [*_plain_headers(message), source_header(message)])
 
     @app.agent(inputs, name="cases")
-    async def cases(stream):  # noqa: ANN001
+    async def cases(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
             await _guarded(runtime, event.message, "cases", handle_one)
 
-    async def handle_one(message) -> None:  # noqa: ANN001
+    async def handle_one(message: Message) -> None:
         try:
             event_name, record = runtime.codec.decode(message.value, message.topic)
         except UndecodableRecord as error:
@@ -130,11 +135,11 @@ def install_cases(runtime: Runtime) -> CaseService:
     return service
 
 
-def _plain_headers(message) -> list[tuple[str, bytes]]:  # noqa: ANN001
+def _plain_headers(message: Any) -> list[tuple[str, bytes]]:  # aiokafka gives headers as (key, value) pairs
     return [(k, v) for k, v in (message.headers or []) if k != SOURCE_HEADER]
 
 
-def _table(app, name: str, partitions: int):  # noqa: ANN001, ANN202
+def _table(app: faust.App, name: str, partitions: int) -> TableT[str, Any]:
     """A table keyed by str with pickled values (domain objects; internal state only, never a contract)."""
     return app.Table(name, partitions=partitions, value_type=PickledState)
 
@@ -147,11 +152,11 @@ class PickledState:
         serializer = "pickle"
 
     @classmethod
-    def from_data(cls, data, *, preferred_type=None):  # noqa: ANN001, ANN206, ARG003
+    def from_data(cls, data: Any, *, preferred_type: type | None = None) -> Any:  # noqa: ARG003
         return data
 
 
-async def _emit(runtime: Runtime, message, handled: Handled, gauge: OpenCasesGauge) -> None:  # noqa: ANN001
+async def _emit(runtime: Runtime, message: Message, handled: Handled, gauge: OpenCasesGauge) -> None:
     for output in handled.outputs:
         await runtime.send(output)
     if handled.refused is not None:
@@ -166,7 +171,8 @@ async def _emit(runtime: Runtime, message, handled: Handled, gauge: OpenCasesGau
     metrics.count_outputs(handled.outputs)
 
 
-async def _guarded(runtime: Runtime, message, processor: str, handle) -> None:  # noqa: ANN001
+async def _guarded(runtime: Runtime, message: Message, processor: str,
+                   handle: Callable[[Message], Awaitable[None]]) -> None:
     """Count, then handle one record; an unexpected error dead-letters it instead of crashing the agent
     (a crashed faust agent is restarted past the record, which would lose it)."""
     metrics.EVENTS_CONSUMED.labels(topic=message.topic).inc()
@@ -179,12 +185,12 @@ async def _guarded(runtime: Runtime, message, processor: str, handle) -> None:  
                                                      f"{processor}: {stable_message(str(error))}"))
 
 
-async def _dead_letter(runtime: Runtime, message, refused: Refused) -> None:  # noqa: ANN001
+async def _dead_letter(runtime: Runtime, message: Any, refused: Refused) -> None:
     await runtime.deadletters.send(message, refused.stage, refused.reason_code, refused.error_class,
                                    refused.message, refused.event_id)
 
 
-def _count_routing(result, merged: bool, message) -> None:  # noqa: ANN001
+def _count_routing(result: Located, merged: bool, message: Message) -> None:
     now = time.time()
     if merged:
         metrics.MERGES.inc()

@@ -7,8 +7,11 @@ doubled"). Agents run with concurrency 1, so faust never commits past a message 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import faust
 
@@ -17,6 +20,9 @@ from connectors.serde import EventCodec, registry_client
 from streams import metrics
 from streams.deadletter import DeadLetterSink
 from streams.routing_service import Output
+
+if TYPE_CHECKING:
+    import aiokafka
 
 log = logging.getLogger("envgrid.streams")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +41,7 @@ class WorkerConfig:
     clock_start: str | None = None  # accelerated clock: ISO instant it shows at `clock_origin` (default: now)
     clock_origin: float | None = None  # accelerated clock: wall epoch seconds of `clock_start` (default: now)
     tick_interval_s: float = 2.0
-    tick_lateness_s: float = 5.0  # real seconds an input may lag behind the clock and still count
+    clock_until: str | None = None  # ISO instant the SLA clock stops at (a demo's or replay's end)
     metrics_port: int = 9464
     department_seed: int = 0
     store: str = "rocksdb://"
@@ -50,18 +56,25 @@ class Runtime:
     catalogue: Catalogue
     codec: EventCodec
     deadletters: DeadLetterSink = field(init=False)
+    # In-process sources of inputs not in Kafka yet (the demo's department simulator): each returns the
+    # event times of what it will still send, which the SLA clock must wait for.
+    waiting_sources: list[Callable[[], list[datetime]]] = field(default_factory=list)
+
+    def waiting_in_process(self) -> list[datetime]:
+        return [t for source in self.waiting_sources for t in source()]
 
     def __post_init__(self) -> None:
         self.deadletters = DeadLetterSink(self.catalogue.topic("deadletter"), self.codec.encode, self.send_bytes,
                                           processor=self.config.app_id)
 
-    async def send(self, output: Output, partition: int | None = None, headers: list | None = None) -> None:
+    async def send(self, output: Output, partition: int | None = None,
+                   headers: list[tuple[str, bytes]] | None = None) -> None:
         value = self.codec.encode(output.event_name, output.value, output.topic)
         all_headers = [*output.headers, *(headers or [])] or None
         await self.send_bytes(output.topic, output.key.encode(), value, partition, all_headers)
 
-    async def send_bytes(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None,
-                         headers: list | None = None) -> None:
+    async def send_bytes(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None,
+                         headers: list[tuple[str, bytes]] | None = None) -> None:
         # The transport producer, not Topic.send: no per-record serializer machinery. Faust flushes this
         # producer before every offset commit, so an output is acknowledged before its input is committed.
         # (Sending through librdkafka instead was tried: no faster here, and it crashed once under load.)
@@ -83,13 +96,15 @@ def _shorten_fetch_wait() -> None:
         return
     create = thread._create_worker_consumer
 
-    def create_with_short_fetch_wait(self, transport):  # noqa: ANN001, ANN202
+    def create_with_short_fetch_wait(
+        self: faust_aiokafka.AIOKafkaConsumerThread, transport: faust_aiokafka.Transport
+    ) -> aiokafka.AIOKafkaConsumer:
         consumer = create(self, transport)
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read by the fetcher built in consumer.start()
         return consumer
 
-    thread._create_worker_consumer = create_with_short_fetch_wait
-    thread._envgrid_fetch_wait = True
+    thread._create_worker_consumer = create_with_short_fetch_wait  # type: ignore[method-assign]
+    thread._envgrid_fetch_wait = True  # type: ignore[attr-defined]
 
 
 def build_runtime(config: WorkerConfig) -> Runtime:

@@ -399,7 +399,9 @@ class CaseService:
         if change.next_due is not None:
             minute = due_minute(change.next_due)
             cursor = state.cursors.get(str(partition))
-            if cursor is not None and minute <= cursor:
+            if cursor is None:  # before the partition's first tick: ticks start from here, nothing is skipped
+                state.cursors[str(partition)] = minute - 1
+            elif minute <= cursor:
                 minute = cursor + 1  # already past: fire on the next tick
             bucket_key = f"{partition}:{minute}"
             bucket = dict(state.buckets.get(bucket_key) or {})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -45,6 +46,6 @@ def clock_for(kind: str, speedup: float = 1.0, start: str | None = None,
     raise ValueError(f"unknown clock {kind!r}: use wall, accelerated or manual")
 
 
-def tick_record(clock_name: str, partition: int, now: datetime) -> dict:
+def tick_record(clock_name: str, partition: int, now: datetime) -> dict[str, Any]:
     """A ClockTick record for one partition."""
     return {"event_id": f"tick:{clock_name}:{partition}:{int(now.timestamp() * 1000)}", "now": now, "clock": clock_name}

@@ -15,14 +15,16 @@ Send = Callable[[str, bytes, bytes], Awaitable[Any]]  # (topic, key, value) -> a
 class DeadLetterSink:
     """Builds DeadLetter records (schemas/DeadLetter.avsc) and sends them keyed by source topic."""
 
-    def __init__(self, topic: str, encode: Callable[[str, dict, str], bytes], send: Send, processor: str) -> None:
+    def __init__(
+        self, topic: str, encode: Callable[[str, dict[str, Any], str], bytes], send: Send, processor: str
+    ) -> None:
         self.topic = topic
         self._encode = encode
         self._send = send
         self.processor = processor
 
     def record_for(self, message: Any, stage: str, reason_code: str, error_class: str, error_message: str,
-                   original_event_id: str | None = None, failed_at: datetime | None = None) -> dict:
+                   original_event_id: str | None = None, failed_at: datetime | None = None) -> dict[str, Any]:
         raw_headers = _headers_of(message) or []
         source = _forwarded_source(raw_headers) or (message.topic, int(message.partition), int(message.offset))
         headers = [{"key": k, "value": v} for k, v in raw_headers if k not in SOURCE_HEADERS]
@@ -85,7 +87,7 @@ def _headers_of(message: Any) -> list[tuple[str, bytes | None]]:
     return [(k if isinstance(k, str) else k.decode(), _as_bytes(v)) for k, v in headers]
 
 
-def _reinjections(headers: list[dict]) -> int:
+def _reinjections(headers: list[dict[str, Any]]) -> int:
     for header in headers:
         if header["key"] == REINJECTION_HEADER and header["value"]:
             try:

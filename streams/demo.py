@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from rich.console import Console
 from rich.live import Live
@@ -23,13 +23,14 @@ from rich.live import Live
 from connectors.catalogue import Catalogue
 from connectors.catalogue_apply import apply as apply_catalogue
 from connectors.serde import EventCodec, register_all, registry_client
-from connectors.settings import cluster_settings
+from connectors.settings import ClusterAddresses, cluster_settings
 from simulator.generator import generate
 from simulator.model import GeneratedEvent, GeneratorConfig
-from simulator.publish import intake_topics, make_producer, publish
+from simulator.publish import PublishResult, intake_topics, make_producer, publish
 from streams.app import REPO_ROOT
 from streams.clock import AcceleratedClock
 from streams.demo_view import FlowView, scrape, total
+from streams.watermark import InputProgress
 
 LOG_DIR = REPO_ROOT / "var" / "log"
 
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"stopped. logs in {LOG_DIR}")
 
 
-def _prepare(addresses, catalogue: Catalogue, console: Console) -> None:  # noqa: ANN001
+def _prepare(addresses: ClusterAddresses, catalogue: Catalogue, console: Console) -> None:
     from confluent_kafka.admin import AdminClient
 
     statuses = apply_catalogue(AdminClient({"bootstrap.servers": addresses.bootstrap_servers}), catalogue)
@@ -87,43 +88,62 @@ def _prepare(addresses, catalogue: Catalogue, console: Console) -> None:  # noqa
     console.print(f"  schemas  {len(ids)} registered (BACKWARD_TRANSITIVE)")
 
 
-# Real seconds a clock tick trails the worker's clock: a deadline is judged only once inputs sent before it
-# had this long to arrive. At ×1,800 one real second is half a simulated hour, and the morning burst of
-# acknowledgements (every overnight case at 08:30) queues for a second or two in a one-worker demo.
-TICK_LATENESS_S = 5
+def horizon_of(start: datetime, args: argparse.Namespace) -> datetime:
+    """Where the demo's SLA clock stops: the last report's time plus the settling time, in simulated time.
+    Deadlines up to it are judged, whatever the machine's load: a slower run takes longer, not fewer."""
+    return start + timedelta(seconds=(args.count / args.rate + args.settle) * args.speedup)
 
 
-def _start_worker(addresses, args, start: datetime, speedup: float, origin: float) -> subprocess.Popen:  # noqa: ANN001
+def _start_worker(addresses: ClusterAddresses, args: argparse.Namespace, start: datetime, speedup: float,
+                  origin: float) -> subprocess.Popen[bytes]:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, ENVGRID_BOOTSTRAP_SERVERS=addresses.bootstrap_servers,
                ENVGRID_SCHEMA_REGISTRY_URL=addresses.schema_registry_url)
     command = [sys.executable, "-m", "streams.worker", "--app-id", args.app_id, "--topic-prefix", args.prefix,
                "--processors", "router,cases,ticker,departments", "--clock", "accelerated",
                "--speedup", str(speedup), "--clock-start", start.isoformat(), "--clock-origin", repr(origin),
-               "--tick-interval", "1", "--tick-lateness", str(TICK_LATENESS_S),
+               "--tick-interval", "1", "--clock-until", horizon_of(start, args).isoformat(),
                "--metrics-port", str(args.metrics_port)]
     log = open(LOG_DIR / "demo-worker.log", "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
 
-def _run(addresses, catalogue, args, clock: AcceleratedClock, view: FlowView, worker, console: Console) -> None:  # noqa: ANN001
+def _run(addresses: ClusterAddresses, catalogue: Catalogue, args: argparse.Namespace, clock: AcceleratedClock,
+         view: FlowView, worker: subprocess.Popen[bytes], console: Console) -> None:
     # on average `rate` reports per real second; busier by day than at night, as the generator makes them
     config = GeneratorConfig(start=clock.now().replace(microsecond=0), mean_interarrival_s=args.speedup / args.rate,
                              kind_shares={"PetitionComplaint": 0.78, "PatrolReport": 0.22, "DepartmentNotice": 0.0})
     codec = EventCodec(registry_client(addresses.schema_registry_url), catalogue.event_type_of)
     producer = make_producer(addresses.bootstrap_servers)
     with Live(view.render(None, 0), console=console, refresh_per_second=2) as live:
-        def progress(count, _result) -> None:  # noqa: ANN001
+        def progress(count: int, _result: PublishResult) -> None:
             live.update(view.render(scrape(view.metrics_url), count))
             if worker.poll() is not None:
                 raise RuntimeError(f"the worker stopped (exit {worker.returncode}); see {LOG_DIR / 'demo-worker.log'}")
 
         publish(producer, codec, _in_step_with(clock, generate(args.seed, args.count, config)),
                 intake_topics(catalogue), progress=progress, progress_every=max(1, int(args.rate)))
-        deadline = time.monotonic() + args.settle
-        while time.monotonic() < deadline:
-            live.update(view.render(scrape(view.metrics_url), args.count, settling=deadline - time.monotonic()))
-            time.sleep(0.5)
+        # Settle until the SLA clock has judged every deadline up to the horizon and the case desk has
+        # taken in its last ticks: under load this takes longer, and the verdicts are the same.
+        horizon = horizon_of(clock.start, args).timestamp()
+        done = InputProgress(addresses.bootstrap_servers, args.app_id,
+                             [catalogue.topic("internal.sla-ticks"), catalogue.topic("internal.case-commands")],
+                             codec.decode)
+        give_up = time.monotonic() + args.settle * 20 + 600
+        try:
+            while True:
+                samples = scrape(view.metrics_url)
+                left = max(0.0, (horizon - total(samples, "envgrid_sla_clock_seconds")) / args.speedup)
+                live.update(view.render(samples, args.count, settling=left))
+                if left == 0 and done.caught_up():
+                    break
+                if worker.poll() is not None:
+                    raise RuntimeError(f"the worker stopped (exit {worker.returncode}); see {LOG_DIR / 'demo-worker.log'}")
+                if time.monotonic() > give_up:
+                    raise TimeoutError("the SLA clock did not reach the demo's horizon in time; see the worker log")
+                time.sleep(0.5)
+        finally:
+            done.close()
 
 
 def _in_step_with(clock: AcceleratedClock, events: Iterable[GeneratedEvent]) -> Iterator[GeneratedEvent]:
@@ -139,7 +159,8 @@ def _in_step_with(clock: AcceleratedClock, events: Iterable[GeneratedEvent]) -> 
         yield event
 
 
-def _wait_until_ready(view: FlowView, catalogue: Catalogue, worker, console: Console, timeout: float = 180) -> None:  # noqa: ANN001
+def _wait_until_ready(view: FlowView, catalogue: Catalogue, worker: subprocess.Popen[bytes], console: Console,
+                      timeout: float = 180) -> None:
     """Until the case desk consumes clock ticks: then every agent has its partitions."""
     ticks = catalogue.topic("internal.sla-ticks")
     deadline = time.monotonic() + timeout
@@ -152,7 +173,7 @@ def _wait_until_ready(view: FlowView, catalogue: Catalogue, worker, console: Con
             time.sleep(0.5)
 
 
-def _stop_worker(worker: subprocess.Popen) -> None:
+def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
     if worker.poll() is None:
         os.killpg(worker.pid, signal.SIGTERM)
         try:
@@ -169,7 +190,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--speedup", type=float, default=1800.0,
                         help="accelerated SLA clock: simulated seconds per real second (default 1800: 1 s = 30 min)")
     parser.add_argument("--seed", type=int, default=2016, help="generator seed (same seed, same traffic)")
-    parser.add_argument("--settle", type=float, default=45.0, help="seconds to keep running after the last report")
+    parser.add_argument("--settle", type=float, default=45.0,
+                        help="real seconds of simulated time after the last report up to which deadlines are judged")
     parser.add_argument("--prefix", default=f"demo{int(time.time())}", help="topic prefix (default: a fresh one)")
     parser.add_argument("--app-id", default=None, help="worker group id (default: the prefix)")
     parser.add_argument("--metrics-port", type=int, default=9464, help="worker metrics port (default 9464)")

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from connectors.catalogue import Catalogue
 
-Samples = dict[str, list[tuple[dict, float]]]
+Samples = dict[str, list[tuple[dict[str, str], float]]]
 
 
 def scrape(url: str) -> Samples:
@@ -54,7 +54,16 @@ class FlowView:
 
     def summary(self, samples: Samples) -> Group:
         return Group(Text("\nsummary", style="bold underline"), self._flows(samples), self._counters(samples),
-                     self._dead_letters(samples))
+                     self._handovers(samples), self._dead_letters(samples))
+
+    def _handovers(self, samples: Samples) -> Table:
+        table = Table(title="dispatches after the opening (revision > 0): who gained or lost a role, and why",
+                      show_edge=False)
+        for column in ("cause", "role", "change", "count"):
+            table.add_column(column, justify="right" if column == "count" else "left")
+        for labels, value in sorted(samples.get("envgrid_handovers_total", []), key=lambda lv: -lv[1]):
+            table.add_row(labels.get("cause", ""), labels.get("role", ""), labels.get("change", ""), f"{value:,.0f}")
+        return table
 
     def _flows(self, samples: Samples) -> Table:
         table = Table(title="cases per department (copies received as lead or assisting; open cases it leads)",

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
+
+from faust.types import StreamT
 
 from connectors.serde import UndecodableRecord
 from simulator.departments import respond
@@ -28,10 +31,12 @@ def install_department_simulator(runtime: Runtime) -> None:
     notices_topic = catalogue.intake("DepartmentNotice")
     clock = clock_for(config.clock, config.speedup, config.clock_start, config.clock_origin)
     speedup = config.speedup if config.clock == "accelerated" else 1.0
-    pending: set[asyncio.Task] = set()
+    until = datetime.fromisoformat(config.clock_until) if config.clock_until else None
+    pending: dict[asyncio.Task[None], datetime] = {}  # planned notices -> their event time
+    runtime.waiting_sources.append(lambda: list(pending.values()))
 
     @runtime.app.agent(raw_topic(runtime, *subscribed), name="department-simulator")
-    async def departments(stream):  # noqa: ANN001 - faust stream
+    async def departments(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
             message = event.message
             try:
@@ -39,14 +44,17 @@ def install_department_simulator(runtime: Runtime) -> None:
             except UndecodableRecord:
                 continue  # not ours to judge: the pipeline wrote it, its own tests cover the codec
             for planned in respond(dispatched, seed=config.department_seed):
+                occurred_at = planned.notice["occurred_at"]
+                if until is not None and occurred_at > until:
+                    continue  # after the demo's end: the SLA clock stops there
                 output = Output(notices_topic, planned.notice["case_id"], "DepartmentNotice", planned.notice)
-                wait = 0.0 if clock is None else (planned.notice["occurred_at"] - clock.now()).total_seconds() / speedup
+                wait = 0.0 if clock is None else (occurred_at - clock.now()).total_seconds() / speedup
                 if wait <= 0:
                     await runtime.send(output)
                 else:
                     task = asyncio.ensure_future(_send_later(runtime, output, wait))
-                    pending.add(task)
-                    task.add_done_callback(pending.discard)
+                    pending[task] = occurred_at
+                    task.add_done_callback(lambda done: pending.pop(done, None))
 
 
 async def _send_later(runtime: Runtime, output: Output, seconds: float) -> None:

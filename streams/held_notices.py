@@ -55,7 +55,7 @@ class DeadLetterOutput:
 
 @dataclass(frozen=True)
 class HeldNotice:
-    record: dict
+    record: dict[str, Any]
     reinjections: int
     source: SourceRecord | None
     expires_at: datetime
@@ -78,7 +78,7 @@ class NoticeHold:
         self._table = table
         self.wait = wait
 
-    def hold(self, record: dict, reinjections: int, source: SourceRecord | None, partition: int) -> bool:
+    def hold(self, record: dict[str, Any], reinjections: int, source: SourceRecord | None, partition: int) -> bool:
         """Hold a notice for its case; False when this attempt is held already (a redelivery)."""
         case_id = record["case_id"]
         waiting = list(self._table.get(case_id) or [])

@@ -8,8 +8,13 @@ config/departments.yaml, reasons and states from closed sets in the domain.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+
+if TYPE_CHECKING:
+    from streams.routing_service import Output
 
 EVENTS_CONSUMED = Counter(
     "envgrid_events_consumed_total", "Records consumed by the pipeline, by topic.", ["topic"]
@@ -46,6 +51,12 @@ MERGES = Counter("envgrid_merges_total", "Repeat reports merged into an existing
 TRANSFERS = Counter("envgrid_transfers_total", "Cases transferred (移交移送) to another unit.")
 ESCALATIONS = Counter("envgrid_escalations_total", "Cases escalated to the upper grid.", ["cause"])
 FEEDBACK = Counter("envgrid_feedback_total", "Feedback messages sent, by audience and stage.", ["audience", "stage"])
+HANDOVERS = Counter("envgrid_handovers_total",
+                    "Dispatches after the opening (revision > 0): a unit gains or loses a role in a case, and why.",
+                    ["cause", "role", "change"])
+SLA_CLOCK = Gauge("envgrid_sla_clock_seconds",
+                  "The time the SLA ticker last sent (epoch s): deadlines up to it are judged. It trails the clock "
+                  "by the allowed lateness, and by the oldest input still waiting when the pipeline is behind.")
 REPLAYED = Counter(
     "envgrid_replayed_events_total",
     "Records seen again after a restart (at-least-once redelivery) and recognised by event id.",
@@ -77,11 +88,15 @@ def serve_metrics(port: int, host: str = "127.0.0.1") -> int:
         return _server_port
 
 
-def count_outputs(outputs) -> None:  # noqa: ANN001 - list[streams.routing_service.Output]
+def count_outputs(outputs: Iterable[Output]) -> None:
     """Domain counters read off what the case desk sends: feedback, SLA events, transfers, escalations."""
     for output in outputs:
         value = output.value
-        if output.event_name == "CaseFeedback":
+        if output.event_name == "CaseDispatched" and value.get("handover"):
+            handover = value["handover"]
+            HANDOVERS.labels(cause=handover["cause"].lower(), role=value["target"]["role"].lower(),
+                             change=handover["change"].lower()).inc()
+        elif output.event_name == "CaseFeedback":
             FEEDBACK.labels(audience=value["audience"].lower(), stage=value["stage"].lower()).inc()
         elif output.event_name == "SlaEvent":
             SLA_EVENTS.labels(kind=value["kind"].lower(), milestone=value["milestone"]).inc()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from domain.cases.model import Case
 from streams import metrics
+
+if TYPE_CHECKING:
+    from streams.case_service import Transition
 
 TERMINAL_STATES = frozenset({"closed", "rejected", "declined"})
 
 
 class OpenCasesGauge:
-    def move(self, transition) -> None:  # noqa: ANN001 - streams.case_service.Transition
+    def move(self, transition: Transition) -> None:
         if transition.state_before is not None and transition.state_before not in TERMINAL_STATES:
             metrics.OPEN_CASES.labels(department=transition.department_before or "none",
                                       state=transition.state_before).dec()

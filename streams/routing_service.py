@@ -17,7 +17,7 @@ from connectors.serde import UndecodableRecord
 from domain.case_ids import case_id_for
 from domain.duplicates import DuplicatePolicy, IncidentIndex, Sighting, merge_zone
 from domain.geo.datums import Datum, to_wgs84
-from domain.registry.model import NoVersionInForce
+from domain.effective import NoVersionInForce
 from domain.routing.context import RoutingContext
 from domain.routing.model import ResolutionNote, RoutingDecision
 from domain.rules.model import UnknownCategory
@@ -57,7 +57,8 @@ class Located:
 
     @property
     def event_id(self) -> str:
-        return self.record["event_id"]
+        event_id: str = self.record["event_id"]
+        return event_id
 
     @property
     def incidents_key(self) -> str:
@@ -78,7 +79,7 @@ class Intake:
 
 class RoutingService:
     def __init__(
-        self, decode: Callable[[bytes, str], tuple[str, dict]], routing: RoutingContext,
+        self, decode: Callable[[bytes | None, str], tuple[str, dict[str, Any]]], routing: RoutingContext,
         topic_for: Callable[[tuple[str, str]], str], case_commands_topic: str,
         policy: DuplicatePolicy = DuplicatePolicy(),
     ) -> None:

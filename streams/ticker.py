@@ -1,13 +1,27 @@
-"""The SLA ticker: sends the clock's time to every partition of the tick topic, so each partition's
-deadline check runs where its cases live (see streams.case_service.CaseService.on_tick)."""
+"""The SLA ticker: sends the pipeline's SLA time to every partition of the tick topic, so each partition's
+deadline check runs where its cases live (see streams.case_service.CaseService.on_tick).
+
+The time it sends is a watermark (`domain.sla.watermark`): the clock, held back by the allowed lateness
+(config/pipeline.yaml) and by the oldest input the pipeline has not processed yet (`streams.watermark`).
+So a deadline is judged only after every answer that could still meet it was applied, however busy, slow
+or long stopped the workers were: the verdicts are a function of the events, not of processing speed.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import logging
+from datetime import datetime
 
+from domain.sla.watermark import watermark
+from streams import metrics
 from streams.app import Runtime
 from streams.clock import clock_for, tick_record
+from streams.composition import load_pipeline_settings
 from streams.routing_service import Output
+from streams.watermark import InputProgress, ProgressUnknown, pipeline_inputs
+
+log = logging.getLogger("envgrid.ticker")
 
 
 def install_ticker(runtime: Runtime) -> None:
@@ -15,15 +29,30 @@ def install_ticker(runtime: Runtime) -> None:
     clock = clock_for(config.clock, config.speedup, config.clock_start, config.clock_origin)
     if clock is None:
         return
-    # Allowed lateness: a tick says "now" only for what inputs had time to arrive by, so a notice still
-    # queued behind a backlog is applied before its deadline is judged (in simulated time when accelerated).
-    lateness = timedelta(seconds=config.tick_lateness_s * (config.speedup if config.clock == "accelerated" else 1.0))
+    lateness = load_pipeline_settings().allowed_lateness
+    until = datetime.fromisoformat(config.clock_until) if config.clock_until else None
     topic = runtime.catalogue.topic("internal.sla-ticks")
     partitions = runtime.catalogue.spec(topic).partitions
+    progress = InputProgress(config.bootstrap_servers, config.app_id,
+                             pipeline_inputs(runtime.catalogue, with_departments="departments" in config.processors),
+                             runtime.codec.decode)
+    last: list[datetime] = []
 
     @runtime.app.timer(config.tick_interval_s, name="sla-ticker")
     async def tick() -> None:
-        now = clock.now() - lateness
+        now = clock.now()
+        in_process = runtime.waiting_in_process()  # before and after the broker's view: nothing slips between
+        try:
+            waiting = await asyncio.get_running_loop().run_in_executor(None, progress.waiting)
+        except ProgressUnknown as error:
+            log.warning("SLA clock held at its last time: %s", error)
+            return
+        mark = watermark(now, [*in_process, *waiting, *runtime.waiting_in_process()], lateness,
+                         last[-1] if last else None, until)
+        if last and mark <= last[-1]:
+            return
         for partition in range(partitions):
-            output = Output(topic, "", "ClockTick", tick_record(clock.name, partition, now))
-            await runtime.send(output, partition=partition)
+            await runtime.send(Output(topic, "", "ClockTick", tick_record(clock.name, partition, mark)),
+                               partition=partition)
+        last[:] = [mark]
+        metrics.SLA_CLOCK.set(mark.timestamp())

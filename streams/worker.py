@@ -14,7 +14,7 @@ from pathlib import Path
 
 from connectors.settings import ensure_cluster
 from streams import metrics
-from streams.app import REPO_ROOT, WorkerConfig, build_runtime
+from streams.app import REPO_ROOT, Runtime, WorkerConfig, build_runtime
 
 PROCESSORS = ("router", "cases", "ticker", "departments")
 
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         clock_start=args.clock_start,
         clock_origin=args.clock_origin,
         tick_interval_s=args.tick_interval,
-        tick_lateness_s=args.tick_lateness,
+        clock_until=args.clock_until,
         metrics_port=args.metrics_port,
         department_seed=args.department_seed,
         store=args.store,
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def install(runtime) -> None:  # noqa: ANN001 - streams.app.Runtime
+def install(runtime: Runtime) -> None:
     from streams.agents import install_cases, install_router
     from streams.ticker import install_ticker
     from streams.worker_lag import install_lag_gauge
@@ -94,8 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--clock-origin", type=float, default=None,
                         help="accelerated clock: wall epoch seconds at which it shows --clock-start")
     parser.add_argument("--tick-interval", type=float, default=2.0, help="seconds between SLA ticks")
-    parser.add_argument("--tick-lateness", type=float, default=5.0,
-                        help="real seconds an input may lag behind the clock and still beat its deadline")
+    parser.add_argument("--clock-until", default=None,
+                        help="ISO instant the SLA clock stops at (a demo's or replay's end); the department "
+                             "simulator sends nothing after it")
     parser.add_argument("--metrics-port", type=int, default=9464, help="Prometheus endpoint port (0 = any free)")
     parser.add_argument("--port-file", default=None, help="write the metrics port here once serving")
     parser.add_argument("--department-seed", type=int, default=0, help="department simulator seed")

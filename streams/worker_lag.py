@@ -25,7 +25,7 @@ def install_lag_gauge(runtime: Runtime, interval_s: float = 5.0) -> None:
             if high is None:
                 continue
             end[(tp.topic, tp.partition)] = high
-            offset = consumer._committed_offset.get(tp)  # faust keeps no public accessor for it
+            offset = consumer._committed_offset.get(tp)  # type: ignore[attr-defined]  # faust keeps no public accessor
             committed[(tp.topic, tp.partition)] = -1 if offset is None else offset
         for (topic, partition), lag in compute_lag(committed, end).items():
             metrics.CONSUMER_LAG.labels(group=app.conf.id, topic=topic, partition=str(partition)).set(lag)

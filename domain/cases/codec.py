@@ -14,7 +14,8 @@ _CASE = TypeAdapter(Case)
 
 
 def case_to_dict(case: Case) -> dict[str, Any]:
-    return _CASE.dump_python(case, mode="json")
+    data: dict[str, Any] = _CASE.dump_python(case, mode="json")
+    return data
 
 
 def case_from_dict(data: dict[str, Any]) -> Case:

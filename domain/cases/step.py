@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from domain.cases.effects import (Effect, Feedback, FeedbackAudience, FeedbackReason, HandoverCause, LifecycleEvent,
                                   LifecycleKind, Outcome)
@@ -41,7 +42,7 @@ class Step:
         self.handover_cause, self.handover_reason = cause, reason
         return self
 
-    def change(self, **fields) -> Step:
+    def change(self, **fields: Any) -> Step:
         self.case = replace(self.case, **fields)
         return self
 

@@ -7,7 +7,7 @@ enforcement naming a lead, or acknowledges it and handles it itself (`Case.handl
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from domain.cases.effects import (FeedbackReason, GridTakeover, HandoverCause, LifecycleKind, Outcome, Rejection,
                                   RejectionCode, RerouteRequest, TakeoverCause)
@@ -74,7 +74,7 @@ def hand_to_parent_grid(step: Step, cause: TakeoverCause, reason: str, keep_lead
     from_grid = case.handling_grid
     record = EscalationRecord(case.handling_level, to_level, from_grid, to_grid, step.unit or "", reason, step.now)
     was_transferred = case.state is CaseState.TRANSFERRED
-    changes: dict = dict(state=CaseState.ESCALATED, extension_pending=case.extension_pending and keep_lead, handling_level=to_level, escalations=(*case.escalations, record),
+    changes: dict[str, Any] = dict(state=CaseState.ESCALATED, extension_pending=case.extension_pending and keep_lead, handling_level=to_level, escalations=(*case.escalations, record),
                          flagged_at_top=case.flagged_at_top or at_top, handled_by_grid=False)  # the upper grid decides anew
     if not keep_lead or was_transferred:
         changes.update(lead_department=None, assisting_departments=())

@@ -74,8 +74,9 @@ class AddressMatcher:
         for level in sorted({self._level(code) for code in best}, reverse=True):
             at_level = sorted(code for code in best if self._level(code) == level)
             if len(at_level) == 1:
-                deeper = fallback is not None and self._level(fallback.code) > level
-                return fallback if deeper else AddressMatch(at_level[0], names, ambiguous)
+                if fallback is not None and self._level(fallback.code) > level:
+                    return fallback  # a deeper common parent beats a unique but shallower candidate
+                return AddressMatch(at_level[0], names, ambiguous)
             ambiguous = ambiguous or tuple(at_level)
             shared = set.intersection(*(ancestors_of[code] for code in at_level))
             parent = max(shared, key=self._level)

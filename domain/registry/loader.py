@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
@@ -18,7 +20,8 @@ from domain import paths
 from domain.config_errors import ConfigError, read_yaml, validate_model
 from domain.geo.spatial_index import LeafGridIndex
 from domain.registry.config_schema import RegistryVersionFile
-from domain.registry.model import Grid, GridLevel, RegistrySet, RegistryVersion
+from domain.registry.grid import Grid, GridLevel
+from domain.registry.model import RegistrySet, RegistryVersion
 
 
 def load_registry_set(directory: Path | str = paths.REGISTRY_DIR) -> RegistrySet:
@@ -157,14 +160,15 @@ def _leaf_index(fine_path: str, district_path: str, distance_m: float) -> tuple[
     return LeafGridIndex(leaves, outline, near_distance_m=distance_m), synthetic
 
 
-def _read_geojson(path: Path) -> dict:
+def _read_geojson(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return data
     except (OSError, json.JSONDecodeError) as error:
         raise ConfigError(path, "(file)", f"not readable GeoJSON: {error}") from None
 
 
-def _rows(path: Path, required: tuple[str, ...]):
+def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         missing = [column for column in required if column not in (reader.fieldnames or [])]

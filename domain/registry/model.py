@@ -7,9 +7,9 @@ version and picks the one in force at an event's time (time is always passed in)
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
 
-from domain.effective import EffectiveDated, NoVersionInForce  # noqa: F401 - NoVersionInForce is re-exported
+from domain.effective import EffectiveDated, NoVersionInForce as NoVersionInForce  # re-exported
 from domain.registry.address_matcher import AddressMatcher
 from domain.registry.config_schema import NearBoundaryPolicy
 from domain.registry.grid import Grid, GridLevel
@@ -61,7 +61,8 @@ class RegistryVersion:
         self._chains = {code: self._build_chain(code) for code in grids}
         self._facts = {code: self._chain_facts(chain) for code, chain in self._chains.items()}
         self.address_matcher = AddressMatcher(grids.values(), self.chain, address_names)
-        self.derived: dict = {}  # memo of values computed from this version by routing; a version never changes
+        # memo of values computed from this version by routing; a version never changes
+        self.derived: dict[str, Any] = {}
 
     def in_force_at(self, moment: dt.datetime) -> bool:
         return self.valid_from <= moment and (self.valid_to is None or moment < self.valid_to)

@@ -33,11 +33,16 @@ class RoutingContext:
 
     def pinned(self, registry_version: str | None = None, rules_version: str | None = None) -> "RoutingContext":
         """A context that uses the named versions whatever the event time (e.g. to replay "as of")."""
-        return replace(
-            self,
-            registry=self.registry.by_id(registry_version) if registry_version else self.registry,
-            rules=self.rules.by_id(rules_version) if rules_version else self.rules,
-        )
+        registry, rules = self.registry, self.rules
+        if registry_version:
+            if not isinstance(registry, RegistrySet):
+                raise TypeError(f"this context is already pinned to registry version {registry.id}")
+            registry = registry.by_id(registry_version)
+        if rules_version:
+            if not isinstance(rules, RulesSet):
+                raise TypeError(f"this context is already pinned to rules version {rules.id}")
+            rules = rules.by_id(rules_version)
+        return replace(self, registry=registry, rules=rules)
 
 
 def load_routing_context(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from domain.registry.model import Grid, GridLevel, RegistrySet, RegistryVersion
+from domain.registry.grid import Grid, GridLevel
+from domain.registry.model import RegistrySet, RegistryVersion
 from domain.routing.model import Provenance, ResolutionPath, RoutingDecision, RoutingInput, Target
 from domain.routing.resolve import resolve_location
 from domain.rules.model import RuleOutcome, RulesSet, RulesVersion
@@ -24,6 +25,7 @@ def decide(
     chain = location.chain
     severity = event.severity.value
     facts = version.facts(chain[0].code)
+    assert facts is not None, f"resolved grid {chain[0].code} not in registry {version.id}"
     outcome = rules_version.resolve(
         event.category, severity, facts.codes,
         key_entity=event.key_entity, suspected_crime=event.suspected_crime, cross_district=event.cross_district,
@@ -60,6 +62,7 @@ def _tail(
 ) -> tuple[Grid, tuple[Target, ...], str]:
     """Handling grid, targets and the rule part of the reason. The parts that depend only
     on the outcome and the level-2 grid are memoised (bounded by the configuration's size)."""
+    memo: dict[tuple[int, str | None, bool, bool], tuple[RuleOutcome, tuple[Target, ...], str, str]] | None
     memo = version.derived.get("targets")
     if memo is None:
         memo = version.derived.setdefault("targets", {})

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from domain.geo.datums import Datum
-from domain.registry.model import Grid
+from domain.registry.grid import Grid
 
 
 class Severity(str, Enum):
@@ -134,7 +134,7 @@ class RoutingDecision(NamedTuple):
     def is_triage(self) -> bool:
         return self.provenance.resolution_path is ResolutionPath.TRIAGE
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The RoutingDecision Avro record (schemas/types/RoutingDecision.avsc)."""
         near = self.provenance.near_boundary
         return {

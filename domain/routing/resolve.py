@@ -11,7 +11,8 @@ from typing import NamedTuple
 from domain.geo.datums import Datum, to_wgs84
 from domain.geo.spatial_index import PointLocation
 from domain.registry.config_schema import NearBoundaryPolicy
-from domain.registry.model import Grid, GridLevel, RegistryVersion
+from domain.registry.grid import Grid, GridLevel
+from domain.registry.model import RegistryVersion
 from domain.routing.model import NearBoundary, ResolutionNote, ResolutionPath, RoutingInput
 
 
@@ -93,7 +94,7 @@ class _LeafOutcome(NamedTuple):
 
 
 def _leaf_outcome(version: RegistryVersion, location: PointLocation) -> _LeafOutcome:
-    memo = version.derived.get("leaf")
+    memo: dict[PointLocation, _LeafOutcome] | None = version.derived.get("leaf")
     if memo is None:  # bounded by the leaves and their near-boundary combinations
         memo = version.derived.setdefault("leaf", {})
     cached = memo.get(location)

@@ -9,11 +9,11 @@ security assists; cross-district incident → level 1. Every step is recorded fo
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, NamedTuple, Sequence
+from typing import Iterable, NamedTuple, Sequence, cast
 
 from domain.effective import EffectiveDated
-from domain.registry.model import CHINA_TIME, NoVersionInForce
-from domain.rules.config_schema import RuleEntry, RulesVersionFile
+from domain.registry.model import CHINA_TIME
+from domain.rules.config_schema import RuleEntry, RulesVersionFile, Severity
 
 
 class RuleOutcome(NamedTuple):
@@ -48,7 +48,8 @@ class RulesVersion:
         self._raise = spec.severity.raise_levels
         self._severity_ceiling = spec.severity.highest_level_by_severity
         self._conditions = spec.special_conditions
-        self._outcomes: dict[tuple, RuleOutcome] = {}  # outcomes depend only on these keys: memoised
+        # outcomes depend only on these keys: memoised
+        self._outcomes: dict[tuple[str, str, bool, bool, bool], RuleOutcome] = {}
 
     def at(self, moment: dt.datetime) -> "RulesVersion":
         """This version whatever the time: a single version acts as pinned rules (replays "as of")."""
@@ -86,15 +87,17 @@ class RulesVersion:
         applied = [rule.id]
         scope = f" within {rule.within}" if rule.within else ""
         steps = [f"rule {rule.id}{scope}: {category} → lead {rule.lead}, level L{rule.level}"]
+        level: int
         lead, assisting, level = rule.lead, list(rule.assisting), rule.level
-        override = rule.by_severity.get(severity)
+        named = cast(Severity, severity)  # a severity the configuration does not name finds no entry below
+        override = rule.by_severity.get(named)
         if override is not None:
             level = override.level or level
             lead = override.lead or lead
             assisting.extend(override.add_assisting)
             steps.append(f"severity {severity} (rule {rule.id}) → lead {lead}, level L{level}")
-        elif self._raise.get(severity, 0) and level > self._severity_ceiling:
-            raised = max(level - self._raise[severity], self._severity_ceiling)
+        elif self._raise.get(named, 0) and level > self._severity_ceiling:
+            raised = max(level - self._raise[named], self._severity_ceiling)
             steps.append(f"severity {severity} raises the level L{level} → L{raised} (severity alone raises at most to L{self._severity_ceiling})")
             level = raised
         conditions = self._conditions

@@ -19,7 +19,8 @@ def timer_key(case_id: str, milestone: str) -> str:
 
 
 def timer_to_dict(timer: MilestoneTimer) -> dict[str, Any]:
-    return _TIMER.dump_python(timer, mode="json")
+    data: dict[str, Any] = _TIMER.dump_python(timer, mode="json")
+    return data
 
 
 def timer_from_dict(data: dict[str, Any]) -> MilestoneTimer:

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from domain.sla.commands import Milestone, PauseReason
 from domain.sla.worktime import DEFAULT_OFFICE_PERIODS, TimeBasis
@@ -171,7 +172,8 @@ def parse_sla_policies(raw: Any, source: str = "<sla config>") -> SlaPolicies:
 
 
 def _coverage_problems(config: SlaFile, source: str) -> list[str]:
-    problems, owner = [], {}
+    problems: list[str] = []
+    owner: dict[tuple[str, str], str] = {}
     for index, entry in enumerate(config.policies):
         for channel in entry.channels:
             for category in entry.categories:
@@ -188,7 +190,7 @@ def _coverage_problems(config: SlaFile, source: str) -> list[str]:
     return problems
 
 
-def _describe(source: str, raw: dict, err: dict) -> str:
+def _describe(source: str, raw: dict[str, Any], err: ErrorDetails) -> str:
     loc = list(err["loc"])
     where = ".".join(str(part) for part in loc) or "(top level)"
     if len(loc) >= 2 and loc[0] == "policies" and isinstance(loc[1], int):

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
+from domain.sla.calendar import CalendarBasis, weakest
 from domain.sla.commands import Milestone, PauseReason
 from domain.sla.worktime import Reckoned, TimeBasis, WorkTime
 
@@ -39,13 +41,14 @@ class SlaEvent:
     deadline: datetime  # the instant the whole limit runs out (as of now; pauses move it)
     handler_unit: str
     supervising_grid: str
-    calendar_fallback: bool  # a day involved lay outside the official calendar: Mon–Fri assumed
+    calendar_basis: CalendarBasis  # the weakest calendar data a day involved rested on (official, provisional, ...)
     policy_id: str = ""  # the config/sla.yaml entry that set the limit
     started_at: datetime | None = None  # when the clock started
+    calendar_version: str = ""  # WorkingCalendar.version_id the deadline was computed with
 
     @property
     def calendar(self) -> str:
-        return "weekday_fallback" if self.calendar_fallback else "cn_official"
+        return str(self.calendar_basis)
 
     @property
     def event_id(self) -> str:
@@ -84,7 +87,7 @@ class MilestoneTimer:
     extensions_used: int = 0
     extended_by: timedelta = timedelta(0)
     generation: int = 0  # bumped on every change: the scheduler's token for lazy cancellation
-    calendar_fallback: bool = False
+    calendar_basis: CalendarBasis = CalendarBasis.OFFICIAL  # weakest basis of the time counted so far
     policy_id: str = ""
     started_at: datetime | None = None
 
@@ -123,7 +126,7 @@ def threshold_at(timer: MilestoneTimer, fraction: float, worktime: WorkTime) -> 
     if timer.state is not TimerState.RUNNING:
         return None
     reckoned = worktime.advance(timer.basis, timer.since, timer.budget * fraction - timer.counted)
-    return Reckoned(reckoned.at, reckoned.calendar_fallback or timer.calendar_fallback)
+    return Reckoned(reckoned.at, weakest(reckoned.calendar_basis, timer.calendar_basis))
 
 
 def next_due(timer: MilestoneTimer, worktime: WorkTime) -> Reckoned | None:
@@ -153,7 +156,8 @@ def fire_due(
         kind = SlaEventKind.BREACH if fraction >= BREACH else SlaEventKind.WARNING
         signals.append(SlaEvent(
             kind, timer.case_id, timer.milestone, fraction, crossed.at, deadline.at,
-            timer.handler_unit, timer.supervising_grid, crossed.calendar_fallback, timer.policy_id, timer.started_at,
+            timer.handler_unit, timer.supervising_grid, deadline.calendar_basis, timer.policy_id, timer.started_at,
+            worktime.calendar.version_id,
         ))
         if kind is SlaEventKind.BREACH:
             signals.append(SlaEscalation(
@@ -197,13 +201,13 @@ def reassign_timer(timer: MilestoneTimer, handler_unit: str, supervising_grid: s
     return _changed(timer, handler_unit=handler_unit, supervising_grid=supervising_grid)
 
 
-def _settle(timer: MilestoneTimer, at: datetime, worktime: WorkTime, **changes) -> MilestoneTimer:
+def _settle(timer: MilestoneTimer, at: datetime, worktime: WorkTime, **changes: Any) -> MilestoneTimer:
     counted = worktime.counted(timer.basis, timer.since, at)
     return _changed(
         timer, counted=timer.counted + counted.amount, since=max(at, timer.since),
-        calendar_fallback=timer.calendar_fallback or counted.calendar_fallback, **changes,
+        calendar_basis=weakest(timer.calendar_basis, counted.calendar_basis), **changes,
     )
 
 
-def _changed(timer: MilestoneTimer, **changes) -> MilestoneTimer:
+def _changed(timer: MilestoneTimer, **changes: Any) -> MilestoneTimer:
     return replace(timer, generation=timer.generation + 1, **changes)

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from domain.sla.commands import Milestone, SlaAction, SlaCommand
-from domain.sla.policy import SlaPolicies
+from domain.sla.policy import MilestoneRule, SlaPolicies
 from domain.sla.scheduler import DeadlineScheduler
 from domain.sla.timer import (
     MilestoneTimer, SlaEscalation, SlaEvent, TimerState, extend_timer, fire_due, next_due, pause_timer,
@@ -115,7 +115,9 @@ def _not_timed(case_id: str, milestone: Milestone) -> ExtensionRejected:
     return ExtensionRejected(case_id, milestone, ExtensionRefusal.NOT_TIMED, f"{milestone} of case {case_id} is not timed")
 
 
-def _extension_refusal(timer: MilestoneTimer, rule, extra_units: float) -> tuple[ExtensionRefusal, str] | None:
+def _extension_refusal(
+    timer: MilestoneTimer, rule: MilestoneRule | None, extra_units: float
+) -> tuple[ExtensionRefusal, str] | None:
     if timer.state is TimerState.STOPPED:
         return ExtensionRefusal.STOPPED, "the milestone is already met or stopped"
     if timer.breached:

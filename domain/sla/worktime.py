@@ -10,10 +10,10 @@ Day-based limits follow the legal convention that the starting day itself is not
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from domain.sla.calendar import CHINA_TZ, WorkingCalendar
+from domain.sla.calendar import CHINA_TZ, CalendarBasis, WorkingCalendar, weakest
 from domain.sla.clock import require_aware
 
 _MAX_DAYS_SCANNED = 3660  # ten years: a budget that cannot be placed in that span is a configuration bug
@@ -39,27 +39,31 @@ DEFAULT_OFFICE_PERIODS: tuple[tuple[time, time], ...] = ((time(8, 30), time(12, 
 
 @dataclass(frozen=True, slots=True)
 class Reckoned:
-    """A computed instant, flagged when any day involved was outside the official calendar."""
+    """A computed instant and the weakest calendar basis of the days it was counted over."""
 
     at: datetime
-    calendar_fallback: bool
+    calendar_basis: CalendarBasis
 
 
 @dataclass(frozen=True, slots=True)
 class Counted:
     amount: timedelta
-    calendar_fallback: bool
+    calendar_basis: CalendarBasis
 
 
 class WorkTime:
-    """Working-time arithmetic over a `WorkingCalendar` and office periods."""
+    """Working-time arithmetic over a `WorkingCalendar` (default: `config/calendar/` over the packages) and office periods."""
 
     def __init__(
         self,
         calendar: WorkingCalendar | None = None,
         office_periods: tuple[tuple[time, time], ...] = DEFAULT_OFFICE_PERIODS,
     ) -> None:
-        self.calendar = calendar or WorkingCalendar()
+        if calendar is None:
+            # imported here so that `python -m domain.sla.calendar_data` is not imported twice
+            from domain.sla.calendar_data import load_working_calendar
+            calendar = load_working_calendar()
+        self.calendar = calendar
         self.office_periods = office_periods
 
     def counting_start(self, basis: TimeBasis, start: datetime) -> datetime:
@@ -74,14 +78,14 @@ class WorkTime:
         """The instant at which `budget` of counted time, counted from `start`, is used up."""
         require_aware(start, "start")
         if budget <= timedelta(0):
-            return Reckoned(start, False)
+            return Reckoned(start, CalendarBasis.OFFICIAL)
         if basis in (TimeBasis.CALENDAR_DAYS, TimeBasis.CALENDAR_HOURS):
-            return Reckoned(start + budget, False)
+            return Reckoned(start + budget, CalendarBasis.OFFICIAL)
         local = start.astimezone(CHINA_TZ)
-        remaining, fallback, day = budget, False, local.date()
+        remaining, trusted, day = budget, CalendarBasis.OFFICIAL, local.date()
         for _ in range(_MAX_DAYS_SCANNED):
             info = self.calendar.day(day)
-            fallback |= info.fallback
+            trusted = weakest(trusted, info.basis)
             if info.is_workday:
                 for window_start, window_end in self._windows(basis, day):
                     begin = max(window_start, local)
@@ -89,7 +93,7 @@ class WorkTime:
                         continue
                     available = window_end - begin
                     if remaining <= available:
-                        return Reckoned(begin + remaining, fallback)
+                        return Reckoned(begin + remaining, trusted)
                     remaining -= available
             day += timedelta(days=1)
         raise ValueError(f"no {basis} found within {_MAX_DAYS_SCANNED} days after {start.isoformat()}")
@@ -99,23 +103,23 @@ class WorkTime:
         require_aware(start, "start")
         require_aware(end, "end")
         if end <= start:
-            return Counted(timedelta(0), False)
+            return Counted(timedelta(0), CalendarBasis.OFFICIAL)
         if basis in (TimeBasis.CALENDAR_DAYS, TimeBasis.CALENDAR_HOURS):
-            return Counted(end - start, False)
+            return Counted(end - start, CalendarBasis.OFFICIAL)
         local_start, local_end = start.astimezone(CHINA_TZ), end.astimezone(CHINA_TZ)
-        total, fallback, day = timedelta(0), False, local_start.date()
+        total, trusted, day = timedelta(0), CalendarBasis.OFFICIAL, local_start.date()
         while day <= local_end.date():
             info = self.calendar.day(day)
-            fallback |= info.fallback
+            trusted = weakest(trusted, info.basis)
             if info.is_workday:
                 for window_start, window_end in self._windows(basis, day):
                     overlap = min(window_end, local_end) - max(window_start, local_start)
                     if overlap > timedelta(0):
                         total += overlap
             day += timedelta(days=1)
-        return Counted(total, fallback)
+        return Counted(total, trusted)
 
-    def _windows(self, basis: TimeBasis, day) -> list[tuple[datetime, datetime]]:
+    def _windows(self, basis: TimeBasis, day: date) -> list[tuple[datetime, datetime]]:
         if basis is TimeBasis.WORKING_DAYS:
             midnight = datetime.combine(day, time(0), CHINA_TZ)
             return [(midnight, midnight + timedelta(days=1))]

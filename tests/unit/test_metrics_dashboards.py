@@ -13,7 +13,7 @@ import yaml
 from prometheus_client import Counter, Histogram
 from prometheus_client.metrics import MetricWrapperBase
 
-from streams import metrics
+from streams import calendar_metrics, metrics
 
 OBSERVABILITY = Path(__file__).resolve().parents[2] / "deploy" / "observability"
 # Anything that looks like one of our series, or like a counter/histogram series of anyone's.
@@ -22,7 +22,7 @@ SERIES = re.compile(r"\b(envgrid_[a-zA-Z0-9_]+|[a-zA-Z_][a-zA-Z0-9_]*_(?:total|b
 
 def known_series() -> set[str]:
     names: set[str] = set()
-    for metric in vars(metrics).values():
+    for metric in [*vars(metrics).values(), *vars(calendar_metrics).values()]:
         if not isinstance(metric, MetricWrapperBase):
             continue
         if isinstance(metric, Counter):

@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from domain.sla.calendar import CHINA_TZ, WorkingCalendar
+from domain.sla.calendar import CHINA_TZ, CalendarBasis, NoStatutoryRule, WorkingCalendar
 from domain.sla.worktime import TimeBasis, WorkTime
 
 WT = WorkTime()
@@ -28,16 +28,16 @@ def cst(y, m, d, hh=0, mm=0) -> datetime:
 ])
 def test_official_workdays(day, workday):
     info = WorkingCalendar().day(day)
-    assert (info.is_workday, info.fallback) == (workday, False)
+    assert (info.is_workday, info.basis) == (workday, CalendarBasis.OFFICIAL)
 
 
-def test_outside_the_packages_years_falls_back_to_monday_to_friday_with_a_flag():
-    calendar = WorkingCalendar()
+def test_without_data_or_rule_a_year_falls_back_to_monday_to_friday_and_says_so():
+    calendar = WorkingCalendar(statutory=NoStatutoryRule())
     first, last = calendar.covered_years
     assert first <= 2024 and last >= 2025
     beyond = date(last + 3, 1, 1)
     info = calendar.day(beyond)
-    assert info.fallback and info.is_workday == (beyond.weekday() < 5)
+    assert info.basis is CalendarBasis.WEEKDAYS and info.is_workday == (beyond.weekday() < 5)
     assert not calendar.covers(beyond)
 
 
@@ -82,7 +82,7 @@ def test_a_budget_ending_exactly_at_closing_time_ends_there():
 
 def test_counted_working_hours_between_two_instants():
     counted = WT.counted(HOURS, cst(2025, 9, 26, 16, 30), cst(2025, 9, 29, 9, 30))
-    assert counted.amount == timedelta(hours=1 + 7.5 + 1) and not counted.calendar_fallback
+    assert counted.amount == timedelta(hours=1 + 7.5 + 1) and counted.calendar_basis is CalendarBasis.OFFICIAL
     assert WT.counted(HOURS, cst(2025, 10, 1, 9), cst(2025, 10, 8, 17)).amount == timedelta(0)
     assert WT.counted(DAYS, cst(2025, 9, 30, 12), cst(2025, 10, 9, 6)).amount == timedelta(hours=12 + 6)
 
@@ -100,10 +100,12 @@ def test_calendar_bases_count_every_second():
 
 
 def test_deadlines_beyond_the_calendar_are_flagged():
-    last = WorkingCalendar().covered_years[1]
-    friday = next(cst(last + 2, 1, d) for d in range(1, 8) if date(last + 2, 1, d).weekday() == 4)
-    reckoned = WT.advance(DAYS, WT.counting_start(DAYS, friday), timedelta(days=1))
-    assert reckoned.calendar_fallback and reckoned.at == friday.replace(hour=0) + timedelta(days=4)  # Monday ends Tue 00:00
+    weekdays_only = WorkTime(WorkingCalendar(statutory=NoStatutoryRule()))
+    last = weekdays_only.calendar.covered_years[1]
+    friday = next(cst(last + 2, 3, d) for d in range(1, 8) if date(last + 2, 3, d).weekday() == 4)
+    reckoned = weekdays_only.advance(DAYS, weekdays_only.counting_start(DAYS, friday), timedelta(days=1))
+    assert reckoned.calendar_basis is CalendarBasis.WEEKDAYS
+    assert reckoned.at == friday.replace(hour=0) + timedelta(days=4)  # Monday ends Tue 00:00
 
 
 def test_office_periods_are_configurable_and_times_from_other_zones_are_converted():

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from domain.sla.calendar import CHINA_TZ, WorkingCalendar
+from domain.sla.calendar import CHINA_TZ, CalendarBasis, WorkingCalendar
 from domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
 from domain.sla.policy import load_sla_policies
 from domain.sla.timer import SlaEscalation, SlaEvent, SlaEventKind, TimerState
@@ -39,7 +39,7 @@ def test_hotline_acknowledgement_warns_at_half_and_eighty_percent_then_breaches_
     assert summary(sla.tick(cst(2025, 9, 29, 10, 36))) == [(SlaEventKind.WARNING, 0.8, cst(2025, 9, 29, 10, 36))]
     breach, escalation = sla.tick(cst(2025, 9, 29, 11))
     assert (breach.kind, breach.fraction, breach.deadline, breach.milestone) == (SlaEventKind.BREACH, 1.0, cst(2025, 9, 29, 11), ACK)
-    assert (breach.case_id, breach.handler_unit, breach.supervising_grid, breach.calendar_fallback) == ("C1", "env", "town-3", False)
+    assert (breach.case_id, breach.handler_unit, breach.supervising_grid, breach.calendar_basis) == ("C1", "env", "town-3", CalendarBasis.OFFICIAL)
     assert (breach.policy_id, breach.started_at, breach.calendar) == ("hotline", cst(2025, 9, 29, 9), "cn_official")
     assert breach.event_id == f"C1:acknowledge:1:{int(cst(2025, 9, 29, 9).timestamp() * 1000)}"
     assert isinstance(escalation, SlaEscalation) and (escalation.to_grid, escalation.from_unit) == ("town-3", "env")
@@ -153,13 +153,14 @@ def test_an_extension_moves_the_deadline_by_working_days():
     assert before == cst(2025, 10, 14) and _deadline(sla) == cst(2025, 10, 15)
 
 
-def test_events_beyond_the_official_calendar_carry_the_fallback_flag():
+def test_events_beyond_the_official_calendar_say_which_calendar_they_used():
     last = WorkingCalendar().covered_years[1]
     monday = next(cst(last + 2, 3, d, 9) for d in range(1, 8) if date(last + 2, 3, d).weekday() == 0)
     sla = desk()
     sla.apply(command(SlaAction.START, ACK, monday))
     [warning] = sla.tick(monday + timedelta(hours=1))
-    assert warning.calendar_fallback and warning.calendar == "weekday_fallback"
+    assert warning.calendar_basis is CalendarBasis.STATUTORY_RULE and warning.calendar == "cn_statutory_rule"
+    assert warning.calendar_version == sla.tracker.worktime.calendar.version_id
 
 
 def test_an_extend_command_from_the_case_lifecycle_goes_through_the_policy_check():

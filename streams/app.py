@@ -132,3 +132,34 @@ def build_runtime(config: WorkerConfig) -> Runtime:
 
 def raw_topic(runtime: Runtime, *names: str) -> faust.TopicT:
     return runtime.app.topic(*names, key_serializer="raw", value_serializer="raw", allow_empty=True)
+
+
+def declare_changelog_topics(runtime: Runtime, timeout: float = 60.0) -> None:
+    """Create the tables' changelog topics before the agents start, and wait until the broker lists them.
+
+    faust creates them itself at start-up, but its agents may begin before its metadata shows the new
+    topics; a table written then fails (PartitionsMismatch: "changelog topic has 0 partitions") and the
+    input is dead-lettered. Declared up front (compacted, the source's partitions), they are simply there.
+    """
+    import time as _time
+
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    replication = runtime.catalogue.spec(runtime.catalogue.topic("case.history")).replication_factor
+    wanted = {table.changelog_topic.get_topic_name(): int(table.partitions or 0)
+              for table in runtime.app.tables.values()}
+    admin = AdminClient({"bootstrap.servers": runtime.config.bootstrap_servers})
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    missing = [NewTopic(name, partitions, replication, config={"cleanup.policy": "compact"})
+               for name, partitions in wanted.items() if name not in existing]
+    for name, future in (admin.create_topics(missing) if missing else {}).items():
+        try:
+            future.result(timeout)
+        except Exception as error:  # noqa: BLE001 - created meanwhile by another worker: fine
+            if "TOPIC_ALREADY_EXISTS" not in str(error):
+                raise
+    give_up = _time.monotonic() + timeout
+    while not set(wanted) <= set(admin.list_topics(timeout=timeout).topics):
+        if _time.monotonic() > give_up:
+            raise TimeoutError(f"changelog topics {sorted(set(wanted))} not listed by the broker after {timeout:.0f}s")
+        _time.sleep(0.2)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from connectors.settings import ensure_cluster
 from streams import metrics
-from streams.app import REPO_ROOT, Runtime, WorkerConfig, build_runtime
+from streams.app import REPO_ROOT, Runtime, WorkerConfig, build_runtime, declare_changelog_topics
 
 PROCESSORS = ("router", "cases", "ticker", "departments")
 
@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     runtime = build_runtime(config)
     install(runtime)
+    declare_changelog_topics(runtime)
     port = metrics.serve_metrics(config.metrics_port)
     logging.getLogger("envgrid").warning("metrics at http://127.0.0.1:%s/metrics", port)
     if args.port_file:

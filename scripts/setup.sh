@@ -23,6 +23,19 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$digest" ]]; then
   echo "$digest" > "$stamp"
 fi
 
+# Debian packages: Java for the broker, Maven to fetch its jars, promtool (package prometheus) for the
+# alert-rule tests. Installed when missing (as root, or with sudo); otherwise `need` says what to run.
+missing=()
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+if ((${#missing[@]})) && command -v apt-get >/dev/null 2>&1; then
+  sudo=""; [[ "$(id -u)" -ne 0 ]] && command -v sudo >/dev/null 2>&1 && sudo="sudo"
+  echo "envgrid setup: installing Debian packages ${missing[*]} ..."
+  $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}" >/dev/null || echo "envgrid setup: apt-get could not install ${missing[*]}" >&2
+fi
 need java "Install a Java 17+ runtime: apt-get install -y openjdk-17-jre-headless"
 need mvn "Install Maven: apt-get install -y maven"
+need promtool "Install Prometheus' promtool: apt-get install -y prometheus"
 .venv/bin/python -m deploy.local fetch

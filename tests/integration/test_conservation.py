@@ -106,9 +106,19 @@ def _account(cluster, catalogue, codec, events) -> None:  # noqa: ANN001
             if value["revision"] == 0:
                 opened[value["source_event_id"]].add(topic)
     merged, applied = set(), set()
+    revisions: dict[str, set[int]] = defaultdict(set)  # case id -> revisions in its history
     for _key, _event, value, _raw in read.get(history, []):
         resent += _same_or_new(seen_ids, value)
         (merged if value["kind"] == "merged" else applied).add(value["cause_event_id"])
+        revisions[value["case_id"]].add(value["revision"])
+    # No history gap: every case's revisions are contiguous from its opening (0), and every revision that
+    # reached a department's or grid's topic has its history.
+    for case_id, seen in revisions.items():
+        assert seen == set(range(max(seen) + 1)), f"case {case_id}: history revisions {sorted(seen)} have a gap"
+    for topic in dispatch_topics:
+        for _key, _event, value, _raw in read.get(topic, []):
+            assert value["revision"] in revisions[value["case_id"]], \
+                f"case {value['case_id']} revision {value['revision']} reached {topic} but is not in case.history"
     dead_ids, dead_bytes = Counter(), Counter()
     for _key, _event, value, _raw in read.get(dead, []):
         if _same_or_new(seen_ids, value):

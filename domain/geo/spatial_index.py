@@ -9,6 +9,8 @@ boundary margin of a few hundred metres).
 
 from __future__ import annotations
 
+from typing import Any
+
 import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -111,12 +113,12 @@ class LeafGridIndex:
         distances = shapely.distance(cell.geometries[:count], point)
         return PointLocation(cell.codes[int(np.argmin(distances))], near_codes, False)
 
-    def _build_cells(self) -> list:
+    def _build_cells(self) -> list[Any]:
         """Per cell: a PointLocation when one polygon covers it with margin, None when outside, else candidates."""
         buffers = shapely.buffer(self._polygons, self._margin, quad_segs=_BUFFER_QUAD_SEGMENTS)
         shapely.prepare(buffers)
         tree = shapely.STRtree(self._polygons)
-        cells: list = [None] * (self._nx * self._ny)
+        cells: list[Any] = [None] * (self._nx * self._ny)
         pure: dict[int, PointLocation] = {}
         mixed: dict[tuple[int, ...], _MixedCell] = {}  # neighbouring cells often share their candidates
         for first in range(0, len(cells), _CELLS_PER_CHUNK):  # chunks bound the memory of the cell boxes

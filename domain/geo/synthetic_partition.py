@@ -11,6 +11,8 @@ Regenerate the committed file with `python -m domain.geo.synthetic_partition`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import csv
 import json
 import random
@@ -47,7 +49,7 @@ def build_synthetic_partition(
     districts: dict[str, BaseGeometry],
     townships: list[dict[str, str]],
     villages: list[dict[str, str]],
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """GeoJSON features for every village (L4) polygon, partitioning each district exactly."""
     townships_by_district: dict[str, list[dict[str, str]]] = defaultdict(list)
     for row in townships:
@@ -123,7 +125,7 @@ def _separate_duplicates(seeds: list[Point]) -> list[Point]:
     return result
 
 
-def _feature(code: str, name: str, level: int, geometry: BaseGeometry) -> dict:
+def _feature(code: str, name: str, level: int, geometry: BaseGeometry) -> dict[str, Any]:
     simplified = geometry.simplify(SIMPLIFY_TOLERANCE_DEGREES, preserve_topology=True)
     rounded = shapely.set_precision(simplified, 10**-COORDINATE_DECIMALS)
     if rounded.is_empty:

@@ -8,9 +8,8 @@ by fixed-point iteration, which converges to well under a centimetre in a few st
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import math
+from collections.abc import Callable
 from enum import Enum
 
 
@@ -76,7 +75,9 @@ def bd09_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
     return _invert(gcj02_to_bd09, lon, lat, lon - 0.0065, lat - 0.006)
 
 
-def _invert(forward: Callable[[float, float], tuple[float, float]], lon: float, lat: float, guess_lon: float, guess_lat: float) -> tuple[float, float]:  # noqa: ANN001
+def _invert(
+    forward: Callable[[float, float], tuple[float, float]], lon: float, lat: float, guess_lon: float, guess_lat: float
+) -> tuple[float, float]:
     """The point whose `forward` image is (lon, lat): iterate guess -= forward(guess) - target."""
     for _ in range(_INVERSE_ITERATIONS):
         forward_lon, forward_lat = forward(guess_lon, guess_lat)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import shapely
 from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from routingkit import AFTER_SPLIT, BEFORE_SPLIT, latitudes, longitudes
 
+from domain.geo.spatial_index import LeafGridIndex
+from domain.geo.synthetic_partition import load_city_outline
 from domain.registry import GridLevel
 
 
@@ -28,10 +33,15 @@ def brute_force(context):
     return containing, near, index
 
 
+@pytest.fixture(scope="module")
+def city_outline():
+    return load_city_outline()
+
+
 @settings(max_examples=600, deadline=None)
 @given(longitudes, latitudes)
 def test_every_point_in_the_city_resolves_to_exactly_one_village_with_a_consistent_chain(context, brute_force, lon, lat):
-    containing, _, index = brute_force
+    containing, near, index = brute_force
     inside, point, _, _ = containing(lon, lat)
     in_city = shapely.intersects(index._outline, point)
     location = index.locate(lon, lat)
@@ -39,11 +49,25 @@ def test_every_point_in_the_city_resolves_to_exactly_one_village_with_a_consiste
     if location is None:
         return
     assert len(inside) <= 1  # the leaf polygons do not overlap
+    assert inside or near(point, 1e-6)  # nor leave gaps: only a point on an edge is in no interior
     assert location.code == inside[0] if inside else not location.contained
     for version in context.registry.versions:
         chain = version.chain(location.code)
         assert [int(g.level) for g in chain] == [4, 3, 2, 1]
         assert all(child.parent == parent.code for child, parent in zip(chain, chain[1:]))
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.floats(0, 1), st.floats(-0.001, 0.001), st.floats(-0.001, 0.001))
+def test_a_point_outside_the_city_outline_is_never_placed_in_a_village(context, city_outline, along, dx, dy):
+    # points within ~100 m of the real outline, on either side, where simplified polygons used to stick out
+    edge = shapely.line_interpolate_point(city_outline.boundary, along, normalized=True)
+    point = shapely.Point(edge.x + dx, edge.y + dy)
+    location = context.registry.at(AFTER_SPLIT).locate(point.x, point.y)
+    if shapely.distance(city_outline, point) > 1e-9:  # degrees, ≈0.1 mm: surely outside
+        assert location is None
+    elif shapely.distance(city_outline.boundary, point) > 1e-9:  # surely inside: in a village, not a gap
+        assert location is not None and location.contained
 
 
 @settings(max_examples=1000, deadline=None)
@@ -58,6 +82,28 @@ def test_near_boundary_candidates_are_the_polygons_within_the_distance(brute_for
     maybe_near = near(point, index.near_distance_m * 1.02 + 0.5)
     found = set(location.near_codes) or {location.code}
     assert set(surely_near) <= found <= set(maybe_near)
+
+
+def test_a_leaf_just_within_the_distance_of_a_sharp_corner_is_near():
+    # GEOS draws a round corner of a buffer with fewer, longer chords than quad_segs suggests; at the
+    # worst turn (≈1.5 nominal chord angles) a leaf 199.5 m from the corner must still be near
+    lon0, lat0, size = 120.0, 28.0, 0.05
+    kx, ky = 111_320.0 * math.cos(math.radians(lat0 + size / 2)), 110_574.0
+
+    def degrees(x, y):
+        return lon0 + x / kx, lat0 + y / ky
+
+    turn = math.radians(33.7)
+    apex = (2500.0, 2500.0)
+    corner = shapely.Polygon([degrees(apex[0] - 1000, apex[1]), degrees(*apex),
+                              degrees(apex[0] + 1000 * math.cos(turn), apex[1] + 1000 * math.sin(turn))])
+    away = turn / 2 - math.pi / 2  # the corner's outward bisector
+    x, y = apex[0] + 199.5 * math.cos(away), apex[1] + 199.5 * math.sin(away)
+    beside = shapely.box(*degrees(x - 1, y - 1), *degrees(x + 1, y + 1))
+    index = LeafGridIndex([("corner", corner), ("beside", beside)], shapely.box(lon0, lat0, lon0 + size, lat0 + size))
+    location = index.locate(*degrees(x, y))
+    assert location is not None and location.code == "beside"
+    assert set(location.near_codes) == {"beside", "corner"}
 
 
 def test_outside_the_city_is_not_a_location(context):

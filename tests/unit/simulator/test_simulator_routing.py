@@ -63,12 +63,29 @@ def test_unknown_categories_are_refused_by_the_rules(sample):
 
 def test_the_domain_merges_exactly_the_repeats_the_truth_names(sample):
     """Replay the reports through domain.duplicates as the pipeline would: repeats join their original's
-    case, and (almost) nothing else merges."""
+    case, and (almost) nothing else merges.
+
+    A repeat is missed when it resolves to another merge zone than its original (an address-only repeat
+    resolved by its text to a neighbouring grid) or matches another nearby incident first: about 1.7 % of
+    repeats over 20 seeds, up to 4.8 % in one sample of ~190 repeats. So the bound is checked over four
+    samples pooled (~750 repeats), where 3 % is three standard deviations above that mean."""
+    from simulator.generator import EventGenerator
+
+    tallies = [_merge_tally(events) for events in (sample, *(EventGenerator(seed).take(5000) for seed in (1, 2, 3)))]
+    missed, wrong, repeats, false_merges, originals = (sum(column) for column in zip(*tallies))
+    assert missed + wrong <= 0.03 * repeats, (missed, wrong, repeats)
+    # Some unrelated reports do merge, by the domain's policy: same category, same village, one of them
+    # without coordinates (≈2.5 % of originals with 5,000 events over four simulated days).
+    assert false_merges <= 0.04 * originals, (false_merges, originals)
+
+
+def _merge_tally(sample) -> tuple[int, int, int, int, int]:
+    """(missed repeats, repeats merged into the wrong case, repeats, false merges, originals) of one sample."""
     from domain.duplicates import DuplicatePolicy, IncidentIndex, Sighting, merge_zone
     from simulator.reference import to_wgs84
 
     policy, zones = DuplicatePolicy(), {}
-    missed, wrong, false_merges, originals = 0, 0, 0, 0
+    missed, wrong, repeats, false_merges, originals = 0, 0, 0, 0, 0
     for event in _reports(sample):
         decision = _decide(event)
         chain = [g.code for g in decision.owning_chain]
@@ -80,14 +97,11 @@ def test_the_domain_merges_exactly_the_repeats_the_truth_names(sample):
         index = zones.setdefault(merge_zone(chain), IncidentIndex())
         found = index.find_duplicate(sighting, policy)
         if event.truth.duplicate_of:
+            repeats += 1
             missed += found is None
             wrong += found is not None and found != event.truth.case_id
         else:
             originals += 1
             false_merges += found is not None
             index.add(sighting, policy)
-    repeats = sum(1 for e in _reports(sample) if e.truth.duplicate_of)
-    assert missed + wrong <= 0.02 * repeats, (missed, wrong, repeats)
-    # Some unrelated reports do merge, by the domain's policy: same category, same village, one of them
-    # without coordinates (≈2.5 % of originals with 5,000 events over four simulated days).
-    assert false_merges <= 0.04 * originals, (false_merges, originals)
+    return missed, wrong, repeats, false_merges, originals

@@ -54,9 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"  broker   {addresses.bootstrap_servers}\n  registry {addresses.schema_registry_url}")
         catalogue = Catalogue.load(prefix=args.prefix)
         _prepare(addresses, catalogue, console)
-        start = datetime.now(timezone.utc).replace(microsecond=0)
+        start = datetime.fromisoformat(args.start) if args.start else datetime.now(timezone.utc).replace(microsecond=0)
         speedup = args.speedup
-        origin = time.time()
+        # The clock shows `start` once the worker has had time to join its group, and the traffic begins
+        # there: the same seed and start give the same traffic, however long the start-up took.
+        origin = time.time() + STARTUP_ALLOWANCE_S
         worker = _start_worker(addresses, args, start, speedup, origin)
         metrics_url = f"http://127.0.0.1:{args.metrics_port}/metrics"
         console.print(f"  worker   pid {worker.pid}, log {LOG_DIR / 'demo-worker.log'}\n  metrics  {metrics_url}\n"
@@ -88,6 +90,9 @@ def _prepare(addresses: ClusterAddresses, catalogue: Catalogue, console: Console
     console.print(f"  schemas  {len(ids)} registered (BACKWARD_TRANSITIVE)")
 
 
+STARTUP_ALLOWANCE_S = 30.0  # real seconds from starting the worker to the clock showing the demo's start
+
+
 def horizon_of(start: datetime, args: argparse.Namespace) -> datetime:
     """Where the demo's SLA clock stops: the last report's time plus the settling time, in simulated time.
     Deadlines up to it are judged, whatever the machine's load: a slower run takes longer, not fewer."""
@@ -111,7 +116,7 @@ def _start_worker(addresses: ClusterAddresses, args: argparse.Namespace, start: 
 def _run(addresses: ClusterAddresses, catalogue: Catalogue, args: argparse.Namespace, clock: AcceleratedClock,
          view: FlowView, worker: subprocess.Popen[bytes], console: Console) -> None:
     # on average `rate` reports per real second; busier by day than at night, as the generator makes them
-    config = GeneratorConfig(start=clock.now().replace(microsecond=0), mean_interarrival_s=args.speedup / args.rate,
+    config = GeneratorConfig(start=clock.start, mean_interarrival_s=args.speedup / args.rate,
                              kind_shares={"PetitionComplaint": 0.78, "PatrolReport": 0.22, "DepartmentNotice": 0.0})
     codec = EventCodec(registry_client(addresses.schema_registry_url), catalogue.event_type_of)
     producer = make_producer(addresses.bootstrap_servers)
@@ -190,6 +195,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--speedup", type=float, default=1800.0,
                         help="accelerated SLA clock: simulated seconds per real second (default 1800: 1 s = 30 min)")
     parser.add_argument("--seed", type=int, default=2016, help="generator seed (same seed, same traffic)")
+    parser.add_argument("--start", default=None,
+                        help="ISO instant the simulated clock starts at (default: now); with the same seed and "
+                             "start, two runs get the same traffic and give the same verdicts")
     parser.add_argument("--settle", type=float, default=45.0,
                         help="real seconds of simulated time after the last report up to which deadlines are judged")
     parser.add_argument("--prefix", default=f"demo{int(time.time())}", help="topic prefix (default: a fresh one)")

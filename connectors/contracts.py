@@ -35,6 +35,7 @@ EVENT_TYPES: Mapping[str, str] = {
     "SlaEvent": "SlaEvent.avsc",
     "DeadLetter": "DeadLetter.avsc",
     "ClockTick": "ClockTick.avsc",
+    "CalendarPublished": "CalendarPublished.avsc",
 }
 
 PRIMITIVE_TYPES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})

@@ -10,10 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from domain.sla.calendar import CalendarVersion, ScheduledDay, Source, YearStatus
+from domain.sla.calendar_change import Publication
+
 from domain.cases.effects import Feedback, FeedbackReason, Handover, LifecycleEvent
 from domain.cases.model import Reporter, ReporterKind
 from domain.cases.notices import Notice, NoticeKind
 from domain.geo.datums import Datum
+from domain.intake_contract import usable_point
 from domain.routing.model import Coordinates, RoutingDecision, RoutingInput, Severity
 from domain.sla.timer import SlaEvent
 
@@ -35,9 +39,10 @@ def routing_input(event_name: str, record: dict[str, Any]) -> RoutingInput:
     """What the routing decision reads from a petition complaint or patrol report."""
     location = record.get("location") or {}
     coordinates = None
-    if location.get("longitude") is not None and location.get("latitude") is not None:
+    point = usable_point(location.get("longitude"), location.get("latitude"))  # non-finite: no coordinates
+    if point is not None:
         datum = Datum(str(location.get("datum") or "WGS84").upper())
-        coordinates = Coordinates(location["longitude"], location["latitude"], datum)
+        coordinates = Coordinates(point[0], point[1], datum)
     return RoutingInput(
         event_id=record["event_id"],
         event_time=record["occurred_at"],
@@ -188,7 +193,7 @@ def lifecycle_record(event: LifecycleEvent, cause_event_id: str, details: dict[s
         "cause_event_id": event.cause_event_id or cause_event_id,
         "actor_unit": event.unit,
         "reason": event.reason,
-        "details": dict(details or {}),
+        "details": {**dict(event.details), **(details or {})},
         "revision": event.version,
     }
 
@@ -226,3 +231,44 @@ def sla_record(event: SlaEvent) -> dict[str, Any]:
         "calendar": event.calendar,
         "calendar_version": event.calendar_version or None,
     }
+
+
+def calendar_record(publication: Publication) -> dict[str, Any]:
+    """A CalendarPublished record of one year's schedule as published."""
+    version = publication.version
+
+    def source(value: Source) -> dict[str, Any]:
+        return {"title": value.title, "date": value.date}
+
+    def days(entries: tuple[ScheduledDay, ...]) -> list[dict[str, Any]]:
+        return [{"date": d.day, "name": d.name, "source": source(d.source)} for d in entries]
+
+    return {
+        "event_id": f"{version.id}@{int(publication.published_at.timestamp() * 1000)}",
+        "version_id": version.id,
+        "year": version.year,
+        "status": version.status.value.upper(),
+        "source": source(version.source),
+        "note": version.note,
+        "published_at": publication.published_at,
+        "holidays": days(version.holidays),
+        "workdays": days(version.workdays),
+    }
+
+
+def publication_of(record: dict[str, Any]) -> Publication:
+    """The publication a CalendarPublished record carries; ValueError when its days do not give its version id
+    (a record edited by hand, or written by a publisher that computes ids differently)."""
+    def source(value: dict[str, Any]) -> Source:
+        return Source(value["title"], value["date"])
+
+    def days(entries: list[dict[str, Any]]) -> tuple[ScheduledDay, ...]:
+        return tuple(ScheduledDay(d["date"], d["name"], source(d["source"])) for d in entries)
+
+    version = CalendarVersion(record["year"], YearStatus(str(record["status"]).lower()), source(record["source"]),
+                              days(record["holidays"]), days(record["workdays"]), record.get("note") or "")
+    if version.id != record["version_id"]:
+        raise ValueError(f"calendar event {record['event_id']}: its days give version {version.id}, "
+                         f"not {record['version_id']}")
+    return Publication(version, record["published_at"])
+

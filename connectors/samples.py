@@ -6,7 +6,7 @@ datetimes with millisecond precision (what `timestamp-millis` round-trips to).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 _T0 = datetime(2024, 5, 13, 1, 30, 0, tzinfo=timezone.utc)  # 09:30 Beijing time, a Monday
@@ -169,5 +169,18 @@ def sample_events() -> dict[str, dict[str, Any]]:
             "event_id": "tick:wall:3:1748941200000",
             "now": _T0 + timedelta(hours=2),
             "clock": "wall",
+        },
+        "CalendarPublished": {
+            "event_id": "2027-official-8f3a2c1d09@1794700800000",
+            "version_id": "2027-official-8f3a2c1d09",
+            "year": 2027,
+            "status": "OFFICIAL",
+            "source": {"title": "国务院办公厅关于2027年部分节假日安排的通知", "date": date(2026, 11, 12)},
+            "note": "",
+            "published_at": datetime(2026, 11, 13, 0, 0, tzinfo=timezone.utc),
+            "holidays": [{"date": date(2027, 1, 1), "name": "元旦",
+                          "source": {"title": "国务院办公厅关于2027年部分节假日安排的通知", "date": date(2026, 11, 12)}}],
+            "workdays": [{"date": date(2027, 1, 31), "name": "春节调休上班",
+                          "source": {"title": "国务院办公厅关于2027年部分节假日安排的通知", "date": date(2026, 11, 12)}}],
         },
     }

@@ -62,9 +62,13 @@ SUBJECT_NAME_STRATEGY = record_subject_name_strategy
 TopicEvents = Callable[[str], "str | None"]
 
 
+REGISTRY_TIMEOUT_S = 5  # a registry that hangs must not hang the worker: the call fails and is tried again
+
+
 def registry_client(url: str, **extra: Any) -> SchemaRegistryClient:
-    """Client for the registry at `url` (for Apicurio: its Confluent-compatible `.../apis/ccompat/v7`)."""
-    return SchemaRegistryClient({"url": url, **extra})
+    """Client for the registry at `url` (for Apicurio: its Confluent-compatible `.../apis/ccompat/v7`).
+    Requests time out after REGISTRY_TIMEOUT_S (the client's own default is to wait forever)."""
+    return SchemaRegistryClient({"url": url, "timeout": REGISTRY_TIMEOUT_S, **extra})
 
 
 def subject_for(event_name: str) -> str:

@@ -19,6 +19,8 @@ EARTH_RADIUS_M = 6_371_008.8
 
 # report id -> (case id, merged into it?, epoch seconds of the report)
 Handled = dict[str, tuple[str, bool, float]]
+# report id -> digest of its content (`domain.intake_contract.content_digest`): a reused id differs
+Digests = dict[str, str]
 # a sighting when pickled: case id, category, epoch seconds, grid, longitude, latitude
 _Row = tuple[str, str, float, str, float | None, float | None]
 
@@ -41,7 +43,9 @@ class Sighting:
     latitude: float | None = None
 
     def has_point(self) -> bool:
-        return self.longitude is not None and self.latitude is not None
+        """Finite coordinates only: non-finite means "no coordinates" everywhere."""
+        return (self.longitude is not None and self.latitude is not None
+                and math.isfinite(self.longitude) and math.isfinite(self.latitude))
 
 
 def merge_zone(grid_chain_codes: list[str]) -> str:
@@ -61,23 +65,31 @@ class IncidentIndex:
     redelivered report is recognised); plain data so it serialises to a table."""
 
     def __init__(self, sightings: list[Sighting] | None = None,
-                 handled: Handled | None = None) -> None:
+                 handled: Handled | None = None, digests: Digests | None = None) -> None:
         self._sightings: list[Sighting] = list(sightings or [])
         # report id -> (case id, merged into it?, epoch seconds of the report)
         self._handled: Handled = dict(handled or {})
+        self._digests: Digests = dict(digests or {})
 
     def case_of(self, report_id: str) -> tuple[str, bool] | None:
         """(case id, merged?) of a report this zone handled within the window, else None."""
         handled = self._handled.get(report_id)
         return (handled[0], handled[1]) if handled else None
 
+    def digest_of(self, report_id: str) -> str | None:
+        """The content digest of a handled report (None when it was handled before digests were kept)."""
+        return self._digests.get(report_id)
+
     def handled(self, report_id: str, case_id: str, merged: bool, occurred_at: datetime,
-                policy: DuplicatePolicy) -> None:
-        """Remember where `report_id` went; forget reports older than the window."""
+                policy: DuplicatePolicy, digest: str = "") -> None:
+        """Remember where `report_id` went (and a digest of its content); forget reports older than the window."""
         self._handled[report_id] = (case_id, merged, occurred_at.timestamp())
+        if digest:
+            self._digests[report_id] = digest
         horizon = (occurred_at - policy.window).timestamp()
         if len(self._handled) > 2 * len(self._sightings) + 16:
             self._handled = {k: v for k, v in self._handled.items() if v[2] >= horizon}
+            self._digests = {k: v for k, v in self._digests.items() if k in self._handled}
 
     def __len__(self) -> int:
         return len(self._sightings)
@@ -106,11 +118,12 @@ class IncidentIndex:
         self._sightings = [s for s in self._sightings if s.occurred_at >= horizon]
         self._sightings.append(sighting)
 
-    def __reduce__(self) -> tuple[Callable[[list[_Row], Handled | None], IncidentIndex], tuple[list[_Row], Handled]]:
+    def __reduce__(self) -> tuple[Callable[[list[_Row], Handled | None, Digests | None], IncidentIndex],
+                                  tuple[list[_Row], Handled, Digests]]:
         """Compact pickling: a tuple per sighting, times as epoch seconds."""
         rows: list[_Row] = [(s.case_id, s.category, s.occurred_at.timestamp(), s.grid_code, s.longitude, s.latitude)
                 for s in self._sightings]
-        return (_index_from_rows, (rows, self._handled))
+        return (_index_from_rows, (rows, self._handled, self._digests))
 
     def to_records(self) -> list[dict[str, Any]]:
         return [
@@ -151,6 +164,6 @@ def _distance_m(a: Sighting, b: Sighting) -> float | None:
     return EARTH_RADIUS_M * math.hypot(dx, dy)
 
 
-def _index_from_rows(rows: list[_Row], handled: Handled | None = None) -> IncidentIndex:
+def _index_from_rows(rows: list[_Row], handled: Handled | None = None, digests: Digests | None = None) -> IncidentIndex:
     return IncidentIndex([Sighting(case_id, category, datetime.fromtimestamp(ts, timezone.utc), grid, lon, lat)
-                          for case_id, category, ts, grid, lon, lat in rows], handled)
+                          for case_id, category, ts, grid, lon, lat in rows], handled, digests)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -11,17 +12,19 @@ from typing import Any
 import faust
 from faust.types import Message, StreamT, TableT
 
+from connectors.outages import outage_of
 from connectors.serde import UndecodableRecord
 from connectors.wire import stable_message
 from domain.duplicates import IncidentIndex
 from streams import metrics
 from streams.app import Runtime, raw_topic
+from streams.calendar_metrics import set_unofficial_deadlines
 from streams.deadletter import SOURCE_HEADER, reinjections_of, source_header
 from streams.case_service import CaseService, CaseState, Handled
 from streams.composition import case_service, routing_service
 from streams.held_notices import SourceRecord
 from streams.open_cases import OpenCasesGauge
-from streams.routing_service import Located, Refused, RoutingService
+from streams.routing_service import Located, Refused, RoutingService, decode_intake
 
 INTAKE_TIMESTAMP_HEADER = "envgrid-intake-ms"
 log = logging.getLogger("envgrid.streams")
@@ -62,6 +65,9 @@ def install_router(runtime: Runtime) -> RoutingService:
             return
         index = incidents.get(result.incidents_key) or IncidentIndex()
         intake = service.open_or_merge(result, index)
+        if isinstance(intake, Refused):  # a reused event id with other content: the first report stands
+            await _dead_letter(runtime, message, intake)
+            return
         for output in intake.outputs:
             await runtime.send(output)
         if intake.redelivered:
@@ -74,13 +80,15 @@ def install_router(runtime: Runtime) -> RoutingService:
 
 
 def install_cases(runtime: Runtime) -> CaseService:
-    """The case state machine: case commands, department notices and clock ticks, all keyed by case."""
+    """The case state machine: case commands, department notices, clock ticks and published holiday
+    schedules (one copy per partition, like the ticks), all co-partitioned."""
     app, catalogue = runtime.app, runtime.catalogue
     service = case_service(catalogue)
     commands_name, ticks_name = catalogue.topic("internal.case-commands"), catalogue.topic("internal.sla-ticks")
     notices_name = catalogue.intake("DepartmentNotice")
     partitions = catalogue.spec(commands_name).partitions
-    inputs = raw_topic(runtime, commands_name, ticks_name)
+    calendar_name = catalogue.topic("internal.calendar")
+    inputs = raw_topic(runtime, commands_name, ticks_name, calendar_name)
     state = CaseState(
         files=_table(app, "case-files", partitions),
         timers=_table(app, "sla-timers", partitions),
@@ -94,7 +102,11 @@ def install_cases(runtime: Runtime) -> CaseService:
     async def rebuild_open_cases_gauge() -> None:
         gauge.rebuild(file.case for file in state.files.values())
 
+    async def adopt_applied_calendars() -> None:
+        service.calendar.recover(state, partitions)
+
     state.files.on_recover(rebuild_open_cases_gauge)  # type: ignore[attr-defined]
+    state.cursors.on_recover(adopt_applied_calendars)  # type: ignore[attr-defined]
 
     @app.agent(raw_topic(runtime, notices_name), name="notice-intake")
     async def notice_intake(stream: StreamT[bytes]) -> None:
@@ -104,11 +116,11 @@ def install_cases(runtime: Runtime) -> CaseService:
     async def forward_notice(message: Message) -> None:
         """Re-key a notice by case id with the pipeline's own partitioner: a department's client may
         hash keys differently, and the notice must reach the partition where its case lives."""
-        try:
-            _, record = runtime.codec.decode(message.value, message.topic)
-        except UndecodableRecord as error:
-            await _dead_letter(runtime, message, Refused("DECODE", error.reason, type(error).__name__, str(error)))
+        decoded = decode_intake(runtime.codec.decode, message.value, message.topic)  # size limit, then decode
+        if isinstance(decoded, Refused):
+            await _dead_letter(runtime, message, decoded)
             return
+        _, record = decoded
         await runtime.send_bytes(commands_name, record["case_id"].encode(), message.value, None,
                                  [*_plain_headers(message), source_header(message)])
 
@@ -125,6 +137,8 @@ def install_cases(runtime: Runtime) -> CaseService:
             return
         if message.topic == ticks_name:
             handled = service.on_tick(record["now"], state, message.partition, record["event_id"])
+        elif message.topic == calendar_name:
+            handled = service.on_calendar(record, state, message.partition)
         elif event_name == "DepartmentNotice":
             handled = service.on_notice(record, state, message.partition, reinjections_of(message),
                                         SourceRecord.of(message))
@@ -169,20 +183,45 @@ async def _emit(runtime: Runtime, message: Message, handled: Handled, gauge: Ope
     for transition in handled.transitions:
         gauge.move(transition)
     metrics.count_outputs(handled.outputs)
+    if handled.unofficial_deadlines is not None:
+        set_unofficial_deadlines(handled.unofficial_deadlines)
+
+
+OUTAGE_BACKOFF_S = (0.5, 30.0)  # first and longest wait between tries while a dependency is down
 
 
 async def _guarded(runtime: Runtime, message: Message, processor: str,
                    handle: Callable[[Message], Awaitable[None]]) -> None:
-    """Count, then handle one record; an unexpected error dead-letters it instead of crashing the agent
-    (a crashed faust agent is restarted past the record, which would lose it)."""
+    """Count, then handle one record. While the schema registry or the broker is down, wait and try again
+    (consumption pauses: the agent takes one record at a time); a redelivered input gives the same outputs,
+    so a try cut short leaves nothing half-sent for good. Any other error dead-letters the record instead of
+    crashing the agent (a crashed faust agent is restarted past the record, which would lose it)."""
     metrics.EVENTS_CONSUMED.labels(topic=message.topic).inc()
-    try:
-        await handle(message)
-    except Exception as error:  # noqa: BLE001 - anything unforeseen goes where a person finds it
-        log.exception("%s: record %s/%s@%s failed; dead-lettered", processor, message.topic, message.partition,
-                      message.offset)
-        await _dead_letter(runtime, message, Refused("APPLY", "processing_error", type(error).__name__,
-                                                     f"{processor}: {stable_message(str(error))}"))
+    wait = OUTAGE_BACKOFF_S[0]
+    while True:
+        try:
+            try:
+                await handle(message)
+            except Exception as error:  # noqa: BLE001 - anything unforeseen goes where a person finds it
+                if outage_of(error) is not None:
+                    raise
+                log.exception("%s: record %s/%s@%s failed; dead-lettered", processor, message.topic,
+                              message.partition, message.offset)
+                await _dead_letter(runtime, message, Refused("APPLY", "processing_error", type(error).__name__,
+                                                             f"{processor}: {stable_message(str(error))}"))
+            metrics.OUTAGE.labels(processor=processor).set(0)
+            return
+        except Exception as error:  # noqa: BLE001 - only outages get here
+            dependency = outage_of(error)
+            if dependency is None:
+                raise
+            metrics.OUTAGE.labels(processor=processor).set(1)
+            metrics.OUTAGE_RETRIES.labels(processor=processor, dependency=dependency.value).inc()
+            log.warning("%s: %s unavailable (%s: %s); record %s/%s@%s waits %.1fs and is tried again", processor,
+                        dependency.value, type(error).__name__, error, message.topic, message.partition,
+                        message.offset, wait)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, OUTAGE_BACKOFF_S[1])
 
 
 async def _dead_letter(runtime: Runtime, message: Any, refused: Refused) -> None:

@@ -21,6 +21,7 @@ from typing import Any, Callable, MutableMapping, assert_never
 
 from connectors import records
 from domain.case_ids import is_case_id
+from domain.intake_contract import check_notice, check_notice_for_case
 from domain.cases import lifecycle
 from domain.cases.effects import (Feedback, GridTakeover, Handover, LifecycleEvent, Outcome, Rejection, RejectionCode,
                                   RerouteRequest)
@@ -28,11 +29,13 @@ from domain.cases.model import Case, Reporter, ReporterKind
 from domain.sla.commands import Milestone, SlaCommand
 from domain.sla.scheduler import due_minute
 from domain.sla.timer import MilestoneTimer, SlaEscalation, SlaEvent
+from domain.sla.calendar import CalendarBasis
 from domain.sla.tracker import ExtensionRejected, SlaSignal, SlaTracker, TimerChange
+from streams.case_calendar import CaseCalendar
 from streams.case_outputs import CaseOutputs, CaseTopics
 from streams.held_notices import (HELD_NOTICE_WAIT, DeadLetterOutput, NoticeHold, SourceRecord, attempt_of,
                                   never_opened)
-from streams.routing_service import Output, Refused
+from streams.routing_service import Output, Refused, contract_refusal
 
 REPLAY_CODES = frozenset({RejectionCode.DUPLICATE_NOTICE, RejectionCode.DUPLICATE_REPORT})
 MAX_MINUTES_PER_TICK = 200_000  # a replay that jumps years catches up over several ticks
@@ -53,6 +56,7 @@ class CaseFile:
     case: Case
     dossier: dict[str, Any]
     sent: dict[str, list[Any]] = field(default_factory=dict)  # cause event id -> outputs and dead letters
+    partition: int | None = None  # where the case lives (the calendar desk re-times a partition's cases)
 
     def remember(self, cause: str, outputs: list[Any]) -> None:
         self.sent[cause] = list(outputs)
@@ -84,6 +88,7 @@ class Handled:
     held: int = 0  # notices put on hold for a case not open yet
     released: int = 0  # held notices applied as their case opened
     expired: int = 0  # held notices refused because their case never opened
+    unofficial_deadlines: dict[CalendarBasis, int] | None = None  # the gauge's counts, when recounted
 
     def replay(self, sent: list[Any]) -> None:
         """Outputs and dead letters remembered together, split back."""
@@ -112,6 +117,7 @@ class CaseService:
         self.held_notice_wait = held_notice_wait
         self.tracker = tracker
         self.out = CaseOutputs(topics)
+        self.calendar = CaseCalendar(tracker)
 
     # --- inputs ------------------------------------------------------------------------------------
 
@@ -130,6 +136,9 @@ class CaseService:
         is recognised by its case, which answers with the same outputs again. A re-injection from the
         dead-letter topic (after a fix) is a new attempt. `source` is kept with a held notice, for the
         dead letter should it be refused later."""
+        breach = check_notice(record)  # the input contract, on the record alone: no state is read or written
+        if breach is not None:
+            return Handled(refused=contract_refusal("VALIDATE", breach, record.get("event_id") or None))
         attempt = attempt_of(record["event_id"], reinjections)
         refused = state.refused.get(attempt)
         if refused is not None:
@@ -160,8 +169,19 @@ class CaseService:
         handled = Handled()
         self._expire_held(now, state, partition, handled)
         self._fire_due(now, state, partition, handled)
+        handled.unofficial_deadlines = self.calendar.count_due(now, state)
         if tick_id:
             memory.remember(tick_id, handled.sent)
+        return handled
+
+    def on_calendar(self, record: dict[str, Any], state: CaseState, partition: int) -> Handled:
+        """Apply a published holiday schedule (CalendarPublished) to this partition's open deadlines: the
+        tracker switches to it, and each deadline it moves is re-timed and recorded (`streams.case_calendar`)."""
+        handled = Handled()
+        try:
+            self.calendar.apply(self, record, state, partition, handled)
+        except ValueError as error:
+            return Handled(refused=Refused("VALIDATE", "invalid_calendar", "ValueError", str(error), record["event_id"]))
         return handled
 
     # --- case commands ------------------------------------------------------------------------------
@@ -184,7 +204,7 @@ class CaseService:
         )
         if isinstance(outcome, Rejection):
             return self._refuse(outcome, dispatched["source_event_id"])
-        file = CaseFile(outcome.case, dispatched)
+        file = CaseFile(outcome.case, dispatched, partition=partition)
         handled = Handled()
         self._settle(file, None, outcome, dispatched["source_event_id"], state, partition, handled)
         file.remember(dispatched["source_event_id"], handled.sent)
@@ -214,6 +234,9 @@ class CaseService:
         at = record["occurred_at"]
         if file is None:
             return self._refuse(lifecycle.apply(None, notice, self.known, at), notice.notice_id)
+        breach = check_notice_for_case(record, file.case.created_at) if notice.case_id == file.case.case_id else None
+        if breach is not None:
+            return Handled(refused=contract_refusal("VALIDATE", breach, notice.notice_id))
         return self._input(file, notice.notice_id, at, state, partition,
                            lambda case: lifecycle.apply(case, notice, self.known, at,
                                                         extension_check=self._extension_check(case, state)))
@@ -234,6 +257,8 @@ class CaseService:
         if isinstance(outcome, Rejection):
             refused = self._refuse(outcome, cause)
             handled.refused = refused.refused
+            if not handled.sent:
+                return handled  # nothing was judged first: the refusal changes no state at all
         else:
             self._settle(file, file.case, outcome, cause, state, partition, handled)
         file.remember(cause, handled.sent)

@@ -57,6 +57,11 @@ HANDOVERS = Counter("envgrid_handovers_total",
 SLA_CLOCK = Gauge("envgrid_sla_clock_seconds",
                   "The time the SLA ticker last sent (epoch s): deadlines up to it are judged. It trails the clock "
                   "by the allowed lateness, and by the oldest input still waiting when the pipeline is behind.")
+OUTAGE = Gauge("envgrid_dependency_outage",
+                "1 while a processor waits for the schema registry or the broker to come back, else 0.", ["processor"])
+OUTAGE_RETRIES = Counter("envgrid_dependency_outage_retries_total",
+                         "Records tried again because the schema registry or the broker was unavailable.",
+                         ["processor", "dependency"])
 REPLAYED = Counter(
     "envgrid_replayed_events_total",
     "Records seen again after a restart (at-least-once redelivery) and recognised by event id.",

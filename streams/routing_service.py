@@ -18,6 +18,8 @@ from domain.case_ids import case_id_for
 from domain.duplicates import DuplicatePolicy, IncidentIndex, Sighting, merge_zone
 from domain.geo.datums import Datum, to_wgs84
 from domain.effective import NoVersionInForce
+from domain.intake_contract import Breach, Reason, check_report, check_size, content_digest, usable_point, \
+    without_unusable_point
 from domain.routing.context import RoutingContext
 from domain.routing.model import ResolutionNote, RoutingDecision
 from domain.rules.model import UnknownCategory
@@ -54,6 +56,7 @@ class Located:
     record: dict[str, Any]
     decision: RoutingDecision
     zone: str
+    digest: str = ""  # of the decoded record's content: a reused event id with other content differs
 
     @property
     def event_id(self) -> str:
@@ -90,6 +93,7 @@ class RoutingService:
         self._categories = frozenset(c.code for c in routing.categories)
         self.policy = policy
         self._recently_located: dict[bytes, Located] = {}  # stage 1 → stage 2 in the same process
+        self._earliest = min(v.valid_from for v in _registry_versions(routing))  # the registry's first version
 
     def locate_again(self, value: bytes | None, topic: str) -> Located | Refused:
         """Stage 2: the same answer as `locate` gave stage 1 for these bytes (routing is deterministic),
@@ -101,14 +105,20 @@ class RoutingService:
         return self.locate(value, topic, remember=False)
 
     def locate(self, value: bytes | None, topic: str, remember: bool = True) -> Located | Refused:
-        """Decode, validate and route one intake record."""
-        try:
-            event_name, record = self._decode(value, topic)
-        except UndecodableRecord as error:
-            return Refused("DECODE", error.reason, type(error).__name__, str(error))
+        """Decode, validate (the input contract, `domain.intake_contract`) and route one intake record.
+        Non-finite or off-globe coordinates are dropped here, so everything after sees "no coordinates"."""
+        decoded = decode_intake(self._decode, value, topic)
+        if isinstance(decoded, Refused):
+            return decoded
+        event_name, record = decoded
         if event_name not in INTAKE_EVENTS:
             return Refused("VALIDATE", "not_an_intake_event", "WrongEventType",
                            f"{topic} carries reports; a {event_name} cannot be routed", record.get("event_id"))
+        breach = check_report(record, self._earliest)
+        if breach is not None:
+            return contract_refusal("VALIDATE", breach, record.get("event_id") or None)
+        digest = content_digest(record)
+        record = without_unusable_point(record)
         event_id = record["event_id"]
         if record["category"] not in self._categories:
             return Refused("VALIDATE", "unknown_category", "UnknownCategory",
@@ -127,27 +137,37 @@ class RoutingService:
                            f"({location.get('datum')}) lie outside Wenzhou and no address text resolved; "
                            f"check the datum and the reporting app", event_id)
         chain = [grid.code for grid in decision.owning_chain]
-        located = Located(event_name, record, decision, merge_zone(chain) if not decision.is_triage else "triage")
+        located = Located(event_name, record, decision, merge_zone(chain) if not decision.is_triage else "triage",
+                          digest)
         if remember and isinstance(value, bytes):
             if len(self._recently_located) >= RECENTLY_LOCATED_MAX:
                 del self._recently_located[next(iter(self._recently_located))]
             self._recently_located[value] = located
         return located
 
-    def open_or_merge(self, located: Located, index: IncidentIndex) -> Intake:
-        """Merge a repeat report into its open case, or open a case; updates `index` in place.
+    def open_or_merge(self, located: Located, index: IncidentIndex) -> Intake | Refused:
+        """Merge a repeat report into its open case, or open a case; updates `index` in place (only when
+        it returns an Intake that is not a redelivery: a refusal changes nothing).
 
         A report the zone already handled (redelivered after a restart or rebalance) gets the same
         outputs again — same event ids, same content — and changes nothing: its outputs may not have
         reached the broker before the worker stopped, and consumers drop what they already have by id.
+        The same event id with other content is refused as a conflict; the first report stays as it was.
         """
         handled = index.case_of(located.event_id)
         if handled is not None:
+            known_digest = index.digest_of(located.event_id)
+            if known_digest and located.digest and known_digest != located.digest:
+                breach = Breach(Reason.EVENT_ID_CONFLICT,
+                                f"event {located.event_id} was already handled (case {handled[0]}) with other content; "
+                                f"a producer must give every report its own event id")
+                return contract_refusal("VALIDATE", breach, located.event_id)
             case_id, merged = handled
             outputs = [self._merge_command(located, case_id)] if merged else self._open_outputs(located, case_id)
             return Intake(case_id, merged, outputs, redelivered=True)
         intake = self._open_or_merge(located, index)
-        index.handled(located.event_id, intake.case_id, intake.merged, located.record["occurred_at"], self.policy)
+        index.handled(located.event_id, intake.case_id, intake.merged, located.record["occurred_at"], self.policy,
+                      located.digest)
         return intake
 
     def _open_or_merge(self, located: Located, index: IncidentIndex) -> Intake:
@@ -199,10 +219,38 @@ class RoutingService:
     def _sighting(located: Located) -> Sighting:
         record, chain = located.record, located.decision.owning_chain
         location = record["location"]
-        lon, lat = location.get("longitude"), location.get("latitude")
-        if lon is not None and lat is not None:
-            lon, lat = to_wgs84(lon, lat, Datum(location.get("datum") or "WGS84"))
+        lon: float | None = None
+        lat: float | None = None
+        point = usable_point(location.get("longitude"), location.get("latitude"))
+        if point is not None:
+            lon, lat = to_wgs84(*point, Datum(location.get("datum") or "WGS84"))
+            if usable_point(lon, lat) is None:
+                lon = lat = None
         return Sighting("", record["category"], record["occurred_at"], chain[0].code if chain else "triage", lon, lat)
+
+
+def decode_intake(decode: Callable[[Any, str], tuple[str, dict[str, Any]]], value: Any,
+                  topic: str) -> tuple[str, dict[str, Any]] | Refused:
+    """The edge for intake records (reports and notices alike): the size limit, checked before decoding,
+    then the codec. (event name, record), or why the record is refused at the DECODE stage."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        breach = check_size(len(value), topic)
+        if breach is not None:
+            return contract_refusal("DECODE", breach)
+    try:
+        return decode(value, topic)
+    except UndecodableRecord as error:
+        return Refused("DECODE", error.reason, type(error).__name__, str(error))
+
+
+def contract_refusal(stage: str, breach: Breach, event_id: str | None = None) -> Refused:
+    """The dead-letter form of an input-contract breach (`domain.intake_contract`)."""
+    return Refused(stage, breach.reason.value, "InputContract", breach.message, event_id)
+
+
+def _registry_versions(routing: RoutingContext) -> Any:
+    registry = routing.registry
+    return getattr(registry, "versions", None) or [registry]
 
 
 def _route_reason(error: Exception) -> str:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from datetime import datetime
 
+from connectors.outages import outage_of
 from domain.sla.watermark import watermark
 from streams import metrics
 from streams.app import Runtime
@@ -51,8 +52,14 @@ def install_ticker(runtime: Runtime) -> None:
                          last[-1] if last else None, until)
         if last and mark <= last[-1]:
             return
-        for partition in range(partitions):
-            await runtime.send(Output(topic, "", "ClockTick", tick_record(clock.name, partition, mark)),
-                               partition=partition)
+        try:
+            for partition in range(partitions):
+                await runtime.send(Output(topic, "", "ClockTick", tick_record(clock.name, partition, mark)),
+                                   partition=partition)
+        except Exception as error:  # noqa: BLE001 - only outages are waited out; anything else is a bug
+            if outage_of(error) is None:
+                raise
+            log.warning("SLA clock held at its last time: %s unavailable (%s)", outage_of(error), error)
+            return  # the next tick sends again (a repeated tick is answered like a redelivered one)
         last[:] = [mark]
         metrics.SLA_CLOCK.set(mark.timestamp())

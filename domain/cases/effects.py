@@ -36,6 +36,7 @@ class LifecycleKind(StrEnum):
     EXTENSION_REQUESTED = "extension_requested"
     EXTENSION_GRANTED = "extension_granted"
     EXTENSION_REFUSED = "extension_refused"
+    DEADLINE_RETIMED = "deadline_retimed"  # a new or corrected holiday schedule moved a deadline
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ class LifecycleEvent:
     at: datetime
     version: int  # the case version after the change
     cause_event_id: str | None = None  # the notice, report or routing decision that caused it
+    details: tuple[tuple[str, str], ...] = ()  # further facts for the record's `details` map
 
     @property
     def event_id(self) -> str:

@@ -115,6 +115,20 @@ def escalate_for_breach(case: Case, milestone: Milestone, deadline: datetime, su
     return hand_to_parent_grid(step, TakeoverCause.SLA_BREACH, reason, keep_lead=True).finish()
 
 
+def retime(case: Case, milestone: Milestone, old_deadline: datetime | None, new_deadline: datetime | None, reason: str,
+           now: datetime, cause_event_id: str, details: tuple[tuple[str, str], ...] = ()) -> Outcome:
+    """Record that a deadline moved because the holiday schedule changed (a new revision, state unchanged).
+
+    A breach no longer due is recorded here as withdrawn; an escalation it caused stands (the upper grid
+    keeps the case), because undoing a hand-over already made would confuse the units more than it helps."""
+    require_aware(now, "now")
+    facts = (("milestone", milestone.value),
+             ("old_deadline", old_deadline.isoformat() if old_deadline else "none"),
+             ("new_deadline", new_deadline.isoformat() if new_deadline else "none"), *details)
+    step = Step(case, now, None, cause_event_id=cause_event_id)
+    return step.event(LifecycleKind.DEADLINE_RETIMED, reason, facts).finish()
+
+
 def merge_report(case: Case, report_id: str, reporter: Reporter, now: datetime) -> Outcome | Rejection:
     """Link a repeat report of the same incident; its reporter gets every later feedback.  # 重复件合并"""
     require_aware(now, "now")

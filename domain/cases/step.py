@@ -46,10 +46,10 @@ class Step:
         self.case = replace(self.case, **fields)
         return self
 
-    def event(self, kind: LifecycleKind, reason: str = "") -> Step:
+    def event(self, kind: LifecycleKind, reason: str = "", details: tuple[tuple[str, str], ...] = ()) -> Step:
         self.effects.append(LifecycleEvent(
             self.case.case_id, kind, self._last_state, self.case.state, self.unit, reason, self.now,
-            self.version + 1, self.cause_event_id,
+            self.version + 1, self.cause_event_id, details,
         ))
         self._last_state = self.case.state
         return self

@@ -22,6 +22,7 @@ _CELLS_PER_CHUNK = 8192
 _BUFFER_QUAD_SEGMENTS = 8  # widens the buffers by at most 1.1 %
 _METRES_PER_DEGREE_LAT = 110_574.0
 _METRES_PER_DEGREE_LON_AT_EQUATOR = 111_320.0
+_FAR = 1e12  # beyond any grid cell index: the bound that turns inf away before int()
 
 
 class PointLocation(NamedTuple):
@@ -77,7 +78,7 @@ class LeafGridIndex:
         """Where a WGS-84 point falls, or None when it lies outside the city outline."""
         x = (lon - self._lon0) * self._kx
         y = (lat - self._lat0) * self._ky
-        if x < 0 or y < 0:
+        if not (0 <= x < _FAR and 0 <= y < _FAR):  # also NaN and inf: non-finite means "no coordinates"
             return None
         ix, iy = int(x / self._cell), int(y / self._cell)
         if ix >= self._nx or iy >= self._ny:

@@ -27,6 +27,7 @@ class TimerState(StrEnum):
 class SlaEventKind(StrEnum):
     WARNING = "warning"  # 预警
     BREACH = "breach"    # 超期
+    WITHDRAWN = "withdrawn"  # a warning or breach no longer due after the calendar changed (撤回)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,8 @@ class SlaEvent:
     def event_id(self) -> str:
         """Idempotency key: the same threshold of the same clock run always gets the same id."""
         started = "" if self.started_at is None else f":{int(self.started_at.timestamp() * 1000)}"
-        return f"{self.case_id}:{self.milestone.value}:{self.fraction:g}{started}"
+        withdrawn = f":withdrawn:{int(self.at.timestamp() * 1000)}" if self.kind is SlaEventKind.WITHDRAWN else ""
+        return f"{self.case_id}:{self.milestone.value}:{self.fraction:g}{started}{withdrawn}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ KEYS = {  # what each event is keyed by, as the catalogue says
     "CaseDispatched": "case_id", "CaseLifecycleEvent": "case_id", "CaseFeedback": "case_id",
     "SlaEvent": "case_id", "DeadLetter": "source_topic",
     "ClockTick": "event_id",  # the ticker writes to explicit partitions; any key does for this test
+    "CalendarPublished": "version_id",
 }
 
 
@@ -45,6 +46,7 @@ def topics(cluster, create_topic, unique_name) -> dict[str, str]:
         "SlaEvent": catalogue.topic("case.sla"),
         "DeadLetter": catalogue.topic("deadletter"),
         "ClockTick": catalogue.topic("internal.sla-ticks"),
+        "CalendarPublished": catalogue.topic("internal.calendar"),
     }
     for topic in chosen.values():
         create_topic(topic, partitions=1)

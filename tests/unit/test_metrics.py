@@ -12,7 +12,7 @@ from streams import metrics
 
 ALLOWED_LABELS = {
     "topic", "department", "state", "resolution_path", "clock", "kind", "milestone", "stage", "reason",
-    "audience", "cause", "processor", "group", "partition", "outcome", "role", "change",
+    "audience", "cause", "processor", "group", "partition", "outcome", "role", "change", "dependency",
 }
 
 DEFINED = {name: value for name, value in vars(metrics).items() if isinstance(value, MetricWrapperBase)}

@@ -27,6 +27,7 @@ def test_every_topic_of_the_design_is_there() -> None:
         "envgrid.triage.cases", "envgrid.case.history", "envgrid.case.feedback", "envgrid.case.sla",
         "envgrid.deadletter",
         "envgrid.internal.located", "envgrid.internal.case-commands", "envgrid.internal.sla-ticks",
+        "envgrid.internal.calendar",
     }
 
 

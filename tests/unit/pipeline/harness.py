@@ -39,6 +39,9 @@ class InMemoryPipeline:
             self.dead.append(located)
             return located
         intake = self.routing.open_or_merge(located, self.indexes[located.incidents_key])
+        if isinstance(intake, Refused):
+            self.dead.append(intake)
+            return intake
         self.sent.extend(intake.outputs)
         for output in intake.outputs:
             if output.topic == COMMANDS:
@@ -50,6 +53,9 @@ class InMemoryPipeline:
 
     def tick(self, now):
         return self._handled(self.cases.on_tick(now, self.state, 0))
+
+    def calendar(self, record):
+        return self._handled(self.cases.on_calendar(record, self.state, 0))
 
     def _handled(self, handled):
         self.sent.extend(handled.outputs)

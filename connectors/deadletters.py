@@ -74,6 +74,9 @@ def reinject(
     for letter in letters:
         if not selection.picks(letter):
             continue
+        if _truncated(letter):
+            counts["not re-injected: only a prefix of the original was kept"] += 1
+            continue
         counts[letter["source_topic"]] += 1
         if dry_run:
             continue
@@ -83,6 +86,12 @@ def reinject(
         producer.poll(0)
     producer.flush()
     return counts
+
+
+def _truncated(letter: dict[str, Any]) -> bool:
+    """A letter of an oversized record keeps only a prefix: re-injecting it would send something else."""
+    size, kept = letter.get("original_size"), letter.get("original_value")
+    return size is not None and kept is not None and size > len(kept)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -161,6 +161,8 @@ def sample_events() -> dict[str, dict[str, Any]]:
             "source_offset": 1187,
             "source_key": "330302003001".encode(),
             "original_value": b"{\"not\": \"avro\"}",
+            "original_size": 15,
+            "original_sha256": "08037aae9999f8a557d9e518c7ee98bacad4074dfa15545d8bde290c21b1d8ad",
             "original_headers": [{"key": "traceparent", "value": b"00-4bf92f3577b34da6-00f067aa0ba902b7-01"}],
             "original_event_id": None,
             "reinjections": 0,

@@ -3,10 +3,12 @@ its original bytes, where it came from and why — never silently dropped."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
 from connectors.deadletters import REINJECTION_HEADER
+from domain.intake_contract import DEAD_LETTER_PREFIX_BYTES
 from streams import metrics
 
 Send = Callable[[str, bytes, bytes], Awaitable[Any]]  # (topic, key, value) -> awaitable
@@ -28,6 +30,7 @@ class DeadLetterSink:
         raw_headers = _headers_of(message) or []
         source = _forwarded_source(raw_headers) or (message.topic, int(message.partition), int(message.offset))
         headers = [{"key": k, "value": v} for k, v in raw_headers if k not in SOURCE_HEADERS]
+        original = _as_bytes(message.value)
         return {
             "event_id": f"dl:{source[0]}:{source[1]}:{source[2]}",
             "failed_at": failed_at or datetime.now(timezone.utc),
@@ -40,7 +43,11 @@ class DeadLetterSink:
             "source_partition": source[1],
             "source_offset": source[2],
             "source_key": _as_bytes(message.key),
-            "original_value": _as_bytes(message.value),
+            # an oversized original keeps a bounded prefix (the letter stays far below the broker's limit),
+            # with the whole value's size and SHA-256
+            "original_value": None if original is None else original[:DEAD_LETTER_PREFIX_BYTES],
+            "original_size": None if original is None else len(original),
+            "original_sha256": None if original is None else hashlib.sha256(original).hexdigest(),
             "original_headers": headers,
             "original_event_id": original_event_id,
             "reinjections": _reinjections(headers),

@@ -63,7 +63,9 @@ def install_router(runtime: Runtime) -> RoutingService:
         if isinstance(result, Refused):
             await _dead_letter(runtime, message, result)
             return
-        index = incidents.get(result.incidents_key) or IncidentIndex()
+        index = incidents.get(result.incidents_key)
+        if index is None:  # not `or`: an index without sightings (a triage zone's) is empty, yet remembers reports
+            index = IncidentIndex()
         intake = service.open_or_merge(result, index)
         if isinstance(intake, Refused):  # a reused event id with other content: the first report stands
             await _dead_letter(runtime, message, intake)

@@ -33,8 +33,8 @@ from domain.sla.calendar import CalendarBasis
 from domain.sla.tracker import ExtensionRejected, SlaSignal, SlaTracker, TimerChange
 from streams.case_calendar import CaseCalendar
 from streams.case_outputs import CaseOutputs, CaseTopics
-from streams.held_notices import (HELD_NOTICE_WAIT, DeadLetterOutput, NoticeHold, SourceRecord, attempt_of,
-                                  never_opened)
+from streams.held_notices import (HELD_NOTICE_WAIT, DeadLetterOutput, NoticeHold, RefusalMemory, SourceRecord,
+                                  attempt_of, never_opened)
 from streams.routing_service import Output, Refused, contract_refusal
 
 REPLAY_CODES = frozenset({RejectionCode.DUPLICATE_NOTICE, RejectionCode.DUPLICATE_REPORT})
@@ -140,7 +140,7 @@ class CaseService:
         if breach is not None:
             return Handled(refused=contract_refusal("VALIDATE", breach, record.get("event_id") or None))
         attempt = attempt_of(record["event_id"], reinjections)
-        refused = state.refused.get(attempt)
+        refused = RefusalMemory(state.refused, partition).get(attempt)
         if refused is not None:
             replayed = Handled(refused=refused, replayed=True)
             file = state.files.get(record["case_id"])
@@ -148,12 +148,14 @@ class CaseService:
                 file.recall(record["event_id"], replayed)  # deadlines judged before it was refused
             return replayed
         if _may_open_later(record) and state.files.get(record["case_id"]) is None:
-            if self._hold(state).hold(record, reinjections, source, partition):
-                return Handled(held=1)
-            return Handled(replayed=True)
+            held = self._hold(state).hold(record, reinjections, source, partition)
+            if isinstance(held, Refused):
+                RefusalMemory(state.refused, partition).remember(attempt, held)
+                return Handled(refused=held)
+            return Handled(held=1) if held else Handled(replayed=True)
         handled = self._apply_notice(record, state, partition)
         if handled.refused is not None:
-            state.refused[attempt] = handled.refused
+            RefusalMemory(state.refused, partition).remember(attempt, handled.refused)
         return handled
 
     def on_tick(self, now: datetime, state: CaseState, partition: int, tick_id: str = "") -> Handled:
@@ -377,7 +379,7 @@ class CaseService:
     def _expire_held(self, now: datetime, state: CaseState, partition: int, handled: Handled) -> None:
         for notice in self._hold(state).expire(now, partition, MAX_SENT_PER_TICK // 2):
             refused = never_opened(notice, self.held_notice_wait)
-            state.refused[notice.attempt] = refused
+            RefusalMemory(state.refused, partition).remember(notice.attempt, refused)
             handled.dead_letters.append(DeadLetterOutput(notice.source, refused))
             handled.expired += 1
 

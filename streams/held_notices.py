@@ -23,6 +23,9 @@ from typing import Any, MutableMapping
 from streams.routing_service import Refused
 
 HELD_NOTICE_WAIT = timedelta(hours=1)
+MAX_HELD_PER_CASE = 16  # notices waiting for one case; more are refused at once (hold_full)
+MAX_HELD_CASES_PER_PARTITION = 2_000  # cases with notices waiting, per partition; the index value stays < 200 KB
+REFUSALS_REMEMBERED = 10_000  # refused attempts remembered per partition (to refuse a redelivery alike)
 
 
 @dataclass(frozen=True)
@@ -78,15 +81,23 @@ class NoticeHold:
         self._table = table
         self.wait = wait
 
-    def hold(self, record: dict[str, Any], reinjections: int, source: SourceRecord | None, partition: int) -> bool:
-        """Hold a notice for its case; False when this attempt is held already (a redelivery)."""
+    def hold(self, record: dict[str, Any], reinjections: int, source: SourceRecord | None,
+             partition: int) -> bool | Refused:
+        """Hold a notice for its case; False when this attempt is held already (a redelivery); a refusal
+        when the case, or the partition, holds as many as it may (nothing is held then)."""
         case_id = record["case_id"]
         waiting = list(self._table.get(case_id) or [])
         attempt = attempt_of(record["event_id"], reinjections)
         if any(notice.attempt == attempt for notice in waiting):
             return False
-        expires_at = record["received_at"] + self.wait
         index = dict(self._table.get(self._index_key(partition)) or {})
+        if len(waiting) >= MAX_HELD_PER_CASE or (case_id not in index and len(index) >= MAX_HELD_CASES_PER_PARTITION):
+            return Refused("APPLY", "hold_full", "HoldFull",
+                           f"notice {record['event_id']}: case {case_id} is not open and "
+                           f"{'it has' if len(waiting) >= MAX_HELD_PER_CASE else 'this partition has'} as many notices "
+                           f"waiting as may wait ({MAX_HELD_PER_CASE} per case, {MAX_HELD_CASES_PER_PARTITION} cases per "
+                           f"partition); send it again once the case has opened", record["event_id"])
+        expires_at = record["received_at"] + self.wait
         index[case_id] = min(index.get(case_id, expires_at), expires_at)
         self._table[self._index_key(partition)] = index  # first: see the module docstring
         waiting.append(HeldNotice(record, reinjections, source, expires_at))
@@ -106,8 +117,8 @@ class NoticeHold:
         index = self._table.get(self._index_key(partition)) or {}
         expired: list[HeldNotice] = []
         for case_id in [case_id for case_id, earliest in index.items() if earliest <= now]:
-            if len(expired) >= limit:
-                break
+            if len(expired) + MAX_HELD_PER_CASE > limit and expired:
+                break  # a whole case more could pass the limit: the rest on the next call
             waiting = list(self._table.pop(case_id, None) or [])
             expired.extend(notice for notice in waiting if notice.expires_at <= now)
             still = [notice for notice in waiting if notice.expires_at > now]
@@ -134,6 +145,33 @@ class NoticeHold:
     @staticmethod
     def _index_key(partition: int) -> str:
         return f"{partition}:held-index"  # case ids never contain ':'
+
+
+class RefusalMemory:
+    """The refused notice attempts of one partition, so a redelivered one is refused alike; the oldest are
+    forgotten past REFUSALS_REMEMBERED (a redelivery comes within seconds, not after ten thousand refusals).
+    A ring of slots in the same table: each refusal writes three small values and deletes one."""
+
+    def __init__(self, table: MutableMapping[str, Any], partition: int) -> None:
+        self._table, self._partition = table, partition
+
+    def get(self, attempt: str) -> Refused | None:
+        value = self._table.get(attempt)
+        return value if isinstance(value, Refused) else None
+
+    def remember(self, attempt: str, refused: Refused) -> None:
+        if attempt in self._table:
+            self._table[attempt] = refused
+            return
+        counter = f"{self._partition}:refused-next"  # attempts end in '#<n>': no clash with these keys
+        number = int(self._table.get(counter) or 0)
+        slot = f"{self._partition}:refused-slot:{number % REFUSALS_REMEMBERED}"
+        forgotten = self._table.get(slot)
+        if isinstance(forgotten, str):
+            self._table.pop(forgotten, None)
+        self._table[attempt] = refused
+        self._table[slot] = attempt
+        self._table[counter] = number + 1
 
 
 def never_opened(notice: HeldNotice, wait: timedelta) -> Refused:

@@ -127,3 +127,31 @@ def test_a_notice_whose_case_id_the_pipeline_never_gives_is_refused_at_once_not_
         handled = pipeline.cases.on_notice(_notice(case_id, "epb", event_id=f"n-{case_id}"), pipeline.state, 3)
         assert handled.held == 0 and handled.refused.reason_code == "unknown_case", case_id
     assert pipeline.state.held == {}
+
+
+def test_held_notices_are_capped_per_case_and_the_next_one_is_refused_with_a_reason():
+    from streams.held_notices import MAX_HELD_PER_CASE, NoticeHold
+
+    table: dict = {}
+    hold = NoticeHold(table)
+    base = sample_events()["DepartmentNotice"]
+    results = [hold.hold(dict(base, event_id=f"n{i}", case_id="WZ-0123456789ABCDEF"), 0, None, 0)
+               for i in range(MAX_HELD_PER_CASE + 1)]
+    assert results[:-1] == [True] * MAX_HELD_PER_CASE
+    assert results[-1].reason_code == "hold_full" and "WZ-0123456789ABCDEF" in results[-1].message
+    assert len(table["WZ-0123456789ABCDEF"]) == MAX_HELD_PER_CASE  # nothing more was held
+
+
+def test_remembered_refusals_are_bounded_and_the_oldest_forgotten():
+    from streams.held_notices import REFUSALS_REMEMBERED, RefusalMemory
+    from streams.routing_service import Refused
+
+    table: dict = {}
+    memory = RefusalMemory(table, partition=3)
+    refused = Refused("APPLY", "not_assigned", "Rejection", "m")
+    for i in range(REFUSALS_REMEMBERED + 5):
+        memory.remember(f"n{i}#0", refused)
+    attempts = [k for k in table if "#" in k]
+    assert len(attempts) == REFUSALS_REMEMBERED
+    assert memory.get("n0#0") is None and memory.get(f"n{REFUSALS_REMEMBERED + 4}#0") == refused
+    assert len(table) == 2 * REFUSALS_REMEMBERED + 1  # attempts, their slots and the counter

@@ -2,13 +2,15 @@
 
 import sys
 
-from bench import pipeline_bench, routing_bench
+from bench import pipeline_bench, routing_bench, sla_burst_bench
 
 
 def main() -> None:
     print("== routing domain (pure, one core) ==", flush=True)
     sys.argv = [sys.argv[0]]
     routing_bench.main()
+    print("\n== SLA deadline burst (in memory) ==", flush=True)
+    sla_burst_bench.main([])
     print("\n== pipeline on the local broker ==", flush=True)
     pipeline_bench.main()
 

@@ -33,6 +33,7 @@ from domain.sla.calendar import CalendarBasis
 from domain.sla.tracker import ExtensionRejected, SlaSignal, SlaTracker, TimerChange
 from streams.case_calendar import CaseCalendar
 from streams.case_outputs import CaseOutputs, CaseTopics
+from streams.due_minutes import DueMinutes
 from streams.held_notices import (HELD_NOTICE_WAIT, DeadLetterOutput, NoticeHold, RefusalMemory, SourceRecord,
                                   attempt_of, never_opened)
 from streams.routing_service import Output, Refused, contract_refusal
@@ -72,7 +73,7 @@ class CaseFile:
 class CaseState:
     files: MutableMapping[str, CaseFile]
     timers: MutableMapping[str, Any]
-    buckets: MutableMapping[str, dict[str, int]]
+    buckets: MutableMapping[str, Any]  # the deadline schedule: streams.due_minutes
     cursors: MutableMapping[str, Any]
     refused: MutableMapping[str, Refused] = field(default_factory=dict)  # notice attempt -> why refused
     held: MutableMapping[str, list[Any]] = field(default_factory=dict)  # case id -> notices waiting for it
@@ -394,20 +395,20 @@ class CaseService:
             return
         last = min(target, cursor + MAX_MINUTES_PER_TICK)
         for minute in range(cursor + 1, last + 1):
-            if not self._fire_bucket(f"{partition}:{minute}", now, state, partition, handled):
+            if not self._fire_minute(minute, now, state, partition, handled):
                 last = minute - 1  # the rest of this minute on the next tick
                 break
         if last > cursor:
             state.cursors[cursor_key] = last
 
-    def _fire_bucket(self, bucket_key: str, now: datetime, state: CaseState, partition: int,
-                     handled: Handled) -> bool:
+    def _fire_minute(self, minute: int, now: datetime, state: CaseState, partition: int, handled: Handled) -> bool:
         """Fire one minute's due timers; False when the tick's budget ran out first (the rest stays)."""
-        due = list((state.buckets.pop(bucket_key, None) or {}).items())
-        for done, (timer_key, token) in enumerate(due):
+        due = DueMinutes(state.buckets, partition)
+        for number, (timer_key, token) in due.entries(minute):
             if len(handled.sent) >= MAX_SENT_PER_TICK:
-                state.buckets[bucket_key] = dict(due[done:])
+                due.stopped_at(minute, number)
                 return False
+            due.fired(minute, number)
             timer = state.timers.get(timer_key)
             if timer is None or timer.generation != token:
                 continue  # overtaken by a newer timer state (lazy cancellation)
@@ -417,6 +418,7 @@ class CaseService:
             self._signals(change.signals, file, f"sla-tick:{timer.case_id}", state, partition, handled)
             if file is not None and change.signals:
                 state.files[timer.case_id] = file
+        due.finish(minute)
         return True
 
     def _store_timer(self, key: str, change: TimerChange, state: CaseState, partition: int) -> None:
@@ -430,10 +432,7 @@ class CaseService:
                 state.cursors[str(partition)] = minute - 1
             elif minute <= cursor:
                 minute = cursor + 1  # already past: fire on the next tick
-            bucket_key = f"{partition}:{minute}"
-            bucket = dict(state.buckets.get(bucket_key) or {})
-            bucket[key] = change.timer.generation
-            state.buckets[bucket_key] = bucket
+            DueMinutes(state.buckets, partition).add(minute, key, change.timer.generation)
 
     @staticmethod
     def _first_reporter(dispatched: dict[str, Any], channel: str) -> Reporter:

@@ -270,7 +270,7 @@ def _snapshot(pipeline: InMemoryPipeline) -> Any:
     return (
         {k: (tuple(i._sightings), dict(i._handled), dict(i._digests)) for k, i in pipeline.indexes.items()},
         {k: (f.case, f.partition, id(f.dossier), {c: list(v) for c, v in f.sent.items()}) for k, f in state.files.items()},
-        dict(state.timers), {k: dict(v) for k, v in state.buckets.items()},
+        dict(state.timers), dict(state.buckets),
         {k: list(v) if isinstance(v, list) else v for k, v in state.cursors.items()},
         {k: list(v) for k, v in state.held.items()},
     )

@@ -143,6 +143,9 @@ def fire_due(
     """Report every threshold crossed by `now` (several when a tick comes late), each exactly once."""
     if timer.state is not TimerState.RUNNING:
         return timer, []
+    first = next_due(timer, worktime)  # the usual case on every input: nothing due yet, one reckoning
+    if first is None or first.at > now:
+        return timer, []
     deadline = threshold_at(timer, BREACH, worktime)
     assert deadline is not None
     signals: list[SlaEvent | SlaEscalation] = []

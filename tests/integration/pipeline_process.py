@@ -139,23 +139,6 @@ def read_all(cluster, codec: EventCodec, topics: list[str], timeout: float = 60.
     return result
 
 
-def uncommitted(cluster, group: str, topics: list[str]) -> int:  # noqa: ANN001
-    """Records of `topics` the group has not committed yet, counting partitions it never committed."""
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": group,
-                         "enable.auto.commit": False})
-    try:
-        metadata = consumer.list_topics(timeout=10).topics
-        partitions = [TopicPartition(t, p) for t in topics for p in metadata[t].partitions]
-        committed = consumer.committed(partitions, timeout=10)
-        behind = 0
-        for tp in committed:
-            low, high = _watermarks(consumer, tp.topic, tp.partition)
-            behind += high - max(tp.offset, low) if tp.offset >= 0 else high - low
-        return behind
-    finally:
-        consumer.close()
-
-
 def _watermarks(consumer: Consumer, topic: str, partition: int, attempts: int = 20) -> tuple[int, int]:
     """Low and high watermark, retried while a new topic's leadership is still settling."""
     for attempt in range(attempts):

@@ -25,7 +25,7 @@ from connectors.samples import sample_events
 from domain.case_ids import case_id_for
 from domain.sla.calendar import CHINA_TZ
 from tests.integration.pipeline_process import WorkerProcess, prepare, read_all, send_ticks
-from tests.unit.pipeline.test_calendar_retiming import OFFICIAL_2027_YAML
+from tests.unit.sla.calendar_fixtures import OFFICIAL_2027_YAML
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 

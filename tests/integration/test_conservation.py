@@ -24,7 +24,8 @@ from simulator.generator import generate
 from simulator.model import GeneratorConfig
 from simulator.publish import intake_topics, make_producer, publish, record_value
 from streams.held_notices import HELD_NOTICE_WAIT
-from tests.integration.pipeline_process import WorkerProcess, prepare, read_all, send_ticks, uncommitted
+from streams.watermark import InputProgress
+from tests.integration.pipeline_process import WorkerProcess, prepare, read_all, send_ticks
 
 EVENTS = int(os.environ.get("ENVGRID_CONSERVATION_EVENTS", "20000"))
 CONFIG = GeneratorConfig(kind_shares={"PetitionComplaint": 0.62, "PatrolReport": 0.22, "DepartmentNotice": 0.16},
@@ -83,12 +84,16 @@ def _drain(worker: WorkerProcess, cluster, group: str, topics: list[str]) -> Non
     worker.wait_for(lambda: all(worker.consumed(t) > 0 for t in topics), 600, f"the worker to consume {topics}")
     streak = [0]
 
+    progress = InputProgress(cluster.bootstrap_servers, group, topics, lambda value, topic: ("", {}))
+
     def drained() -> bool:
-        lag = uncommitted(cluster, group, topics)
-        streak[0] = streak[0] + 1 if lag == 0 else 0
+        streak[0] = streak[0] + 1 if progress.caught_up() else 0
         return streak[0] >= 3
 
-    worker.wait_for(drained, 900, "the worker to drain its inputs")
+    try:
+        worker.wait_for(drained, 900, "the worker to drain its inputs")
+    finally:
+        progress.close()
 
 
 def _account(cluster, catalogue, codec, events) -> None:  # noqa: ANN001

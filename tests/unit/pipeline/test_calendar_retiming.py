@@ -20,19 +20,8 @@ from domain.sla.calendar import CHINA_TZ, CalendarBasis
 from domain.sla.calendar_change import Publication
 from domain.sla.calendar_data import load_year_file
 from tests.unit.pipeline.harness import HISTORY, SLA, InMemoryPipeline
+from tests.unit.sla.calendar_fixtures import OFFICIAL_2027_YAML
 
-OFFICIAL_2027_YAML = """\
-year: 2027
-status: official
-source: {title: 国务院办公厅关于2027年部分节假日安排的通知 (test), date: 2026-12-18}
-holidays:
-  - {from: 2027-01-01, to: 2027-01-03, name: 元旦}
-  - {from: 2027-02-04, to: 2027-02-12, name: 春节}
-  - {from: 2027-10-01, to: 2027-10-07, name: 国庆节}
-workdays:
-  - {date: 2027-01-31, name: 春节调休上班}
-  - {date: 2027-02-20, name: 春节调休上班}
-"""
 
 
 def cst(month: int, day: int, hour: int = 0, year: int = 2027) -> datetime:

@@ -17,20 +17,7 @@ from domain.sla.worktime import WorkTime
 
 POLICIES = load_sla_policies()
 PROVISIONAL_2027 = load_year_file(CALENDAR_DIR / "2027.yaml")
-# A made-up "official" 2027 that differs from the estimate: the Spring Festival is Thu 4 – Fri 12 Feb
-# (the estimate: Fri 5 – Wed 10), with make-up workdays Sun 31 Jan and Sat 20 Feb.
-OFFICIAL_2027_YAML = """\
-year: 2027
-status: official
-source: {title: 国务院办公厅关于2027年部分节假日安排的通知 (test), date: 2026-12-18}
-holidays:
-  - {from: 2027-01-01, to: 2027-01-03, name: 元旦}
-  - {from: 2027-02-04, to: 2027-02-12, name: 春节}
-  - {from: 2027-10-01, to: 2027-10-07, name: 国庆节}
-workdays:
-  - {date: 2027-01-31, name: 春节调休上班}
-  - {date: 2027-02-20, name: 春节调休上班}
-"""
+from tests.unit.sla.calendar_fixtures import OFFICIAL_2027_YAML
 OFF = {date(2027, 1, 1)} | {date(2027, 2, d) for d in range(4, 13)}
 ON = {date(2027, 1, 31), date(2027, 2, 20)}
 PUBLISHED = datetime(2026, 12, 20, 10, tzinfo=CHINA_TZ)

@@ -9,8 +9,8 @@ import time
 import uuid
 from pathlib import Path
 
-from .errors import BrokerNotReady, LocalClusterError
-from .proc import HOST, alive, log_tail, port_open, spawn
+from .errors import BrokerExited, BrokerNotReady, LocalClusterError
+from .proc import HOST, alive, exit_status, log_tail, machine_state, port_open, spawn
 
 MARKER = "kafka.Kafka"  # in the JVM's command line; guards pid checks
 LOG4J2 = Path(__file__).parent / "kafka" / "log4j2.yaml"
@@ -75,8 +75,12 @@ def start(java: str, libs: Path, var: Path, port: int, controller_port: int) -> 
     return spawn([*jvm, MARKER, str(config)], var / "log" / "kafka.out", cwd=var), format_s
 
 
-def wait_ready(port: int, pid: int, log_file: Path, timeout: float) -> float:
-    """Block until the broker answers AdminClient.list_topics; return the seconds it took."""
+def wait_ready(port: int, pid: int, log_file: Path, timeout: float,
+               popen: subprocess.Popen | None = None) -> float:
+    """Block until the broker answers AdminClient.list_topics; return the seconds it took.
+    A JVM that ends first raises BrokerExited with how it ended, its console output (where the JVM
+    itself reports fatal errors such as running out of memory or threads), its log's errors and
+    the machine's free memory and disk."""
     from confluent_kafka.admin import AdminClient
 
     address, t0 = f"{HOST}:{port}", time.monotonic()
@@ -84,8 +88,7 @@ def wait_ready(port: int, pid: int, log_file: Path, timeout: float) -> float:
     admin = None
     while True:
         if not alive(pid, MARKER):
-            raise BrokerNotReady(address, timeout, log_file,
-                                 f" (the JVM, pid {pid}, exited; last lines:\n{log_tail(log_file)}\n)")
+            raise BrokerExited(address, timeout, log_file, _exit_detail(pid, log_file, popen))
         left = deadline - time.monotonic()
         if left <= 0:
             raise BrokerNotReady(address, timeout, log_file)
@@ -99,3 +102,13 @@ def wait_ready(port: int, pid: int, log_file: Path, timeout: float) -> float:
                 pass
         time.sleep(0.1)
 
+
+
+def _exit_detail(pid: int, log_file: Path, popen: subprocess.Popen | None) -> str:
+    how = exit_status(popen) or "ended"
+    console = log_file.with_name("kafka.out")
+    errors = [line for line in log_tail(log_file, 2000).splitlines() if " ERROR " in line or " FATAL " in line]
+    return (f" (the JVM, pid {pid}, {how}; {machine_state(log_file.parent)};\n"
+            f"its console ({console}), last lines:\n{log_tail(console, 15)}\n"
+            f"errors in its log: {chr(10).join(errors[-10:]) or 'none'}\n"
+            f"its log's last lines:\n{log_tail(log_file, 8)}\n)")

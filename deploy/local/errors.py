@@ -84,6 +84,10 @@ class BrokerNotReady(NotReady):
         super().__init__("Kafka broker", address, timeout, log_path, detail)
 
 
+class BrokerExited(BrokerNotReady):
+    """The broker's JVM ended while starting: worth one more try on fresh ports and storage."""
+
+
 class RegistryNotReady(NotReady):
     def __init__(self, address: str, timeout: float, log_path: Path, detail: str = ""):
         super().__init__("Apicurio schema registry", address, timeout, log_path, detail)

@@ -16,9 +16,20 @@ HOST = "127.0.0.1"
 
 
 def free_port(host: str = HOST) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    return free_ports(1, host)[0]
+
+
+def free_ports(count: int, host: str = HOST) -> list[int]:
+    """`count` distinct free ports: every socket is held until all are chosen, so the kernel
+    cannot hand out the same port twice."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind((host, 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def check_port_free(port: int, purpose: str, host: str = HOST) -> int:
@@ -84,6 +95,35 @@ def stop(pid: int | None, marker: str, timeout: float = 20.0, popen: subprocess.
 def _reap(popen: subprocess.Popen | None) -> None:
     if popen is not None:
         popen.poll()
+
+
+def exit_status(popen: subprocess.Popen | None) -> str:
+    """How a child ended, in words ("exit code 1", "killed by SIGKILL"); "" if unknown."""
+    code = popen.poll() if popen is not None else None
+    if code is None:
+        return ""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def machine_state(path: Path) -> str:
+    """Free memory and disk, for a message about a process that died without saying why."""
+    import shutil
+
+    try:
+        meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+        available = meminfo.get("MemAvailable", "?").strip()
+    except (OSError, ValueError):
+        available = "?"
+    try:
+        free_disk = f"{shutil.disk_usage(path).free / 2**30:.1f} GiB"
+    except OSError:
+        free_disk = "?"
+    return f"memory available {available}, disk free {free_disk} at {path}"
 
 
 def log_tail(path: Path, lines: int = 20) -> str:

@@ -13,10 +13,10 @@ import pytest
 from connectors.settings import ClusterSettingsError, cluster_settings, ensure_cluster
 from deploy.local import broker, fetch, registry
 from deploy.local.cluster import LocalCluster
-from deploy.local.errors import (BrokerNotReady, JavaNotFound, JavaTooOld, MavenCentralUnreachable,
+from deploy.local.errors import (BrokerExited, BrokerNotReady, JavaNotFound, JavaTooOld, MavenCentralUnreachable,
                                  MavenNotFound, PortInUse, RegistryNotReady)
 from deploy.local.java import find_java, find_registry_java
-from deploy.local.proc import alive, free_port, spawn, stop
+from deploy.local.proc import alive, free_port, free_ports, spawn, stop
 
 
 def _fake_java(tmp_path: Path, version: str) -> Path:
@@ -100,6 +100,67 @@ def test_broker_not_answering_names_address_and_log(tmp_path):
         assert f"127.0.0.1:{port}" in str(err.value) and str(log) in str(err.value)
     finally:
         stop(proc.pid, broker.MARKER, timeout=2, popen=proc)
+
+
+def test_a_broker_jvm_killed_while_starting_is_reported_with_its_console_and_the_machine(tmp_path):
+    log = tmp_path / "kafka.log"
+    log.write_text("[t] INFO KafkaConfig values: (org.apache.kafka.common.config.AbstractConfig)\n")
+    proc = spawn(["/bin/sh", "-c", "echo 'Terminating due to java.lang.OutOfMemoryError'; kill -9 $$",
+                  broker.MARKER], tmp_path / "kafka.out", cwd=tmp_path)
+    proc.wait()
+    with pytest.raises(BrokerExited) as err:
+        broker.wait_ready(free_port(), proc.pid, log, timeout=5, popen=proc)
+    message = str(err.value)
+    assert "killed by SIGKILL" in message
+    assert "Terminating due to java.lang.OutOfMemoryError" in message
+    assert "memory available" in message and "disk free" in message
+
+
+def test_a_broker_jvm_that_ends_while_starting_is_started_again_on_fresh_ports(tmp_path, monkeypatch):
+    """The retry around the broker's start: first JVM dies, the second answers; the first one's
+    logs are kept beside the second's, and the ports move."""
+    from deploy.local import cluster as cluster_module
+
+    started: list[tuple[int, int]] = []
+
+    def fake_start(java, libs, var, port, controller_port):
+        started.append((port, controller_port))
+        (var / "log").mkdir(parents=True, exist_ok=True)
+        (var / "log" / "kafka.log").write_text(f"attempt {len(started)}\n")
+        script = "exit 1" if len(started) == 1 else "sleep 30"
+        return spawn(["/bin/sh", "-c", script, broker.MARKER], var / "log" / "kafka.out", cwd=var), 0.0
+
+    def fake_wait_ready(port, pid, log_file, timeout, popen=None):
+        if len(started) == 1:
+            popen.wait(timeout=5)  # the first JVM's end is what the real wait sees
+        if not alive(pid, broker.MARKER):
+            raise BrokerExited(f"127.0.0.1:{port}", timeout, log_file, " (ended)")
+        return 0.1
+
+    monkeypatch.setattr(cluster_module, "find_java", lambda: "java")
+    monkeypatch.setattr(cluster_module, "find_registry_java", lambda: "java")
+    monkeypatch.setattr(fetch, "kafka_libs", lambda: tmp_path)
+    monkeypatch.setattr(fetch, "registry_home", lambda: tmp_path)
+    monkeypatch.setattr(registry, "start", lambda *a: _pretend(tmp_path, registry.MARKER))
+    monkeypatch.setattr(registry, "wait_ready", lambda *a: 0.1)
+    monkeypatch.setattr(broker, "start", fake_start)
+    monkeypatch.setattr(broker, "wait_ready", fake_wait_ready)
+    local = LocalCluster(var_dir=tmp_path / "var")
+    try:
+        addresses = local.up()
+        assert len(started) == 2 and started[0] != started[1]
+        assert addresses.bootstrap_servers == f"127.0.0.1:{started[1][0]}"
+        logs = tmp_path / "var" / "log"
+        assert (logs / "kafka.log.attempt1").read_text() == "attempt 1\n"
+        assert (logs / "kafka.log").read_text() == "attempt 2\n"
+        assert local.status()["broker"]["attempts"] == 2
+    finally:
+        local.down()
+
+
+def test_free_ports_are_distinct():
+    ports = free_ports(50)
+    assert len(set(ports)) == 50
 
 
 def test_registry_dying_early_is_reported_with_its_log(tmp_path):

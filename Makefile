@@ -8,7 +8,7 @@ setup:
 	@bash scripts/setup.sh
 
 demo: setup
-	@$(PY) -m streams.demo $(ARGS)
+	@$(PY) -m envgrid.demo $(ARGS)
 
 test: setup
 	@$(PY) -m pytest -q $(ARGS)
@@ -20,10 +20,10 @@ bench: setup
 	@$(PY) -m bench $(ARGS)
 
 cluster-up: setup
-	@$(PY) -m deploy.local up
+	@$(PY) -m envgrid.localcluster up
 
 cluster-down:
-	@$(PY) -m deploy.local down
+	@$(PY) -m envgrid.localcluster down
 
 cluster-status:
-	@$(PY) -m deploy.local status
+	@$(PY) -m envgrid.localcluster status

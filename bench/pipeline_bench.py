@@ -21,10 +21,10 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, Producer
 
-from connectors.settings import ensure_cluster
-from simulator.generator import generate
-from simulator.model import GeneratorConfig
-from simulator.publish import intake_topics, make_producer, publish
+from envgrid.connectors.settings import ensure_cluster
+from envgrid.simulator.generator import generate
+from envgrid.simulator.model import GeneratorConfig
+from envgrid.simulator.publish import intake_topics, make_producer, publish
 from tests.integration.pipeline_process import WorkerProcess, prepare
 
 REPORTS_ONLY = GeneratorConfig(kind_shares={"PetitionComplaint": 0.78, "PatrolReport": 0.22, "DepartmentNotice": 0.0},

@@ -16,9 +16,9 @@ import tracemalloc
 
 import shapely
 
-from domain.geo.datums import Datum, from_wgs84
-from domain.registry.loader import clear_geometry_cache
-from domain.routing import Coordinates, RoutingInput, load_routing_context
+from envgrid.domain.geo.datums import Datum, from_wgs84
+from envgrid.domain.registry.loader import clear_geometry_cache
+from envgrid.domain.routing import Coordinates, RoutingInput, load_routing_context
 
 TARGET_COORDINATE_DECISIONS_PER_S = 50_000
 TARGET_MEMORY_MB = 200

@@ -16,10 +16,10 @@ from collections.abc import Iterator, MutableMapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from domain.sla.commands import Milestone, SlaAction, SlaCommand
-from streams.case_service import MAX_SENT_PER_TICK, CaseState
-from streams.composition import case_service
-from streams.due_minutes import DueMinutes
+from envgrid.domain.sla.commands import Milestone, SlaAction, SlaCommand
+from envgrid.streams.case_service import MAX_SENT_PER_TICK, CaseState
+from envgrid.streams.composition import case_service
+from envgrid.streams.due_minutes import DueMinutes
 from tests.unit.pipeline.harness import CATALOGUE
 
 

@@ -38,4 +38,4 @@ fi
 need java "Install a Java 17+ runtime: apt-get install -y openjdk-17-jre-headless"
 need mvn "Install Maven: apt-get install -y maven"
 need promtool "Install Prometheus' promtool: apt-get install -y prometheus"
-.venv/bin/python -m deploy.local fetch
+.venv/bin/python -m envgrid.localcluster fetch

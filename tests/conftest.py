@@ -1,9 +1,9 @@
 """Shared fixtures: the cluster (started lazily, once per session) and small Kafka helpers.
 
 `cluster` uses ENVGRID_BOOTSTRAP_SERVERS / ENVGRID_SCHEMA_REGISTRY_URL when both are set; otherwise it
-starts (or reuses) the local broker + registry of `deploy.local` the first time an integration test
+starts (or reuses) the local broker + registry of `envgrid.localcluster` the first time an integration test
 asks for it, and stops it at session end (also on Ctrl-C, failures and SIGTERM) unless the cluster was
-started by hand with `python -m deploy.local up`. Unit-only runs never touch Java.
+started by hand with `python -m envgrid.localcluster up`. Unit-only runs never touch Java.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import time
 import pytest
 from hypothesis import HealthCheck, settings
 
-from connectors.settings import ClusterAddresses, cluster_settings
-from deploy.local.addresses import BOOTSTRAP_ENV, REGISTRY_ENV
+from envgrid.connectors.settings import ClusterAddresses, cluster_settings
+from envgrid.localcluster.addresses import BOOTSTRAP_ENV, REGISTRY_ENV
 
 # Shared, noisy machines: no per-example time limit (performance is measured in benchmarks, not tests).
 settings.register_profile("envgrid", deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -53,7 +53,7 @@ def cluster() -> ClusterAddresses:
     if external is not None:
         yield external
         return
-    from deploy.local.cluster import LocalCluster
+    from envgrid.localcluster.cluster import LocalCluster
 
     local = LocalCluster()
     released = False
@@ -83,7 +83,7 @@ def cluster() -> ClusterAddresses:
 
 @pytest.fixture(scope="session")
 def cluster_is_local(cluster) -> bool:
-    """True when this session started or reused the local cluster of deploy.local (not an external one)."""
+    """True when this session started or reused the local cluster of envgrid.localcluster (not an external one)."""
     return os.environ.get(SESSION_CLUSTER_ENV) == "local"
 
 

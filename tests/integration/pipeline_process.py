@@ -14,10 +14,10 @@ from pathlib import Path
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
-from connectors.catalogue import Catalogue
-from connectors.catalogue_apply import apply
-from connectors.serde import EventCodec, register_all, registry_client
-from streams.clock import tick_record
+from envgrid.connectors.catalogue import Catalogue
+from envgrid.connectors.catalogue_apply import apply
+from envgrid.connectors.serde import EventCodec, register_all, registry_client
+from envgrid.streams.clock import tick_record
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,7 +34,8 @@ def prepare(cluster, prefix: str) -> tuple[Catalogue, EventCodec]:  # noqa: ANN0
 
 
 class WorkerProcess:
-    """`python -m streams.worker` in its own process group, with its metrics endpoint."""
+    """The worker in its own process group, with its metrics endpoint: `python -m envgrid.streams.worker`,
+    or `python -m envgrid.demo.worker` when the department simulator is among its processors."""
 
     def __init__(self, cluster, prefix: str, datadir: Path, processors: str = "router,cases",  # noqa: ANN001
                  clock: str = "manual", log: Path | None = None, store: str = "rocksdb://") -> None:
@@ -49,7 +50,8 @@ class WorkerProcess:
         self.port_file.unlink(missing_ok=True)
         env = dict(os.environ, ENVGRID_BOOTSTRAP_SERVERS=self.cluster.bootstrap_servers,
                    ENVGRID_SCHEMA_REGISTRY_URL=self.cluster.schema_registry_url)
-        command = [sys.executable, "-m", "streams.worker", "--app-id", self.prefix, "--topic-prefix", self.prefix,
+        module = "envgrid.demo.worker" if "departments" in self.processors.split(",") else "envgrid.streams.worker"
+        command = [sys.executable, "-m", module, "--app-id", self.prefix, "--topic-prefix", self.prefix,
                    "--datadir", str(self.datadir), "--processors", self.processors, "--clock", self.clock,
                    "--metrics-port", "0", "--port-file", str(self.port_file), "--store", self.store]
         self.process = subprocess.Popen(command, stdout=open(self.log, "a"), stderr=subprocess.STDOUT,  # noqa: SIM115

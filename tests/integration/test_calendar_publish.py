@@ -1,4 +1,4 @@
-"""A holiday schedule published with `connectors.calendar` re-times open deadlines in the real worker
+"""A holiday schedule published with `envgrid.connectors.calendar` re-times open deadlines in the real worker
 (issue 13, part 3), read back with a plain consumer from `case.history` and `case.sla`.
 
 Two petitions run under the provisional 2027 until Sun 14 Feb 2027: A (accepted Tue 1 Dec 2026, 60 working
@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 
-from connectors.calendar import publish
-from connectors.samples import sample_events
-from domain.case_ids import case_id_for
-from domain.sla.calendar import CHINA_TZ
+from envgrid.connectors.calendar import publish
+from envgrid.connectors.samples import sample_events
+from envgrid.domain.case_ids import case_id_for
+from envgrid.domain.sla.calendar import CHINA_TZ
 from tests.integration.pipeline_process import WorkerProcess, prepare, read_all, send_ticks
 from tests.unit.sla.calendar_fixtures import OFFICIAL_2027_YAML
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from confluent_kafka.admin import ConfigResource, ResourceType
 
-from connectors.catalogue import Catalogue
-from connectors.catalogue_apply import CREATED, DRIFT, MISSING, UNCHANGED, apply, plan, summary
+from envgrid.connectors.catalogue import Catalogue
+from envgrid.connectors.catalogue_apply import CREATED, DRIFT, MISSING, UNCHANGED, apply, plan, summary
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +57,7 @@ def test_drift_is_reported_and_left_alone(admin, catalogue, create_topic) -> Non
 
 
 def test_command_line_plan_and_apply_print_a_table_and_exit_0(cluster, admin, catalogue, capsys) -> None:
-    from connectors.catalogue_apply import main
+    from envgrid.connectors.catalogue_apply import main
 
     common = ["--prefix", catalogue.prefix, "--bootstrap-servers", cluster.bootstrap_servers]
     assert main(["plan", *common]) == 0

@@ -18,13 +18,13 @@ from datetime import timedelta
 
 import pytest
 
-from connectors import records
-from domain.routing.context import load_routing_context
-from simulator.generator import generate
-from simulator.model import GeneratorConfig
-from simulator.publish import intake_topics, make_producer, publish, record_value
-from streams.held_notices import HELD_NOTICE_WAIT
-from streams.watermark import InputProgress
+from envgrid.connectors import records
+from envgrid.domain.routing.context import load_routing_context
+from envgrid.simulator.generator import generate
+from envgrid.simulator.model import GeneratorConfig
+from envgrid.simulator.publish import intake_topics, make_producer, publish, record_value
+from envgrid.streams.held_notices import HELD_NOTICE_WAIT
+from envgrid.streams.watermark import InputProgress
 from tests.integration.pipeline_process import WorkerProcess, prepare, read_all, send_ticks
 
 EVENTS = int(os.environ.get("ENVGRID_CONSERVATION_EVENTS", "20000"))

@@ -8,9 +8,9 @@ import pytest
 from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from connectors import compat
-from connectors.contracts import EVENT_TYPES, load_event
-from connectors.serde import COMPATIBILITY_LEVEL, register_all, registry_client, registry_schema, subject_for
+from envgrid.connectors import compat
+from envgrid.connectors.contracts import EVENT_TYPES, load_event
+from envgrid.connectors.serde import COMPATIBILITY_LEVEL, register_all, registry_client, registry_schema, subject_for
 
 pytestmark = pytest.mark.integration
 

@@ -8,10 +8,10 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from connectors.catalogue import Catalogue
-from connectors.contracts import EVENT_TYPES
-from connectors.samples import sample_events
-from connectors.serde import (
+from envgrid.connectors.catalogue import Catalogue
+from envgrid.connectors.contracts import EVENT_TYPES
+from envgrid.connectors.samples import sample_events
+from envgrid.connectors.serde import (
     EventCodec,
     avro_deserializer,
     avro_serializer,

@@ -8,8 +8,8 @@ import time
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from connectors.samples import sample_events
-from connectors.serde import EventCodec, UndecodableRecord, registry_client
+from envgrid.connectors.samples import sample_events
+from envgrid.connectors.serde import EventCodec, UndecodableRecord, registry_client
 
 pytestmark = pytest.mark.integration
 

@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 from confluent_kafka import Producer
 
-from connectors import records
-from connectors.deadletters import main as deadletters_main
-from connectors.samples import sample_events
-from domain.case_ids import case_id_for
-from domain.routing.context import load_routing_context
-from streams.held_notices import HELD_NOTICE_WAIT
+from envgrid.connectors import records
+from envgrid.connectors.deadletters import main as deadletters_main
+from envgrid.connectors.samples import sample_events
+from envgrid.domain.case_ids import case_id_for
+from envgrid.domain.routing.context import load_routing_context
+from envgrid.streams.held_notices import HELD_NOTICE_WAIT
 from tests.integration.pipeline_process import WorkerProcess, prepare, read_all, send_ticks
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]

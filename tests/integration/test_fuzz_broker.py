@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from streams.watermark import InputProgress, pipeline_inputs
+from envgrid.streams.watermark import InputProgress, pipeline_inputs
 from tests.integration.pipeline_process import WorkerProcess, prepare, read_all
 from tests.unit.fuzz import test_fuzz_pipeline as fuzz
 

@@ -9,12 +9,12 @@ from collections import Counter
 import pytest
 from confluent_kafka import Consumer
 
-from connectors.catalogue import Catalogue
-from connectors.serde import EventCodec, registry_client
-from connectors.wire import AVRO_DECODE_ERROR, NOT_CONFLUENT_FRAMED, UndecodableRecord
-from simulator.generator import EventGenerator
-from simulator.model import INVALID_AVRO, MISSING_FIELDS, GeneratorConfig
-from simulator.publish import intake_topics, make_producer, publish, truth_label
+from envgrid.connectors.catalogue import Catalogue
+from envgrid.connectors.serde import EventCodec, registry_client
+from envgrid.connectors.wire import AVRO_DECODE_ERROR, NOT_CONFLUENT_FRAMED, UndecodableRecord
+from envgrid.simulator.generator import EventGenerator
+from envgrid.simulator.model import INVALID_AVRO, MISSING_FIELDS, GeneratorConfig
+from envgrid.simulator.publish import intake_topics, make_producer, publish, truth_label
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from prometheus_client import REGISTRY
 
-from streams.lag import LagCollector, total_lag
+from envgrid.streams.lag import LagCollector, total_lag
 
 pytestmark = pytest.mark.integration
 

@@ -98,7 +98,7 @@ def test_compatibility_level_is_enforced(cluster, unique_name, level, third_acce
 def test_local_cluster_is_reused_and_reported(cluster, cluster_is_local):
     if not cluster_is_local:
         pytest.skip("external cluster")
-    from deploy.local.cluster import LocalCluster
+    from envgrid.localcluster.cluster import LocalCluster
 
     again = LocalCluster()
     assert again.up(owner="session") == cluster and again.reused

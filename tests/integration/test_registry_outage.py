@@ -15,10 +15,10 @@ import time
 import pytest
 from confluent_kafka import Producer
 
-from deploy.local.cluster import LocalCluster
-from domain.case_ids import case_id_for
-from simulator.generator import generate
-from simulator.model import GeneratorConfig
+from envgrid.localcluster.cluster import LocalCluster
+from envgrid.domain.case_ids import case_id_for
+from envgrid.simulator.generator import generate
+from envgrid.simulator.model import GeneratorConfig
 from tests.integration.pipeline_process import WorkerProcess, prepare, read_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]

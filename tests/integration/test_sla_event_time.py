@@ -4,7 +4,7 @@ The same traffic runs twice through a real worker on the manual clock: hotline c
 simulated working day, each acknowledged in time, late, or never. Once the worker runs throughout; once
 it is frozen (SIGSTOP) for two hours of pipeline time in the middle while complaints, acknowledgements and
 clock ticks keep coming, then thawed to work off the backlog. The ticks are what the SLA ticker sends: the
-clock held back by the oldest input still waiting and the allowed lateness (`streams.watermark`). Both
+clock held back by the oldest input still waiting and the allowed lateness (`envgrid.streams.watermark`). Both
 runs must give the same warnings, breaches and escalations, read from `case.sla` and `case.history` with a
 plain consumer.
 """
@@ -19,15 +19,15 @@ from datetime import datetime, timedelta
 import pytest
 from confluent_kafka import Producer
 
-from connectors import records
-from domain.case_ids import case_id_for
-from domain.routing.context import load_routing_context
-from domain.sla.calendar import CHINA_TZ
-from domain.sla.watermark import watermark
-from simulator.generator import generate
-from simulator.model import GeneratorConfig
-from streams.composition import load_pipeline_settings
-from streams.watermark import InputProgress, pipeline_inputs
+from envgrid.connectors import records
+from envgrid.domain.case_ids import case_id_for
+from envgrid.domain.routing.context import load_routing_context
+from envgrid.domain.sla.calendar import CHINA_TZ
+from envgrid.domain.sla.watermark import watermark
+from envgrid.simulator.generator import generate
+from envgrid.simulator.model import GeneratorConfig
+from envgrid.streams.composition import load_pipeline_settings
+from envgrid.streams.watermark import InputProgress, pipeline_inputs
 from tests.integration.pipeline_process import WorkerProcess, prepare, read_all, send_ticks
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]

@@ -7,9 +7,9 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.deadletters import Selection, reinject
-from domain.intake_contract import DEAD_LETTER_PREFIX_BYTES
-from streams.deadletter import DeadLetterSink
+from envgrid.connectors.deadletters import Selection, reinject
+from envgrid.domain.intake_contract import DEAD_LETTER_PREFIX_BYTES
+from envgrid.streams.deadletter import DeadLetterSink
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Error paths of deploy.local, without starting the broker or the registry."""
+"""Error paths of envgrid.localcluster, without starting the broker or the registry."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from connectors.settings import ClusterSettingsError, cluster_settings, ensure_cluster
-from deploy.local import broker, fetch, registry
-from deploy.local.cluster import LocalCluster
-from deploy.local.errors import (BrokerExited, BrokerNotReady, JavaNotFound, JavaTooOld, MavenCentralUnreachable,
+from envgrid.connectors.settings import ClusterSettingsError, cluster_settings, ensure_cluster
+from envgrid.localcluster import broker, fetch, registry
+from envgrid.localcluster.cluster import LocalCluster
+from envgrid.localcluster.errors import (BrokerExited, BrokerNotReady, JavaNotFound, JavaTooOld, MavenCentralUnreachable,
                                  MavenNotFound, PortInUse, RegistryNotReady)
-from deploy.local.java import find_java, find_registry_java
-from deploy.local.proc import alive, free_port, free_ports, spawn, stop
+from envgrid.localcluster.java import find_java, find_registry_java
+from envgrid.localcluster.proc import alive, free_port, free_ports, spawn, stop
 
 
 def _fake_java(tmp_path: Path, version: str) -> Path:
@@ -119,7 +119,7 @@ def test_a_broker_jvm_killed_while_starting_is_reported_with_its_console_and_the
 def test_a_broker_jvm_that_ends_while_starting_is_started_again_on_fresh_ports(tmp_path, monkeypatch):
     """The retry around the broker's start: first JVM dies, the second answers; the first one's
     logs are kept beside the second's, and the ports move."""
-    from deploy.local import cluster as cluster_module
+    from envgrid.localcluster import cluster as cluster_module
 
     started: list[tuple[int, int]] = []
 
@@ -192,4 +192,4 @@ def test_cluster_settings_reads_both_or_neither():
                            "ENVGRID_SCHEMA_REGISTRY_URL": "http://r:8080"}).bootstrap_servers == "k:9092"
     with pytest.raises(ClusterSettingsError, match="ENVGRID_SCHEMA_REGISTRY_URL is not"):
         cluster_settings({"ENVGRID_BOOTSTRAP_SERVERS": "k:9092"})
-    assert "deploy.local.cluster" in sys.modules  # imported above; settings itself never starts Java
+    assert "envgrid.localcluster.cluster" in sys.modules  # imported above; settings itself never starts Java

@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import Counter, Gauge, Histogram, Summary
 from prometheus_client.metrics import MetricWrapperBase
 
-from streams import metrics
+from envgrid.streams import metrics
 
 ALLOWED_LABELS = {
     "topic", "department", "state", "resolution_path", "clock", "kind", "milestone", "stage", "reason",

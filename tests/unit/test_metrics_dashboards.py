@@ -13,7 +13,7 @@ import yaml
 from prometheus_client import Counter, Histogram
 from prometheus_client.metrics import MetricWrapperBase
 
-from streams import calendar_metrics, metrics
+from envgrid.streams import calendar_metrics, metrics
 
 OBSERVABILITY = Path(__file__).resolve().parents[2] / "deploy" / "observability"
 # Anything that looks like one of our series, or like a counter/histogram series of anyone's.

@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka import KafkaException
 from prometheus_client import REGISTRY
 
-from streams.lag import LagCollector, compute_lag
+from envgrid.streams.lag import LagCollector, compute_lag
 
 OFFSET_INVALID = -1001
 

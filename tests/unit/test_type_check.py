@@ -24,10 +24,10 @@ def test_domain_and_streams_type_check() -> None:
 def test_domain_is_never_relaxed() -> None:
     config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
     assert config["strict"] is True
-    assert {"domain", "streams"} <= set(config["files"])
+    assert {"src/envgrid/domain", "src/envgrid/streams"} <= set(config["files"])
     for override in config.get("overrides", []):
         modules = override["module"] if isinstance(override["module"], list) else [override["module"]]
-        relaxed = [m for m in modules if m == "domain" or m.startswith("domain.")]
+        relaxed = [m for m in modules if m in ("envgrid", "envgrid.*", "envgrid.domain") or m.startswith("envgrid.domain.")]
         assert not relaxed, f"pyproject.toml relaxes mypy for {relaxed}: domain/ must stay strict"
 
 
@@ -35,7 +35,7 @@ def test_comparing_a_str_enum_with_a_string_is_a_type_error(tmp_path: Path) -> N
     """Issue 7: `effect.event == "dispatched"` kept rerouted cases from reaching their new lead."""
     snippet = tmp_path / "enum_compare.py"
     snippet.write_text(
-        "from domain.cases.effects import LifecycleEvent, LifecycleKind\n"
+        "from envgrid.domain.cases.effects import LifecycleEvent, LifecycleKind\n"
         "\n"
         "def by_string(effect: LifecycleEvent) -> bool:\n"
         '    return effect.event == "dispatched"\n'

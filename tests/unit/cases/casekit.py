@@ -4,8 +4,8 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta
 
-from domain.cases import Case, Notice, NoticeKind, Outcome, Rejection, Reporter, ReporterKind, apply, dispatch, open_case
-from domain.sla.calendar import CHINA_TZ
+from envgrid.domain.cases import Case, Notice, NoticeKind, Outcome, Rejection, Reporter, ReporterKind, apply, dispatch, open_case
+from envgrid.domain.sla.calendar import CHINA_TZ
 
 DEPARTMENTS = frozenset({"env", "urban", "water", "police", "agri", "housing"})
 CHAIN = ("village-7", "town-3", "district-lc", "city-wz")  # L4 → L1

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from casekit import CITIZEN, DEPARTMENTS, at, joint_taken_over, new_case, ok, taken_over
 
-from domain.cases import (
+from envgrid.domain.cases import (
     CaseState, Feedback, FeedbackAudience, FeedbackReason, GridTakeover, NoticeKind, Reporter, ReporterKind, TakeoverCause,
     dispatch, invariant_violations,
 )
-from domain.sla.commands import Milestone, SlaAction, SlaCommand
+from envgrid.domain.sla.commands import Milestone, SlaAction, SlaCommand
 
 ENV_UNIT, WATER_UNIT = Reporter(ReporterKind.UNIT, "env"), Reporter(ReporterKind.UNIT, "water")
 

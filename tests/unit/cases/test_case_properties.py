@@ -7,11 +7,11 @@ from datetime import timedelta
 from casekit import CHAIN, DEPARTMENTS, T0, acknowledged, joint, joint_taken_over, new_case, taken_over
 from hypothesis import given, settings, strategies as st
 
-from domain.cases import (
+from envgrid.domain.cases import (
     Case, CaseState, Feedback, LifecycleEvent, Notice, NoticeKind, Outcome, Rejection, Reporter, ReporterKind, apply,
     dispatch, invariant_violations, merge_report,
 )
-from domain.sla.commands import SlaCommand
+from envgrid.domain.sla.commands import SlaCommand
 
 UNITS = sorted(DEPARTMENTS) + list(CHAIN) + ["nobody"]
 K = NoticeKind

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from casekit import CITIZEN, DEPARTMENTS, T0, acknowledged, at, joint, new_case, notice, ok, send, taken_over
 
-from domain.cases import (
+from envgrid.domain.cases import (
     CaseState, NoticeKind, Rejection, RejectionCode, Reporter, ReporterKind, apply, dispatch, merge_report, open_case,
 )
 

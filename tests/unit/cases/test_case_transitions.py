@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from casekit import CHAIN, CITIZEN, DEPARTMENTS, PATROL_UNIT, T0, acknowledged, at, joint, new_case, notice, ok
 
-from domain.cases import (
+from envgrid.domain.cases import (
     CaseRules, CaseState, Feedback, FeedbackAudience, FeedbackReason, GridTakeover, LifecycleEvent, NoticeKind, Outcome, Rejection,
     RerouteRequest, Reporter, ReporterKind, TakeoverCause, apply, dispatch, merge_report, open_case,
 )
-from domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
+from envgrid.domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
 
 
 def sla(outcome: Outcome) -> set[tuple[SlaAction, Milestone]]:

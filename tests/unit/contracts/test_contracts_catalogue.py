@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.catalogue import Catalogue, CatalogueError
-from connectors.contracts import EVENT_TYPES
+from envgrid.connectors.catalogue import Catalogue, CatalogueError
+from envgrid.connectors.contracts import EVENT_TYPES
 
 DEPARTMENTS = ("epb", "housing")
 GRIDS = ("330302", "330383", "330391")

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from connectors import compat
-from connectors.contracts import EVENT_TYPES, load_event
+from envgrid.connectors import compat
+from envgrid.connectors.contracts import EVENT_TYPES, load_event
 
 
 def _field(schema: dict[str, Any], name: str) -> dict[str, Any]:
@@ -27,7 +27,7 @@ def test_every_event_has_a_v1_snapshot(event_name: str) -> None:
 
 
 def test_history_is_up_to_date_with_the_current_schemas() -> None:
-    assert compat.unsnapshotted() == [], "run `python -m connectors.compat snapshot --all` and commit"
+    assert compat.unsnapshotted() == [], "run `python -m envgrid.connectors.compat snapshot --all` and commit"
 
 
 def test_new_required_field_without_default_is_a_break() -> None:

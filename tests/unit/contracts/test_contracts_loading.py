@@ -10,8 +10,8 @@ from typing import Any, Iterator
 import fastavro
 import pytest
 
-from connectors.contracts import EVENT_TYPES, NAMESPACE, ContractError, event_name_of, load_all, load_event
-from connectors.samples import sample_events
+from envgrid.connectors.contracts import EVENT_TYPES, NAMESPACE, ContractError, event_name_of, load_all, load_event
+from envgrid.connectors.samples import sample_events
 
 TIME_FIELD_SUFFIXES = ("_at",)
 TIME_FIELD_NAMES = {"deadline"}

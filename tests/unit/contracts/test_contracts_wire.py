@@ -10,10 +10,10 @@ from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry._sync.mock_schema_registry_client import MockSchemaRegistryClient
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from connectors.contracts import EVENT_TYPES, load_event
-from connectors.samples import sample_events
-from connectors.serde import EventCodec, EventEncodingError, UndecodableRecord, avro_deserializer, avro_serializer
-from connectors.wire import HEADER_SIZE, frame, read_body, split_frame
+from envgrid.connectors.contracts import EVENT_TYPES, load_event
+from envgrid.connectors.samples import sample_events
+from envgrid.connectors.serde import EventCodec, EventEncodingError, UndecodableRecord, avro_deserializer, avro_serializer
+from envgrid.connectors.wire import HEADER_SIZE, frame, read_body, split_frame
 
 TOPIC = "envgrid.case.feedback"
 

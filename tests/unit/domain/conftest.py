@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.routing import RoutingContext, load_routing_context
+from envgrid.domain.routing import RoutingContext, load_routing_context
 
 
 @pytest.fixture(scope="session")

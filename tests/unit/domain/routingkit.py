@@ -8,8 +8,8 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from domain import paths
-from domain.registry import CHINA_TIME
+from envgrid import paths
+from envgrid.domain.registry import CHINA_TIME
 
 BEFORE_SPLIT = dt.datetime(2018, 6, 1, 10, 0, tzinfo=CHINA_TIME)
 AFTER_SPLIT = dt.datetime(2023, 6, 1, 10, 0, tzinfo=CHINA_TIME)

@@ -5,7 +5,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.geo.datums import Datum, bd09_to_gcj02, from_wgs84, gcj02_to_bd09, to_wgs84, wgs84_to_gcj02
+from envgrid.domain.geo.datums import Datum, bd09_to_gcj02, from_wgs84, gcj02_to_bd09, to_wgs84, wgs84_to_gcj02
 
 METRES_PER_DEGREE = 111_320.0
 china_lon = st.floats(73.7, 134.8, allow_nan=False)

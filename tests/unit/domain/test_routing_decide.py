@@ -5,11 +5,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from routingkit import AFTER_SPLIT, BEFORE_SPLIT, LONGGANG_POINT, copy_config, event_times, latitudes, longitudes
 
-from domain.geo.datums import Datum, from_wgs84
-from domain.routing import (
+from envgrid.domain.geo.datums import Datum, from_wgs84
+from envgrid.domain.routing import (
     Coordinates, ResolutionNote, ResolutionPath, RoutingInput, Target, decide, load_routing_context,
 )
-from domain.rules import category_codes
+from envgrid.domain.rules import category_codes
 
 inputs = st.builds(
     RoutingInput,
@@ -210,7 +210,7 @@ def test_decision_record_matches_the_avro_contract(context, avro_routing_decisio
 def avro_routing_decision():
     from pathlib import Path
 
-    from connectors.contracts import SCHEMAS_DIR, expand_schema_file, parse_for_fastavro
+    from envgrid.connectors.contracts import SCHEMAS_DIR, expand_schema_file, parse_for_fastavro
 
     types = Path(SCHEMAS_DIR) / "types"
     return parse_for_fastavro(expand_schema_file(types / "RoutingDecision.avsc", types), "RoutingDecision")

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from routingkit import AFTER_SPLIT, BEFORE_SPLIT, SPLIT_DAY, copy_config
 
-from domain.config_errors import ConfigError
-from domain.registry import GridLevel, NoVersionInForce, load_registry_set
+from envgrid.domain.config_errors import ConfigError
+from envgrid.domain.registry import GridLevel, NoVersionInForce, load_registry_set
 
 
 def level_count(version, level):
@@ -133,7 +133,7 @@ def test_unknown_codes_in_the_fine_geojson_are_reported(tmp_path):
 
 
 def test_level1_and_level2_codes_without_geometry(context):
-    from domain.registry import level1_and_level2_codes
+    from envgrid.domain.registry import level1_and_level2_codes
 
     expected = {g.code for v in context.registry.versions for g in v.grids.values() if g.level <= GridLevel.DISTRICT}
     codes = level1_and_level2_codes()

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from domain.config_errors import ConfigError
-from domain.roster import load_roster
+from envgrid.domain.config_errors import ConfigError
+from envgrid.domain.roster import load_roster
 
 
 def test_every_grid_of_every_version_has_a_head_and_members(context):

@@ -5,8 +5,8 @@ import itertools
 import pytest
 from routingkit import AFTER_SPLIT, copy_config
 
-from domain.config_errors import ConfigError
-from domain.rules import category_codes, list_categories, load_rules_set
+from envgrid.domain.config_errors import ConfigError
+from envgrid.domain.rules import category_codes, list_categories, load_rules_set
 
 SEVERITIES = ("low", "medium", "high", "critical")
 L4_CATEGORIES = {
@@ -92,7 +92,7 @@ def test_rule_errors_name_file_entry_and_problem(tmp_path, old, new, entry, prob
     text = rules_file.read_text(encoding="utf-8")
     assert old in text
     rules_file.write_text(text.replace(old, new, 1), encoding="utf-8")
-    from domain.registry import load_registry_set
+    from envgrid.domain.registry import load_registry_set
 
     with pytest.raises(ConfigError) as error:
         load_rules_set(root / "config" / "rules", registry=load_registry_set(root / "config" / "registry"))

@@ -10,9 +10,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from routingkit import AFTER_SPLIT, BEFORE_SPLIT, latitudes, longitudes
 
-from domain.geo.spatial_index import LeafGridIndex
-from domain.geo.synthetic_partition import load_city_outline
-from domain.registry import GridLevel
+from envgrid.domain.geo.spatial_index import LeafGridIndex
+from envgrid.domain.geo.synthetic_partition import load_city_outline
+from envgrid.domain.registry import GridLevel
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from domain import paths
-from domain.geo.synthetic_partition import (
+from envgrid import paths
+from envgrid.domain.geo.synthetic_partition import (
     build_synthetic_partition,
     build_township_cells,
     load_city_outline,

@@ -29,15 +29,15 @@ from confluent_kafka.schema_registry._sync.mock_schema_registry_client import Mo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.contracts import load_event
-from connectors.serde import EventCodec
-from connectors.wire import HEADER, MAGIC_BYTE
-from domain.departments import department_codes
-from domain.intake_contract import MAX_RECORD_BYTES
-from simulator.generator import generate
-from streams.case_service import CaseState
-from streams.composition import routing_service
-from streams.routing_service import Intake, Refused, decode_intake
+from envgrid.connectors.contracts import load_event
+from envgrid.connectors.serde import EventCodec
+from envgrid.connectors.wire import HEADER, MAGIC_BYTE
+from envgrid.domain.departments import department_codes
+from envgrid.domain.intake_contract import MAX_RECORD_BYTES
+from envgrid.simulator.generator import generate
+from envgrid.streams.case_service import CaseState
+from envgrid.streams.composition import routing_service
+from envgrid.streams.routing_service import Intake, Refused, decode_intake
 from tests.unit.pipeline.harness import CATALOGUE, InMemoryPipeline
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "INPUT_CONTRACT.md"

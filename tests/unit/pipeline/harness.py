@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from connectors.catalogue import Catalogue
-from connectors.serde import UndecodableRecord
-from domain.duplicates import IncidentIndex
-from streams.case_service import CaseService, CaseState
-from streams.composition import case_service, routing_service
-from streams.routing_service import Located, Refused, RoutingService
+from envgrid.connectors.catalogue import Catalogue
+from envgrid.connectors.serde import UndecodableRecord
+from envgrid.domain.duplicates import IncidentIndex
+from envgrid.streams.case_service import CaseService, CaseState
+from envgrid.streams.composition import case_service, routing_service
+from envgrid.streams.routing_service import Located, Refused, RoutingService
 
 CATALOGUE = Catalogue.load(prefix="envgrid", env={})
 COMMANDS, HISTORY, FEEDBACK, SLA = (CATALOGUE.topic(name) for name in

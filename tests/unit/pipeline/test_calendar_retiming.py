@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from connectors import records
-from connectors.samples import sample_events
-from domain.case_ids import case_id_for
-from domain.sla.calendar import CHINA_TZ, CalendarBasis
-from domain.sla.calendar_change import Publication
-from domain.sla.calendar_data import load_year_file
+from envgrid.connectors import records
+from envgrid.connectors.samples import sample_events
+from envgrid.domain.case_ids import case_id_for
+from envgrid.domain.sla.calendar import CHINA_TZ, CalendarBasis
+from envgrid.domain.sla.calendar_change import Publication
+from envgrid.domain.sla.calendar_data import load_year_file
 from tests.unit.pipeline.harness import HISTORY, SLA, InMemoryPipeline
 from tests.unit.sla.calendar_fixtures import OFFICIAL_2027_YAML
 
@@ -86,7 +86,7 @@ def _retimed(pipeline: InMemoryPipeline, case_id: str) -> list[dict]:
 
 
 def _deadline(pipeline: InMemoryPipeline, case_id: str, milestone: str) -> datetime:
-    from domain.sla.timer import BREACH, threshold_at
+    from envgrid.domain.sla.timer import BREACH, threshold_at
     timer = pipeline.state.timers[f"{case_id}|{milestone}"]
     reckoned = threshold_at(timer, BREACH, pipeline.cases.tracker.worktime)
     assert reckoned is not None

@@ -18,9 +18,9 @@ REPO = Path(__file__).resolve().parents[3]
 def digest_of_a_run(count: int = 1200) -> str:
     """Every output and refusal of the in-memory pipeline over generated traffic, with the department
     simulator answering each case's lead copy, hashed."""
-    from simulator.departments import respond
-    from simulator.generator import generate
-    from simulator.model import GeneratorConfig
+    from envgrid.simulator.departments import respond
+    from envgrid.simulator.generator import generate
+    from envgrid.simulator.model import GeneratorConfig
     from tests.unit.pipeline.harness import InMemoryPipeline, as_input
 
     config = GeneratorConfig(kind_shares={"PetitionComplaint": 0.6, "PatrolReport": 0.2, "DepartmentNotice": 0.2})

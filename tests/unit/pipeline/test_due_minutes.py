@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
-from streams.due_minutes import DueMinutes
+from envgrid.streams.due_minutes import DueMinutes
 
 
 class Counting(dict[str, Any]):

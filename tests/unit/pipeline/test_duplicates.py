@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import given, strategies as st
 
-from domain.duplicates import DuplicatePolicy, IncidentIndex, Sighting, merge_zone
+from envgrid.domain.duplicates import DuplicatePolicy, IncidentIndex, Sighting, merge_zone
 
 T0 = datetime(2025, 6, 3, 9, 0, tzinfo=timezone.utc)
 POLICY = DuplicatePolicy(radius_m=150, window=timedelta(hours=72))

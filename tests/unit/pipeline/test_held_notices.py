@@ -3,10 +3,10 @@ as unknown_case only when the case does not open within the wait."""
 
 from datetime import timedelta
 
-from connectors.samples import sample_events
-from simulator.generator import generate
-from simulator.model import GeneratorConfig
-from streams.held_notices import HELD_NOTICE_WAIT, SourceRecord
+from envgrid.connectors.samples import sample_events
+from envgrid.simulator.generator import generate
+from envgrid.simulator.model import GeneratorConfig
+from envgrid.streams.held_notices import HELD_NOTICE_WAIT, SourceRecord
 from tests.unit.pipeline.harness import COMMANDS, HISTORY, InMemoryPipeline, as_input
 
 REPORTS = GeneratorConfig(kind_shares={"PetitionComplaint": 1.0, "PatrolReport": 0.0, "DepartmentNotice": 0.0},
@@ -130,7 +130,7 @@ def test_a_notice_whose_case_id_the_pipeline_never_gives_is_refused_at_once_not_
 
 
 def test_held_notices_are_capped_per_case_and_the_next_one_is_refused_with_a_reason():
-    from streams.held_notices import MAX_HELD_PER_CASE, NoticeHold
+    from envgrid.streams.held_notices import MAX_HELD_PER_CASE, NoticeHold
 
     table: dict = {}
     hold = NoticeHold(table)
@@ -143,8 +143,8 @@ def test_held_notices_are_capped_per_case_and_the_next_one_is_refused_with_a_rea
 
 
 def test_remembered_refusals_are_bounded_and_the_oldest_forgotten():
-    from streams.held_notices import REFUSALS_REMEMBERED, RefusalMemory
-    from streams.routing_service import Refused
+    from envgrid.streams.held_notices import REFUSALS_REMEMBERED, RefusalMemory
+    from envgrid.streams.routing_service import Refused
 
     table: dict = {}
     memory = RefusalMemory(table, partition=3)

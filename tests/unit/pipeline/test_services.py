@@ -3,9 +3,9 @@ from datetime import timedelta
 
 import pytest
 
-from simulator.generator import generate
-from simulator.model import GeneratorConfig
-from streams.routing_service import Refused
+from envgrid.simulator.generator import generate
+from envgrid.simulator.model import GeneratorConfig
+from envgrid.streams.routing_service import Refused
 from tests.unit.pipeline.harness import COMMANDS, HISTORY, SLA, InMemoryPipeline, as_input
 
 CONFIG = GeneratorConfig(kind_shares={"PetitionComplaint": 0.75, "PatrolReport": 0.25, "DepartmentNotice": 0.0})
@@ -84,7 +84,7 @@ def test_cases_left_unanswered_breach_their_deadline_and_escalate(run):
 def test_stage_two_gets_the_same_answer_with_or_without_stage_one_in_the_process():
     import pickle
 
-    from streams.composition import routing_service
+    from envgrid.streams.composition import routing_service
     from tests.unit.pipeline.harness import CATALOGUE
 
     def decode(value, topic):
@@ -101,7 +101,7 @@ def test_stage_two_gets_the_same_answer_with_or_without_stage_one_in_the_process
 
 
 def test_a_redelivered_report_gets_the_same_outputs_again_and_changes_nothing():
-    from domain.duplicates import IncidentIndex
+    from envgrid.domain.duplicates import IncidentIndex
     from tests.unit.pipeline.harness import InMemoryPipeline
 
     pipeline = InMemoryPipeline()
@@ -117,7 +117,7 @@ def test_a_redelivered_report_gets_the_same_outputs_again_and_changes_nothing():
 
 
 def test_the_case_desk_answers_a_redelivered_input_with_the_same_outputs_and_no_new_state():
-    from simulator.departments import respond
+    from envgrid.simulator.departments import respond
     from tests.unit.pipeline.harness import InMemoryPipeline
 
     pipeline = InMemoryPipeline()
@@ -162,7 +162,7 @@ def test_dispatched_copies_carry_the_decisions_key_facts_in_headers(run):
 
 
 def test_a_refused_notice_is_refused_the_same_way_when_redelivered_but_a_reinjection_is_a_new_attempt():
-    from connectors.samples import sample_events
+    from envgrid.connectors.samples import sample_events
     from tests.unit.pipeline.harness import InMemoryPipeline
 
     pipeline = InMemoryPipeline()

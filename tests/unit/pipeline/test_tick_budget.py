@@ -4,9 +4,9 @@ small); what is left is sent by the next ticks, and nothing due is skipped or se
 from collections import Counter
 from datetime import timedelta
 
-from simulator.generator import generate
-from simulator.model import GeneratorConfig
-from streams import case_service
+from envgrid.simulator.generator import generate
+from envgrid.simulator.model import GeneratorConfig
+from envgrid.streams import case_service
 from tests.unit.pipeline.harness import InMemoryPipeline, as_input
 
 REPORTS = GeneratorConfig(kind_shares={"PetitionComplaint": 0.8, "PatrolReport": 0.2, "DepartmentNotice": 0.0},

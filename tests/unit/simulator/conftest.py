@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.generator import EventGenerator
-from simulator.model import GeneratedEvent
+from envgrid.simulator.generator import EventGenerator
+from envgrid.simulator.model import GeneratedEvent
 
 SAMPLE_SEED = 2016
 SAMPLE_SIZE = 5000

@@ -1,7 +1,7 @@
 """The department simulator's scripts: deterministic, shares as profiled, and accepted by the real case state machine.
 
 `_run_case` plays the router: it opens the case from the first copy, feeds every copy's notices to
-`domain.cases.apply` in delay order, and after a transfer or escalation re-dispatches the next revision
+`envgrid.domain.cases.apply` in delay order, and after a transfer or escalation re-dispatches the next revision
 the way the pipeline would (source_event_id = the notice that caused it).
 """
 
@@ -15,18 +15,18 @@ from typing import Any
 import pytest
 from fastavro.validation import validate
 
-from connectors.contracts import load_event
-from connectors.records import notice_of
-from connectors.samples import sample_events
-from domain.cases import (
+from envgrid.connectors.contracts import load_event
+from envgrid.connectors.records import notice_of
+from envgrid.connectors.samples import sample_events
+from envgrid.domain.cases import (
     Case, CaseState, Notice, NoticeKind, Rejection, Reporter, ReporterKind, apply, dispatch, invariant_violations, open_case,
 )
-from domain.departments import department_codes
-from simulator import department_timing as timing
-from simulator.departments import (
+from envgrid.domain.departments import department_codes
+from envgrid.simulator import department_timing as timing
+from envgrid.simulator.departments import (
     DEFAULT_PROFILE, Behaviour, PlannedNotice, ResponseProfile, behaviour_of, case_script, respond,
 )
-from simulator.reference import category_codes, lead_departments
+from envgrid.simulator.reference import category_codes, lead_departments
 
 KNOWN = department_codes()
 CHANNELS = ("HOTLINE_12345", "HOTLINE_12369", "PATROL", "WEB", "LETTER", "VISIT", "OTHER")
@@ -49,7 +49,7 @@ def _dispatch(rng: random.Random, index: int) -> dict[str, Any]:
 
 
 def _copies(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every copy of this revision, targeted as domain.routing.decide does (lead, assisting, district grid, city)."""
+    """Every copy of this revision, targeted as envgrid.domain.routing.decide does (lead, assisting, district grid, city)."""
     decision = record["decision"]
     targets = []
     if decision["lead_department"]:
@@ -203,8 +203,8 @@ def test_scripts_match_their_behaviour(dispatches):
 
 
 def test_hotline_acknowledgements_come_within_working_hours(dispatches):
-    from domain.sla.policy import load_sla_policies
-    from domain.sla.worktime import TimeBasis, WorkTime
+    from envgrid.domain.sla.policy import load_sla_policies
+    from envgrid.domain.sla.worktime import TimeBasis, WorkTime
 
     hotline = [r for r in dispatches if r["channel"].startswith("HOTLINE")]
     acknowledged = [(r, s[0].delay) for r, s in zip(hotline, map(case_script, hotline))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from simulator.cli import main
+from envgrid.simulator.cli import main
 
 
 def test_dry_run_prints_jsonl(capsys):

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator.generator import EventGenerator, generate
-from simulator.jsonl import dumps
-from simulator.model import GeneratorConfig
+from envgrid.simulator.generator import EventGenerator, generate
+from envgrid.simulator.jsonl import dumps
+from envgrid.simulator.model import GeneratorConfig
 
 
 def _lines(seed: int, count: int, config: GeneratorConfig | None = None) -> list[str]:

@@ -7,7 +7,7 @@ import math
 
 import shapely
 
-from simulator.reference import CITY_NAME, load_geography, registry_set, to_wgs84
+from envgrid.simulator.reference import CITY_NAME, load_geography, registry_set, to_wgs84
 
 
 def _wgs84(event):

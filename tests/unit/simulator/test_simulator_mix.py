@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from simulator.model import BROKEN_KINDS, CHANNELS, DATUMS, NOTICE_KINDS, GeneratorConfig
-from simulator.reference import patrol_categories
+from envgrid.simulator.model import BROKEN_KINDS, CHANNELS, DATUMS, NOTICE_KINDS, GeneratorConfig
+from envgrid.simulator.reference import patrol_categories
 
 CONFIG = GeneratorConfig()
 
@@ -79,7 +79,7 @@ def test_patrol_reports_mostly_cover_level_4_duties(sample):
 
 
 def test_reporters_come_from_the_roster(sample):
-    from simulator.reference import grid_members
+    from envgrid.simulator.reference import grid_members
 
     members = grid_members()
     for event in sample:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.records import routing_input
-from domain.routing import ResolutionPath, decide
-from domain.rules import UnknownCategory
-from simulator.model import OUTSIDE_CITY, UNKNOWN_CATEGORY
-from simulator.reference import registry_set, rules_set
+from envgrid.connectors.records import routing_input
+from envgrid.domain.routing import ResolutionPath, decide
+from envgrid.domain.rules import UnknownCategory
+from envgrid.simulator.model import OUTSIDE_CITY, UNKNOWN_CATEGORY
+from envgrid.simulator.reference import registry_set, rules_set
 
 
 def _decide(event):
@@ -62,14 +62,14 @@ def test_unknown_categories_are_refused_by_the_rules(sample):
 
 
 def test_the_domain_merges_exactly_the_repeats_the_truth_names(sample):
-    """Replay the reports through domain.duplicates as the pipeline would: repeats join their original's
+    """Replay the reports through envgrid.domain.duplicates as the pipeline would: repeats join their original's
     case, and (almost) nothing else merges.
 
     A repeat is missed when it resolves to another merge zone than its original (an address-only repeat
     resolved by its text to a neighbouring grid) or matches another nearby incident first: about 1.7 % of
     repeats over 20 seeds, up to 4.8 % in one sample of ~190 repeats. So the bound is checked over four
     samples pooled (~750 repeats), where 3 % is three standard deviations above that mean."""
-    from simulator.generator import EventGenerator
+    from envgrid.simulator.generator import EventGenerator
 
     tallies = [_merge_tally(events) for events in (sample, *(EventGenerator(seed).take(5000) for seed in (1, 2, 3)))]
     missed, wrong, repeats, false_merges, originals = (sum(column) for column in zip(*tallies))
@@ -81,8 +81,8 @@ def test_the_domain_merges_exactly_the_repeats_the_truth_names(sample):
 
 def _merge_tally(sample) -> tuple[int, int, int, int, int]:
     """(missed repeats, repeats merged into the wrong case, repeats, false merges, originals) of one sample."""
-    from domain.duplicates import DuplicatePolicy, IncidentIndex, Sighting, merge_zone
-    from simulator.reference import to_wgs84
+    from envgrid.domain.duplicates import DuplicatePolicy, IncidentIndex, Sighting, merge_zone
+    from envgrid.simulator.reference import to_wgs84
 
     policy, zones = DuplicatePolicy(), {}
     missed, wrong, repeats, false_merges, originals = 0, 0, 0, 0, 0

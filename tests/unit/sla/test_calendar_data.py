@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from domain.config_errors import ConfigError
-from domain.sla.calendar import (
+from envgrid.domain.config_errors import ConfigError
+from envgrid.domain.sla.calendar import (
     CalendarBasis, CalendarVersion, DayInfo, NoStatutoryRule, ScheduledDay, Source, WorkingCalendar, YearStatus,
     weakest,
 )
-from domain.sla.calendar_data import (
+from envgrid.domain.sla.calendar_data import (
     CALENDAR_DIR, load_working_calendar, load_year_file, main, provisional_version, render_year_file,
 )
 
@@ -162,7 +162,7 @@ def test_the_command_checks_the_files_and_never_overwrites_an_official_year(tmp_
 
 
 def test_the_readme_example_is_a_valid_year_file(tmp_path):
-    readme = (CALENDAR_DIR.parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     example = readme.split("# config/calendar/2027.yaml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "2027.yaml").write_text(example, encoding="utf-8")
     loaded = load_year_file(tmp_path / "2027.yaml")

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from domain.sla.calendar import CHINA_TZ, CalendarBasis, NoStatutoryRule, WorkingCalendar
-from domain.sla.commands import Milestone, SlaAction, SlaCommand
-from domain.sla.policy import load_sla_policies
-from domain.sla.timer import BREACH, threshold_at
-from domain.sla.tracker import SlaDesk, SlaTracker
-from domain.sla.worktime import TimeBasis, WorkTime
+from envgrid.domain.sla.calendar import CHINA_TZ, CalendarBasis, NoStatutoryRule, WorkingCalendar
+from envgrid.domain.sla.commands import Milestone, SlaAction, SlaCommand
+from envgrid.domain.sla.policy import load_sla_policies
+from envgrid.domain.sla.timer import BREACH, threshold_at
+from envgrid.domain.sla.tracker import SlaDesk, SlaTracker
+from envgrid.domain.sla.worktime import TimeBasis, WorkTime
 
 OPENED = datetime(2026, 12, 1, 10, 0, tzinfo=CHINA_TZ)  # a Tuesday; the start day is not counted
 

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from domain.sla.calendar import CHINA_TZ, CalendarBasis, CalendarHistory, WorkingCalendar
-from domain.sla.calendar_data import CALENDAR_DIR, load_year_file
-from domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
-from domain.sla.policy import load_sla_policies
-from domain.sla.retiming import retime_timer, unofficial_deadline_counts
-from domain.sla.timer import SlaEvent, TimerState
-from domain.sla.tracker import SlaDesk, SlaTracker
-from domain.sla.worktime import WorkTime
+from envgrid.domain.sla.calendar import CHINA_TZ, CalendarBasis, CalendarHistory, WorkingCalendar
+from envgrid.domain.sla.calendar_data import CALENDAR_DIR, load_year_file
+from envgrid.domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
+from envgrid.domain.sla.policy import load_sla_policies
+from envgrid.domain.sla.retiming import retime_timer, unofficial_deadline_counts
+from envgrid.domain.sla.timer import SlaEvent, TimerState
+from envgrid.domain.sla.tracker import SlaDesk, SlaTracker
+from envgrid.domain.sla.worktime import WorkTime
 
 POLICIES = load_sla_policies()
 PROVISIONAL_2027 = load_year_file(CALENDAR_DIR / "2027.yaml")
@@ -143,7 +143,7 @@ def test_replays_take_the_calendar_in_force_and_rebuild_the_one_an_event_names(o
 
 
 def test_open_deadlines_on_unofficial_data_are_counted_per_basis(official_2027):
-    from streams.calendar_metrics import SLA_DEADLINES_ON_UNOFFICIAL_CALENDAR, set_unofficial_deadlines
+    from envgrid.streams.calendar_metrics import SLA_DEADLINES_ON_UNOFFICIAL_CALENDAR, set_unofficial_deadlines
 
     old = worktime(PROVISIONAL_2027)
     desk = SlaDesk(SlaTracker(POLICIES, old))

@@ -5,8 +5,8 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from domain.sla.calendar import CHINA_TZ, CalendarBasis, NoStatutoryRule, WorkingCalendar
-from domain.sla.worktime import TimeBasis, WorkTime
+from envgrid.domain.sla.calendar import CHINA_TZ, CalendarBasis, NoStatutoryRule, WorkingCalendar
+from envgrid.domain.sla.worktime import TimeBasis, WorkTime
 
 WT = WorkTime()
 DAYS, HOURS = TimeBasis.WORKING_DAYS, TimeBasis.WORKING_HOURS

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from domain.sla.commands import Milestone, PauseReason
-from domain.sla.policy import DEFAULT_SLA_FILE, Channel, SlaConfigError, load_sla_policies, parse_sla_policies
-from domain.sla.worktime import TimeBasis
+from envgrid.domain.sla.commands import Milestone, PauseReason
+from envgrid.domain.sla.policy import DEFAULT_SLA_FILE, Channel, SlaConfigError, load_sla_policies, parse_sla_policies
+from envgrid.domain.sla.worktime import TimeBasis
 
 
 def shipped() -> dict:

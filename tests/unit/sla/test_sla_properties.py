@@ -5,11 +5,11 @@ from datetime import datetime, timedelta
 
 from hypothesis import given, settings, strategies as st
 
-from domain.sla.calendar import CHINA_TZ
-from domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
-from domain.sla.policy import load_sla_policies
-from domain.sla.timer import SlaEscalation, SlaEvent, SlaEventKind, TimerState, threshold_at
-from domain.sla.tracker import SlaDesk, SlaTracker
+from envgrid.domain.sla.calendar import CHINA_TZ
+from envgrid.domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
+from envgrid.domain.sla.policy import load_sla_policies
+from envgrid.domain.sla.timer import SlaEscalation, SlaEvent, SlaEventKind, TimerState, threshold_at
+from envgrid.domain.sla.tracker import SlaDesk, SlaTracker
 
 POLICIES = load_sla_policies()
 T0 = datetime(2025, 9, 24, 8, tzinfo=CHINA_TZ)  # spans National Day 2025 and its make-up workdays

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from domain.sla.calendar import CHINA_TZ
-from domain.sla.scheduler import DeadlineScheduler, due_minute
+from envgrid.domain.sla.calendar import CHINA_TZ
+from envgrid.domain.sla.scheduler import DeadlineScheduler, due_minute
 
 BASE = datetime(2025, 9, 29, 9, 0, tzinfo=CHINA_TZ)
 

@@ -5,11 +5,11 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from domain.sla.calendar import CHINA_TZ, CalendarBasis, WorkingCalendar
-from domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
-from domain.sla.policy import load_sla_policies
-from domain.sla.timer import SlaEscalation, SlaEvent, SlaEventKind, TimerState
-from domain.sla.tracker import ExtensionRefusal, ExtensionRejected, SlaDesk, SlaTracker
+from envgrid.domain.sla.calendar import CHINA_TZ, CalendarBasis, WorkingCalendar
+from envgrid.domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
+from envgrid.domain.sla.policy import load_sla_policies
+from envgrid.domain.sla.timer import SlaEscalation, SlaEvent, SlaEventKind, TimerState
+from envgrid.domain.sla.tracker import ExtensionRefusal, ExtensionRejected, SlaDesk, SlaTracker
 
 POLICIES = load_sla_policies()
 ACK, RESOLVE = Milestone.ACKNOWLEDGE, Milestone.RESOLVE
@@ -78,7 +78,7 @@ def test_paused_time_does_not_count():
 
 
 def _deadline(sla: SlaDesk) -> datetime:
-    from domain.sla.timer import threshold_at
+    from envgrid.domain.sla.timer import threshold_at
 
     return threshold_at(sla.timers[("C1", "resolve")], 1.0, sla.tracker.worktime).at
 
@@ -121,7 +121,7 @@ def test_petition_acceptance_and_handling_limits():
 
 
 def _due(sla: SlaDesk, milestone: str) -> datetime:
-    from domain.sla.timer import threshold_at
+    from envgrid.domain.sla.timer import threshold_at
 
     return threshold_at(sla.timers[("C1", milestone)], 1.0, sla.tracker.worktime).at
 
@@ -190,7 +190,7 @@ def test_a_met_acknowledgement_is_timed_again_for_a_new_lead_but_not_on_redelive
 def test_timers_round_trip_through_json():
     import json
 
-    from domain.sla.codec import timer_from_dict, timer_key, timer_to_dict
+    from envgrid.domain.sla.codec import timer_from_dict, timer_key, timer_to_dict
 
     sla = desk()
     sla.apply(command(SlaAction.START, RESOLVE, cst(2025, 9, 29, 10), channel="letter"))

@@ -1,0 +1,274 @@
+"""Mapping between Avro records (dicts shaped by schemas/*.avsc) and domain values. Pure: no I/O.
+
+The stream processors decode a record, map it here to the domain's input, call the domain, and map the
+domain's outputs back to records. Enum spellings differ on purpose (Avro symbols are upper case, domain
+values lower case); this module is the one place that translates them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from envgrid.domain.sla.calendar import CalendarVersion, ScheduledDay, Source, YearStatus
+from envgrid.domain.sla.calendar_change import Publication
+
+from envgrid.domain.cases.effects import Feedback, FeedbackReason, Handover, LifecycleEvent
+from envgrid.domain.cases.model import Reporter, ReporterKind
+from envgrid.domain.cases.notices import Notice, NoticeKind
+from envgrid.domain.geo.datums import Datum
+from envgrid.domain.intake_contract import usable_point
+from envgrid.domain.routing.model import Coordinates, RoutingDecision, RoutingInput, Severity
+from envgrid.domain.sla.timer import SlaEvent
+
+#: intake event type -> Avro SourceKind symbol
+SOURCE_KINDS = {"PetitionComplaint": "PETITION_COMPLAINT", "PatrolReport": "PATROL_REPORT"}
+_ROLE_SYMBOLS = {"lead": "LEAD", "assisting": "ASSISTING", "owning_grid": "OWNING_GRID",
+                 "handling_grid": "HANDLING_GRID", "triage": "TRIAGE"}
+_FEEDBACK_STAGES = {reason: reason.value.upper() for reason in FeedbackReason}  # same names in FeedbackStage
+
+
+def channel_of(event_name: str, record: dict[str, Any]) -> str:
+    """Domain channel value (envgrid.domain.sla.policy.Channel) of an intake record."""
+    if event_name == "PatrolReport":
+        return "patrol"
+    return str(record.get("channel") or "OTHER").lower()
+
+
+def routing_input(event_name: str, record: dict[str, Any]) -> RoutingInput:
+    """What the routing decision reads from a petition complaint or patrol report."""
+    location = record.get("location") or {}
+    coordinates = None
+    point = usable_point(location.get("longitude"), location.get("latitude"))  # non-finite: no coordinates
+    if point is not None:
+        datum = Datum(str(location.get("datum") or "WGS84").upper())
+        coordinates = Coordinates(point[0], point[1], datum)
+    return RoutingInput(
+        event_id=record["event_id"],
+        event_time=record["occurred_at"],
+        category=record["category"],
+        severity=Severity(str(record.get("severity") or "MEDIUM").lower()),
+        grid_code=record.get("grid_code") if event_name == "PatrolReport" else None,
+        coordinates=coordinates,
+        address=location.get("address"),
+        key_entity=bool(record.get("key_entity")),
+        suspected_crime=bool(record.get("suspected_crime")),
+        cross_district=bool(record.get("cross_district")),
+    )
+
+
+def reporter_of(event_name: str, record: dict[str, Any]) -> Reporter:
+    """Who gets feedback for this report: the complainant's channel, or the reporting grid."""
+    if event_name == "PatrolReport":
+        return Reporter(ReporterKind.UNIT, record["grid_code"])
+    return Reporter(ReporterKind.COMPLAINANT, channel_of(event_name, record))
+
+
+def dispatched_record(
+    case_id: str, revision: int, event_name: str, record: dict[str, Any], decision_record: dict[str, Any],
+    target: tuple[str, str, str], dispatched_at: datetime, cause_event_id: str,
+) -> dict[str, Any]:
+    """A CaseDispatched record for one target (kind, code, role)."""
+    kind, code, role = target
+    return {
+        "event_id": _dispatch_id(case_id, revision, kind, code),
+        "case_id": case_id,
+        "revision": revision,
+        "dispatched_at": dispatched_at,
+        "source_event_id": cause_event_id,
+        "source_kind": SOURCE_KINDS[event_name],
+        "channel": "PATROL" if event_name == "PatrolReport" else record.get("channel", "OTHER"),
+        "category": record["category"],
+        "severity": record.get("severity", "MEDIUM"),
+        "description": record["description"],
+        "occurred_at": record["occurred_at"],
+        "location": record["location"],
+        "complainant": record.get("complainant"),
+        "target": _target_record(kind, code, role),
+        "decision": decision_record,
+    }
+
+
+def handover_record(dossier: dict[str, Any], handover: Handover, cause_event_id: str,
+                    decision_changes: dict[str, Any]) -> dict[str, Any]:
+    """The CaseDispatched a unit receives when it gains or loses a role (revision = the case's revision),
+    built on the case's first dispatch, with the decision as it stands now and why it moved."""
+    kind, role = handover.unit_kind.value, handover.role.value
+    return dict(
+        dossier, event_id=f"{_dispatch_id(dossier['case_id'], handover.version, kind, handover.unit)}:{role}:{handover.change.value}",
+        revision=handover.version, dispatched_at=handover.at, target=_target_record(kind, handover.unit, role),
+        decision=dict(dossier["decision"], **decision_changes),
+        handover={"change": handover.change.value.upper(), "cause": handover.cause.value.upper(),
+                  "previous_holder": handover.previous_holder, "next_holder": handover.next_holder,
+                  "cause_event_id": cause_event_id, "reason": handover.reason},
+    )
+
+
+def _dispatch_id(case_id: str, revision: int, kind: str, code: str) -> str:
+    return f"{case_id}:r{revision}:{kind}:{code}"
+
+
+def _target_record(kind: str, code: str, role: str) -> dict[str, str]:
+    return {"kind": kind.upper(), "code": code, "role": _ROLE_SYMBOLS.get(role, "TRIAGE")}
+
+
+def dispatch_headers(dispatched: dict[str, Any]) -> tuple[tuple[str, bytes], ...]:
+    """The routing decision's key facts as record headers, so a subscriber or an ops tool can filter
+    and count without decoding Avro. The record itself stays the source of truth."""
+    decision, target = dispatched["decision"], dispatched["target"]
+    facts = {
+        "envgrid-case-id": dispatched["case_id"],
+        "envgrid-revision": str(dispatched["revision"]),
+        "envgrid-category": dispatched["category"],
+        "envgrid-target": f"{target['kind'].lower()}:{target['code']}:{target['role'].lower()}",
+        "envgrid-lead-department": decision.get("lead_department") or "",
+        "envgrid-handling-level": str(decision["handling_level"]),
+        "envgrid-owning-grid": decision["grid_chain"][0]["code"] if decision["grid_chain"] else "",
+        "envgrid-resolution-path": decision["resolution_path"],
+        "envgrid-rule-id": decision["rule_id"],
+        "envgrid-registry-version": decision["registry_version"],
+        "envgrid-near-boundary": "true" if decision.get("near_boundary") else "false",
+    }
+    handover = dispatched.get("handover")
+    if handover:
+        facts["envgrid-handover"] = f"{handover['change'].lower()}:{handover['cause'].lower()}"
+    return tuple((name, value.encode()) for name, value in facts.items())
+
+
+def dispatch_targets(decision: RoutingDecision) -> list[tuple[str, str, str]]:
+    """(kind, code, role) per topic the decision reaches, one per (kind, code)."""
+    seen: dict[tuple[str, str], tuple[str, str, str]] = {}
+    for target in decision.targets:
+        seen.setdefault((target.kind, target.code), (target.kind, target.code, target.role))
+    return list(seen.values())
+
+
+EVENT_TIME_FIELDS = {"PetitionComplaint": "received_at", "PatrolReport": "received_at", "DepartmentNotice": "occurred_at",
+                     "CaseDispatched": "dispatched_at", "CaseLifecycleEvent": "occurred_at"}
+
+
+def event_time_of(event_name: str, record: dict[str, Any]) -> datetime | None:
+    """The time a pipeline input counts at (a report when received, a notice when it happened, a case
+    command when dispatched or merged); None for records that are not timed inputs (clock ticks)."""
+    field = EVENT_TIME_FIELDS.get(event_name)
+    value = record.get(field) if field else None
+    return value if isinstance(value, datetime) else None
+
+
+def notice_kind_known(record: dict[str, Any]) -> bool:
+    """Whether a DepartmentNotice record's kind is one the case state machine knows."""
+    try:
+        NoticeKind(str(record["kind"]).lower())
+    except ValueError:
+        return False
+    return True
+
+
+def notice_of(record: dict[str, Any]) -> Notice:
+    """Domain notice of a DepartmentNotice record (kind UNKNOWN raises ValueError)."""
+    kind = NoticeKind(str(record["kind"]).lower())
+    text = record.get("resolution") or record.get("order") or record.get("message") or ""
+    return Notice(
+        notice_id=record["event_id"],
+        case_id=record["case_id"],
+        kind=kind,
+        unit=record["unit_code"],
+        reason=record.get("reason") or "",
+        target_department=record.get("suggested_department"),
+        assisting_departments=tuple(record.get("assisting_departments") or ()),
+        text=text,
+        extension=float(record.get("extension_days") or 0),
+    )
+
+
+def lifecycle_record(event: LifecycleEvent, cause_event_id: str, details: dict[str, str] | None = None) -> dict[str, Any]:
+    """A CaseLifecycleEvent (case.history) entry of a domain lifecycle event."""
+    return {
+        "event_id": event.event_id,
+        "case_id": event.case_id,
+        "occurred_at": event.at,
+        "kind": str(event.event),
+        "from_state": None if event.before is None else str(event.before),
+        "to_state": str(event.after),
+        "cause_event_id": event.cause_event_id or cause_event_id,
+        "actor_unit": event.unit,
+        "reason": event.reason,
+        "details": {**dict(event.details), **(details or {})},
+        "revision": event.version,
+    }
+
+
+def feedback_record(feedback: Feedback, cause_event_id: str, channel: str) -> dict[str, Any]:
+    """A CaseFeedback record; `channel` is the Avro Channel symbol of the original report."""
+    to_complainant = feedback.recipient.kind is ReporterKind.COMPLAINANT
+    recipient = feedback.report_id if to_complainant and feedback.report_id else feedback.recipient.address
+    return {
+        "event_id": feedback.event_id,
+        "case_id": feedback.case_id,
+        "occurred_at": feedback.at,
+        "stage": _FEEDBACK_STAGES.get(feedback.reason, "UNKNOWN"),
+        "audience": feedback.audience.value.upper(),
+        "recipient": recipient,
+        "channel": channel if to_complainant else "OTHER",
+        "message": feedback.message,
+    }
+
+
+def sla_record(event: SlaEvent) -> dict[str, Any]:
+    """An SlaEvent record of a domain SLA warning or breach."""
+    return {
+        "event_id": event.event_id,
+        "case_id": event.case_id,
+        "occurred_at": event.at,
+        "kind": str(event.kind).upper(),
+        "milestone": str(event.milestone),
+        "policy_id": event.policy_id or "unknown",
+        "fraction": float(event.fraction),
+        "started_at": event.started_at or event.at,
+        "deadline": event.deadline,
+        "handler_unit": event.handler_unit,
+        "supervising_grid": event.supervising_grid,
+        "calendar": event.calendar,
+        "calendar_version": event.calendar_version or None,
+    }
+
+
+def calendar_record(publication: Publication) -> dict[str, Any]:
+    """A CalendarPublished record of one year's schedule as published."""
+    version = publication.version
+
+    def source(value: Source) -> dict[str, Any]:
+        return {"title": value.title, "date": value.date}
+
+    def days(entries: tuple[ScheduledDay, ...]) -> list[dict[str, Any]]:
+        return [{"date": d.day, "name": d.name, "source": source(d.source)} for d in entries]
+
+    return {
+        "event_id": f"{version.id}@{int(publication.published_at.timestamp() * 1000)}",
+        "version_id": version.id,
+        "year": version.year,
+        "status": version.status.value.upper(),
+        "source": source(version.source),
+        "note": version.note,
+        "published_at": publication.published_at,
+        "holidays": days(version.holidays),
+        "workdays": days(version.workdays),
+    }
+
+
+def publication_of(record: dict[str, Any]) -> Publication:
+    """The publication a CalendarPublished record carries; ValueError when its days do not give its version id
+    (a record edited by hand, or written by a publisher that computes ids differently)."""
+    def source(value: dict[str, Any]) -> Source:
+        return Source(value["title"], value["date"])
+
+    def days(entries: list[dict[str, Any]]) -> tuple[ScheduledDay, ...]:
+        return tuple(ScheduledDay(d["date"], d["name"], source(d["source"])) for d in entries)
+
+    version = CalendarVersion(record["year"], YearStatus(str(record["status"]).lower()), source(record["source"]),
+                              days(record["holidays"]), days(record["workdays"]), record.get("note") or "")
+    if version.id != record["version_id"]:
+        raise ValueError(f"calendar event {record['event_id']}: its days give version {version.id}, "
+                         f"not {record['version_id']}")
+    return Publication(version, record["published_at"])
+

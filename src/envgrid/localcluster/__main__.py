@@ -1,0 +1,80 @@
+"""python -m envgrid.localcluster up|down|status|env|fetch"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .cluster import LocalCluster
+from .errors import LocalClusterError
+
+
+def _status(cluster: LocalCluster) -> int:
+    st = cluster.status()
+    if "broker" not in st:
+        print(f"No local cluster recorded ({st['state_file']}). Start one: python -m envgrid.localcluster up")
+        return 1
+    b, r = st["broker"], st["registry"]
+    print(f"local cluster: {'running' if st['running'] else 'NOT running (stale state; run `down` or `up`)'}"
+          f", owner={st.get('owner')}, sessions={st['sessions'] or 'none'}")
+    print(f"  kafka     {'up  ' if b['alive'] else 'DOWN'} pid {b['pid']}  {b['bootstrap_servers']}"
+          f" (controller :{b['controller_port']})  log {b['log']}")
+    print(f"  registry  {'up  ' if r['alive'] else 'DOWN'} pid {r['pid']}  {r['url']}"
+          f" (health :{r['management_port']}/health/ready)  log {r['log']}")
+    return 0 if st["running"] else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m envgrid.localcluster",
+                                description="Local Kafka 4 (KRaft) + Apicurio Registry 3 on 127.0.0.1")
+    p.add_argument("command", choices=["up", "down", "status", "env", "fetch"])
+    p.add_argument("--kafka-port", type=int, help="fixed broker port (default: a free one)")
+    p.add_argument("--registry-port", type=int, help="fixed registry port (default: a free one)")
+    p.add_argument("--var-dir", help="runtime directory (default: var/ at the repo root)")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for each to answer")
+    a = p.parse_args(argv)
+    cluster = LocalCluster(var_dir=a.var_dir, kafka_port=a.kafka_port, registry_port=a.registry_port,
+                           broker_timeout=a.timeout, registry_timeout=a.timeout)
+    try:
+        if a.command == "up":
+            addrs = cluster.up()
+            st = cluster.status()
+            how = "already running, reused" if cluster.reused else (
+                f"started: kafka answered in {st['broker'].get('ready_s')} s, "
+                f"registry in {st['registry'].get('ready_s')} s")
+            print(f"# envgrid local cluster {how}; logs in {cluster.var / 'log'}", file=sys.stderr)
+            wanted = {"broker": a.kafka_port, "registry": a.registry_port}
+            for part, port in wanted.items():
+                if port and st[part]["port"] != port:
+                    print(f"# note: the running {part} uses port {st[part]['port']}, not {port}; "
+                          "run `down` first to change ports", file=sys.stderr)
+            print(addrs.exports())
+        elif a.command == "env":
+            addrs = cluster.addresses()
+            if addrs is None:
+                print("# no local cluster running; start one: python -m envgrid.localcluster up", file=sys.stderr)
+                return 1
+            print(addrs.exports())
+        elif a.command == "fetch":
+            from . import fetch
+            from .java import find_java, find_registry_java
+
+            find_java()
+            find_registry_java()
+            started = time.monotonic()
+            libs, home = fetch.kafka_libs(), fetch.registry_home()
+            print(f"# jars ready in {time.monotonic() - started:.1f} s: {libs} and {home}", file=sys.stderr)
+        elif a.command == "down":
+            st = cluster.down()
+            print("stopped the local cluster" if st else "no local cluster was recorded; nothing to stop")
+        else:
+            return _status(cluster)
+    except LocalClusterError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+from envgrid.simulator.cli import main
+
+raise SystemExit(main())

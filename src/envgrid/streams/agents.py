@@ -1,0 +1,247 @@
+"""The faust agents: decode, call the service, encode, send. No business logic lives here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timezone
+from typing import Any
+
+import faust
+from faust.types import Message, StreamT, TableT
+
+from envgrid.connectors.outages import outage_of
+from envgrid.connectors.serde import UndecodableRecord
+from envgrid.connectors.wire import stable_message
+from envgrid.domain.duplicates import IncidentIndex
+from envgrid.streams import metrics
+from envgrid.streams.app import Runtime, raw_topic
+from envgrid.streams.calendar_metrics import set_unofficial_deadlines
+from envgrid.streams.deadletter import SOURCE_HEADER, reinjections_of, source_header
+from envgrid.streams.case_service import CaseService, CaseState, Handled
+from envgrid.streams.composition import case_service, routing_service
+from envgrid.streams.held_notices import SourceRecord
+from envgrid.streams.open_cases import OpenCasesGauge
+from envgrid.streams.routing_service import Located, Refused, RoutingService, decode_intake
+
+INTAKE_TIMESTAMP_HEADER = "envgrid-intake-ms"
+log = logging.getLogger("envgrid.streams")
+
+
+def install_router(runtime: Runtime) -> RoutingService:
+    """Stage 1 locates every intake record and re-keys it by merge zone; stage 2 opens or merges cases."""
+    app, catalogue = runtime.app, runtime.catalogue
+    service = routing_service(catalogue, runtime.codec.decode)
+    located_name = catalogue.topic("internal.located")
+    partitions = catalogue.spec(located_name).partitions
+    intake = raw_topic(runtime, catalogue.intake("PetitionComplaint"), catalogue.intake("PatrolReport"))
+    located = raw_topic(runtime, located_name)
+    incidents = _table(app, "incidents", partitions)
+
+    @app.agent(intake, name="router-locate")
+    async def locate(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            await _guarded(runtime, event.message, "router", locate_one)
+
+    async def locate_one(message: Message) -> None:
+        result = service.locate(message.value, message.topic)
+        if isinstance(result, Refused):
+            await _dead_letter(runtime, message, result)
+            return
+        headers = [(INTAKE_TIMESTAMP_HEADER, str(int(message.timestamp * 1000)).encode()), source_header(message)]
+        await runtime.send_bytes(located_name, result.zone.encode(), message.value, None, headers)
+
+    @app.agent(located, name="router-intake")
+    async def open_or_merge(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            await _guarded(runtime, event.message, "router", open_or_merge_one)
+
+    async def open_or_merge_one(message: Message) -> None:
+        result = service.locate_again(message.value, message.topic)
+        if isinstance(result, Refused):
+            await _dead_letter(runtime, message, result)
+            return
+        index = incidents.get(result.incidents_key)
+        if index is None:  # not `or`: an index without sightings (a triage zone's) is empty, yet remembers reports
+            index = IncidentIndex()
+        intake = service.open_or_merge(result, index)
+        if isinstance(intake, Refused):  # a reused event id with other content: the first report stands
+            await _dead_letter(runtime, message, intake)
+            return
+        for output in intake.outputs:
+            await runtime.send(output)
+        if intake.redelivered:
+            metrics.REPLAYED.labels(processor="router").inc()
+            return
+        incidents[result.incidents_key] = index
+        _count_routing(result, intake.merged, message)
+
+    return service
+
+
+def install_cases(runtime: Runtime) -> CaseService:
+    """The case state machine: case commands, department notices, clock ticks and published holiday
+    schedules (one copy per partition, like the ticks), all co-partitioned."""
+    app, catalogue = runtime.app, runtime.catalogue
+    service = case_service(catalogue)
+    commands_name, ticks_name = catalogue.topic("internal.case-commands"), catalogue.topic("internal.sla-ticks")
+    notices_name = catalogue.intake("DepartmentNotice")
+    partitions = catalogue.spec(commands_name).partitions
+    calendar_name = catalogue.topic("internal.calendar")
+    inputs = raw_topic(runtime, commands_name, ticks_name, calendar_name)
+    state = CaseState(
+        files=_table(app, "case-files", partitions),
+        timers=_table(app, "sla-timers", partitions),
+        buckets=_table(app, "sla-buckets", partitions),
+        cursors=_table(app, "sla-cursors", partitions),
+        refused=_table(app, "refused-notices", partitions),
+        held=_table(app, "held-notices", partitions),
+    )
+    gauge = OpenCasesGauge()
+
+    async def rebuild_open_cases_gauge() -> None:
+        gauge.rebuild(file.case for file in state.files.values())
+
+    async def adopt_applied_calendars() -> None:
+        service.calendar.recover(state, partitions)
+
+    state.files.on_recover(rebuild_open_cases_gauge)  # type: ignore[attr-defined]
+    state.cursors.on_recover(adopt_applied_calendars)  # type: ignore[attr-defined]
+
+    @app.agent(raw_topic(runtime, notices_name), name="notice-intake")
+    async def notice_intake(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            await _guarded(runtime, event.message, "cases", forward_notice)
+
+    async def forward_notice(message: Message) -> None:
+        """Re-key a notice by case id with the pipeline's own partitioner: a department's client may
+        hash keys differently, and the notice must reach the partition where its case lives."""
+        decoded = decode_intake(runtime.codec.decode, message.value, message.topic)  # size limit, then decode
+        if isinstance(decoded, Refused):
+            await _dead_letter(runtime, message, decoded)
+            return
+        _, record = decoded
+        await runtime.send_bytes(commands_name, record["case_id"].encode(), message.value, None,
+                                 [*_plain_headers(message), source_header(message)])
+
+    @app.agent(inputs, name="cases")
+    async def cases(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            await _guarded(runtime, event.message, "cases", handle_one)
+
+    async def handle_one(message: Message) -> None:
+        try:
+            event_name, record = runtime.codec.decode(message.value, message.topic)
+        except UndecodableRecord as error:
+            await _dead_letter(runtime, message, Refused("DECODE", error.reason, type(error).__name__, str(error)))
+            return
+        if message.topic == ticks_name:
+            handled = service.on_tick(record["now"], state, message.partition, record["event_id"])
+        elif message.topic == calendar_name:
+            handled = service.on_calendar(record, state, message.partition)
+        elif event_name == "DepartmentNotice":
+            handled = service.on_notice(record, state, message.partition, reinjections_of(message),
+                                        SourceRecord.of(message))
+        else:
+            handled = service.on_command(event_name, record, state, message.partition)
+        await _emit(runtime, message, handled, gauge)
+
+    return service
+
+
+def _plain_headers(message: Any) -> list[tuple[str, bytes]]:  # aiokafka gives headers as (key, value) pairs
+    return [(k, v) for k, v in (message.headers or []) if k != SOURCE_HEADER]
+
+
+def _table(app: faust.App, name: str, partitions: int) -> TableT[str, Any]:
+    """A table keyed by str with pickled values (domain objects; internal state only, never a contract)."""
+    return app.Table(name, partitions=partitions, value_type=PickledState)
+
+
+class PickledState:
+    """faust value type of the tables: plain domain objects, pickled; faust reads the codec from
+    `_options.serializer` (for the store, the changelog and recovery alike) and rebuilds nothing."""
+
+    class _options:  # noqa: N801 - the attribute name faust looks for
+        serializer = "pickle"
+
+    @classmethod
+    def from_data(cls, data: Any, *, preferred_type: type | None = None) -> Any:  # noqa: ARG003
+        return data
+
+
+async def _emit(runtime: Runtime, message: Message, handled: Handled, gauge: OpenCasesGauge) -> None:
+    for output in handled.outputs:
+        await runtime.send(output)
+    if handled.refused is not None:
+        await _dead_letter(runtime, message, handled.refused)
+    for held in handled.dead_letters:
+        await _dead_letter(runtime, held.source, held.refused)
+    metrics.count_held_notices(handled.held, handled.released, handled.expired)
+    if handled.replayed:
+        metrics.REPLAYED.labels(processor="cases").inc()
+    for transition in handled.transitions:
+        gauge.move(transition)
+    metrics.count_outputs(handled.outputs)
+    if handled.unofficial_deadlines is not None:
+        set_unofficial_deadlines(handled.unofficial_deadlines)
+
+
+OUTAGE_BACKOFF_S = (0.5, 30.0)  # first and longest wait between tries while a dependency is down
+
+
+async def _guarded(runtime: Runtime, message: Message, processor: str,
+                   handle: Callable[[Message], Awaitable[None]]) -> None:
+    """Count, then handle one record. While the schema registry or the broker is down, wait and try again
+    (consumption pauses: the agent takes one record at a time); a redelivered input gives the same outputs,
+    so a try cut short leaves nothing half-sent for good. Any other error dead-letters the record instead of
+    crashing the agent (a crashed faust agent is restarted past the record, which would lose it)."""
+    metrics.EVENTS_CONSUMED.labels(topic=message.topic).inc()
+    wait = OUTAGE_BACKOFF_S[0]
+    while True:
+        try:
+            try:
+                await handle(message)
+            except Exception as error:  # noqa: BLE001 - anything unforeseen goes where a person finds it
+                if outage_of(error) is not None:
+                    raise
+                log.exception("%s: record %s/%s@%s failed; dead-lettered", processor, message.topic,
+                              message.partition, message.offset)
+                await _dead_letter(runtime, message, Refused("APPLY", "processing_error", type(error).__name__,
+                                                             f"{processor}: {stable_message(str(error))}"))
+            metrics.OUTAGE.labels(processor=processor).set(0)
+            return
+        except Exception as error:  # noqa: BLE001 - only outages get here
+            dependency = outage_of(error)
+            if dependency is None:
+                raise
+            metrics.OUTAGE.labels(processor=processor).set(1)
+            metrics.OUTAGE_RETRIES.labels(processor=processor, dependency=dependency.value).inc()
+            log.warning("%s: %s unavailable (%s: %s); record %s/%s@%s waits %.1fs and is tried again", processor,
+                        dependency.value, type(error).__name__, error, message.topic, message.partition,
+                        message.offset, wait)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, OUTAGE_BACKOFF_S[1])
+
+
+async def _dead_letter(runtime: Runtime, message: Any, refused: Refused) -> None:
+    await runtime.deadletters.send(message, refused.stage, refused.reason_code, refused.error_class,
+                                   refused.message, refused.event_id)
+
+
+def _count_routing(result: Located, merged: bool, message: Message) -> None:
+    now = time.time()
+    if merged:
+        metrics.MERGES.inc()
+    else:
+        decision = result.decision
+        metrics.ROUTING_DECISIONS.labels(resolution_path=decision.provenance.resolution_path.value,
+                                         department=decision.lead_department if not decision.is_triage else "none").inc()
+    intake_ms = dict(message.headers or []).get(INTAKE_TIMESTAMP_HEADER)
+    if intake_ms:
+        metrics.ROUTING_LATENCY.labels(clock="processing").observe(max(0.0, now - int(intake_ms) / 1000))
+    received = result.record["received_at"]
+    metrics.ROUTING_LATENCY.labels(clock="event_time").observe(
+        max(0.0, now - received.astimezone(timezone.utc).timestamp()))

@@ -1,0 +1,61 @@
+"""The one place the router and the case desk are put together: the worker's agents and the in-memory
+test harness both call these functions, so the glue the worker runs is the glue the tests run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+from envgrid import paths
+from envgrid.connectors.catalogue import Catalogue
+from envgrid.domain.config_errors import ConfigError, read_yaml
+from envgrid.domain.departments import department_codes
+from envgrid.domain.routing.context import RoutingContext, load_routing_context
+from envgrid.domain.sla.policy import load_sla_policies
+from envgrid.domain.sla.tracker import SlaTracker
+from envgrid.streams.case_outputs import CaseTopics
+from envgrid.streams.case_service import CaseService
+from envgrid.streams.routing_service import RoutingService
+
+PIPELINE_CONFIG = paths.PIPELINE_FILE
+Decode = Callable[[Any, str], tuple[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    allowed_lateness: timedelta
+    held_notice_wait: timedelta
+
+
+def routing_service(catalogue: Catalogue, decode: Decode) -> RoutingService:
+    return RoutingService(decode, _routing_context(), catalogue.topic_for, catalogue.topic("internal.case-commands"))
+
+
+def case_service(catalogue: Catalogue, settings: PipelineSettings | None = None) -> CaseService:
+    settings = settings or load_pipeline_settings()
+    topics = CaseTopics(catalogue.topic_for, catalogue.topic("case.history"), catalogue.topic("case.feedback"),
+                        catalogue.topic("case.sla"))
+    return CaseService(frozenset(department_codes()), SlaTracker(load_sla_policies()), topics,
+                       settings.held_notice_wait)
+
+
+def load_pipeline_settings(path: Path = PIPELINE_CONFIG) -> PipelineSettings:
+    """config/pipeline.yaml; an error names the file and the entry."""
+    data = read_yaml(path) or {}
+
+    def duration(name: str) -> timedelta:
+        entry = data.get(name) if isinstance(data, dict) else None
+        if not isinstance(entry, dict) or set(entry) != {"minutes"} or not isinstance(entry["minutes"], (int, float)) \
+                or entry["minutes"] < 0:
+            raise ConfigError(path, name, f"must be {{minutes: <number ≥ 0>}}, got {entry!r}")
+        return timedelta(minutes=entry["minutes"])
+
+    return PipelineSettings(duration("allowed_lateness"), duration("held_notice_wait"))
+
+
+@lru_cache(maxsize=1)
+def _routing_context() -> RoutingContext:
+    return load_routing_context()

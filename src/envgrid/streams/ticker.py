@@ -1,0 +1,65 @@
+"""The SLA ticker: sends the pipeline's SLA time to every partition of the tick topic, so each partition's
+deadline check runs where its cases live (see envgrid.streams.case_service.CaseService.on_tick).
+
+The time it sends is a watermark (`envgrid.domain.sla.watermark`): the clock, held back by the allowed lateness
+(config/pipeline.yaml) and by the oldest input the pipeline has not processed yet (`envgrid.streams.watermark`).
+So a deadline is judged only after every answer that could still meet it was applied, however busy, slow
+or long stopped the workers were: the verdicts are a function of the events, not of processing speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from envgrid.connectors.outages import outage_of
+from envgrid.domain.sla.watermark import watermark
+from envgrid.streams import metrics
+from envgrid.streams.app import Runtime
+from envgrid.streams.clock import clock_for, tick_record
+from envgrid.streams.composition import load_pipeline_settings
+from envgrid.streams.routing_service import Output
+from envgrid.streams.watermark import InputProgress, ProgressUnknown, pipeline_inputs
+
+log = logging.getLogger("envgrid.ticker")
+
+
+def install_ticker(runtime: Runtime) -> None:
+    config = runtime.config
+    clock = clock_for(config.clock, config.speedup, config.clock_start, config.clock_origin)
+    if clock is None:
+        return
+    lateness = load_pipeline_settings().allowed_lateness
+    until = datetime.fromisoformat(config.clock_until) if config.clock_until else None
+    topic = runtime.catalogue.topic("internal.sla-ticks")
+    partitions = runtime.catalogue.spec(topic).partitions
+    progress = InputProgress(config.bootstrap_servers, config.app_id,
+                             pipeline_inputs(runtime.catalogue, with_departments="departments" in config.processors),
+                             runtime.codec.decode)
+    last: list[datetime] = []
+
+    @runtime.app.timer(config.tick_interval_s, name="sla-ticker")
+    async def tick() -> None:
+        now = clock.now()
+        in_process = runtime.waiting_in_process()  # before and after the broker's view: nothing slips between
+        try:
+            waiting = await asyncio.get_running_loop().run_in_executor(None, progress.waiting)
+        except ProgressUnknown as error:
+            log.warning("SLA clock held at its last time: %s", error)
+            return
+        mark = watermark(now, [*in_process, *waiting, *runtime.waiting_in_process()], lateness,
+                         last[-1] if last else None, until)
+        if last and mark <= last[-1]:
+            return
+        try:
+            for partition in range(partitions):
+                await runtime.send(Output(topic, "", "ClockTick", tick_record(clock.name, partition, mark)),
+                                   partition=partition)
+        except Exception as error:  # noqa: BLE001 - only outages are waited out; anything else is a bug
+            if outage_of(error) is None:
+                raise
+            log.warning("SLA clock held at its last time: %s unavailable (%s)", outage_of(error), error)
+            return  # the next tick sends again (a repeated tick is answered like a redelivered one)
+        last[:] = [mark]
+        metrics.SLA_CLOCK.set(mark.timestamp())

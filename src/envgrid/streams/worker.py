@@ -1,0 +1,122 @@
+"""`python -m envgrid.streams.worker`: one pipeline worker process (faust), with its metrics endpoint.
+
+Cluster addresses come from ENVGRID_BOOTSTRAP_SERVERS / ENVGRID_SCHEMA_REGISTRY_URL (or the local
+cluster); topic names from the catalogue (ENVGRID_TOPIC_PREFIX). Several workers with the same app id
+share the work by partition.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from envgrid.connectors.settings import ClusterSettingsError, running_cluster
+from envgrid.streams import metrics
+from envgrid import paths
+from envgrid.streams.app import Runtime, WorkerConfig, build_runtime, declare_changelog_topics
+
+PROCESSORS = ("router", "cases", "ticker")
+Installer = Callable[[Runtime, argparse.Namespace], None]
+
+
+def main(argv: list[str] | None = None, extra_processors: Mapping[str, Installer] | None = None,
+         parser: argparse.ArgumentParser | None = None) -> int:
+    """Run a worker. `extra_processors` (name -> installer) and `parser` let another command (the demo's
+    worker, with its department simulator) run the same worker with more in it: this package never
+    imports the simulator."""
+    extra = dict(extra_processors or {})
+    args = (parser or build_parser(tuple(extra))).parse_args(argv)
+    try:
+        addresses = running_cluster()
+    except ClusterSettingsError as error:
+        print(f"envgrid worker: {error}", file=sys.stderr)
+        return 2
+    config = WorkerConfig(
+        bootstrap_servers=addresses.bootstrap_servers,
+        schema_registry_url=addresses.schema_registry_url,
+        app_id=args.app_id,
+        topic_prefix=args.topic_prefix,
+        datadir=Path(args.datadir),
+        processors=frozenset(args.processors.split(",")),
+        clock=args.clock,
+        speedup=args.speedup,
+        clock_start=args.clock_start,
+        clock_origin=args.clock_origin,
+        tick_interval_s=args.tick_interval,
+        clock_until=args.clock_until,
+        metrics_port=args.metrics_port,
+        store=args.store,
+    )
+    known = (*PROCESSORS, *extra)
+    unknown = config.processors - set(known)
+    if unknown:
+        print(f"unknown processors {sorted(unknown)}; choose from {', '.join(known)}", file=sys.stderr)
+        return 2
+    runtime = build_runtime(config)
+    install(runtime)
+    for name, installer in extra.items():
+        if name in config.processors:
+            installer(runtime, args)
+    declare_changelog_topics(runtime)
+    port = metrics.serve_metrics(config.metrics_port)
+    logging.getLogger("envgrid").warning("metrics at http://127.0.0.1:%s/metrics", port)
+    if args.port_file:
+        Path(args.port_file).write_text(str(port))
+    worker_argv = ["worker", "--loglevel", args.loglevel, "--without-web"]
+    sys.argv = [sys.argv[0], *worker_argv]
+    runtime.app.main()
+    return 0
+
+
+def install(runtime: Runtime) -> None:
+    from envgrid.streams.agents import install_cases, install_router
+    from envgrid.streams.ticker import install_ticker
+    from envgrid.streams.worker_lag import install_lag_gauge
+
+    @runtime.app.task
+    async def quiet_client_logs() -> None:
+        # faust's logging setup leaves aiokafka's per-record debug logging enabled: ~10% of a router's CPU
+        for name in ("aiokafka", "kafka"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+    install_lag_gauge(runtime)
+    processors = runtime.config.processors
+    if "router" in processors:
+        install_router(runtime)
+    if "cases" in processors:
+        install_cases(runtime)
+    if "ticker" in processors:
+        install_ticker(runtime)
+
+
+def build_parser(extra_processors: tuple[str, ...] = (), prog: str = "python -m envgrid.streams.worker",
+            description: str | None = __doc__) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--app-id", default="envgrid", help="faust app id = consumer group (default envgrid)")
+    parser.add_argument("--topic-prefix", default=None, help="topic prefix (default $ENVGRID_TOPIC_PREFIX or envgrid)")
+    parser.add_argument("--datadir", default=str(paths.var_dir() / "faust"), help="table state directory")
+    parser.add_argument("--processors", default="router,cases,ticker",
+                        help=f"comma-separated, from {', '.join((*PROCESSORS, *extra_processors))}")
+    parser.add_argument("--clock", default="wall", choices=["wall", "accelerated", "manual"],
+                        help="SLA clock: wall, accelerated (demo) or manual (ticks sent by tests/replays)")
+    parser.add_argument("--speedup", type=float, default=1.0, help="accelerated clock: simulated s per real s")
+    parser.add_argument("--clock-start", default=None, help="accelerated clock: ISO start instant")
+    parser.add_argument("--clock-origin", type=float, default=None,
+                        help="accelerated clock: wall epoch seconds at which it shows --clock-start")
+    parser.add_argument("--tick-interval", type=float, default=2.0, help="seconds between SLA ticks")
+    parser.add_argument("--clock-until", default=None,
+                        help="ISO instant the SLA clock stops at (a demo's or replay's end); the department "
+                             "simulator sends nothing after it")
+    parser.add_argument("--metrics-port", type=int, default=9464, help="Prometheus endpoint port (0 = any free)")
+    parser.add_argument("--port-file", default=None, help="write the metrics port here once serving")
+    parser.add_argument("--store", default="rocksdb://", choices=["rocksdb://", "memory://"],
+                        help="table store: rocksdb (on disk, default) or memory (changelog only; for experiments)")
+    parser.add_argument("--loglevel", default="warn", choices=["crit", "error", "warn", "info", "debug"])
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

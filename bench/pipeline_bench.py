@@ -66,14 +66,14 @@ def main() -> None:
           f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
 
 
-def _backlog(cluster, prefix: str, count: int):  # noqa: ANN001, ANN202
+def _backlog(cluster, prefix: str, count: int):
     catalogue, codec = prepare(cluster, prefix)
     producer = make_producer(cluster.bootstrap_servers)
     publish(producer, codec, generate(4242, count, REPORTS_ONLY), intake_topics(catalogue))
     return catalogue, codec
 
 
-def _baseline(cluster, prefix: str, count: int) -> float:  # noqa: ANN001
+def _baseline(cluster, prefix: str, count: int) -> float:
     """consume → decode → encode → produce with plain confluent-kafka, as fast as it goes."""
     catalogue, codec = _backlog(cluster, prefix, count)
     sources = [catalogue.intake("PetitionComplaint"), catalogue.intake("PatrolReport")]
@@ -98,7 +98,7 @@ def _baseline(cluster, prefix: str, count: int) -> float:  # noqa: ANN001
     return count / elapsed
 
 
-def _router_throughput(cluster, prefix: str, count: int) -> float:  # noqa: ANN001
+def _router_throughput(cluster, prefix: str, count: int) -> float:
     """The faust router over a backlog: from its first consumed record to the last report routed."""
     catalogue, _ = _backlog(cluster, prefix, count)
     located = catalogue.topic("internal.located")
@@ -113,7 +113,7 @@ def _router_throughput(cluster, prefix: str, count: int) -> float:  # noqa: ANN0
             worker.stop()
 
 
-def _latency(cluster, prefix: str, rate: float, count: int) -> tuple[float, float, int]:  # noqa: ANN001
+def _latency(cluster, prefix: str, rate: float, count: int) -> tuple[float, float, int]:
     """Produce at `rate`; latency = first dispatched copy read − report produced (same clock, same host)."""
     catalogue, codec = prepare(cluster, prefix)
     dispatch_topics = ([s.name for s in catalogue.by_template("dept.{department}.cases")]

@@ -22,7 +22,7 @@ from envgrid.streams.clock import tick_record
 REPO = Path(__file__).resolve().parents[2]
 
 
-def prepare(cluster, prefix: str) -> tuple[Catalogue, EventCodec]:  # noqa: ANN001
+def prepare(cluster, prefix: str) -> tuple[Catalogue, EventCodec]:
     from confluent_kafka.admin import AdminClient
 
     catalogue = Catalogue.load(prefix=prefix, env={})
@@ -37,7 +37,7 @@ class WorkerProcess:
     """The worker in its own process group, with its metrics endpoint: `python -m envgrid.streams.worker`,
     or `python -m envgrid.demo.worker` when the department simulator is among its processors."""
 
-    def __init__(self, cluster, prefix: str, datadir: Path, processors: str = "router,cases",  # noqa: ANN001
+    def __init__(self, cluster, prefix: str, datadir: Path, processors: str = "router,cases",
                  clock: str = "manual", log: Path | None = None, store: str = "rocksdb://") -> None:
         self.cluster, self.prefix, self.datadir, self.processors, self.clock = cluster, prefix, datadir, processors, clock
         self.log = log or REPO / "var" / "log" / f"test-worker-{prefix}.log"
@@ -45,7 +45,7 @@ class WorkerProcess:
         self.store = store
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "WorkerProcess":
+    def start(self) -> WorkerProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.port_file.unlink(missing_ok=True)
         env = dict(os.environ, ENVGRID_BOOTSTRAP_SERVERS=self.cluster.bootstrap_servers,
@@ -64,7 +64,7 @@ class WorkerProcess:
             return {}
         try:
             port = int(self.port_file.read_text())
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
                 text = response.read().decode()
         except (OSError, ValueError):
             return {}
@@ -79,7 +79,7 @@ class WorkerProcess:
     def consumed(self, topic: str) -> float:
         return self.metrics().get(f"envgrid_events_consumed_total{{topic={topic}}}", 0.0)
 
-    def wait_for(self, predicate, timeout: float, what: str) -> None:  # noqa: ANN001
+    def wait_for(self, predicate, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while not predicate():
             assert self.process is not None and self.process.poll() is None, f"worker died; see {self.log}"
@@ -101,7 +101,7 @@ class WorkerProcess:
                 self.kill()
 
 
-def send_ticks(producer, codec: EventCodec, catalogue: Catalogue, now) -> None:  # noqa: ANN001
+def send_ticks(producer, codec: EventCodec, catalogue: Catalogue, now) -> None:
     """What the ticker of a worker on the manual clock never sends: the pipeline time `now`, to every
     partition of the tick topic."""
     topic = catalogue.topic("internal.sla-ticks")
@@ -111,7 +111,7 @@ def send_ticks(producer, codec: EventCodec, catalogue: Catalogue, now) -> None: 
     assert producer.flush(60) == 0
 
 
-def read_all(cluster, codec: EventCodec, topics: list[str], timeout: float = 60.0) -> dict[str, list]:  # noqa: ANN001
+def read_all(cluster, codec: EventCodec, topics: list[str], timeout: float = 60.0) -> dict[str, list]:
     """Every record of `topics` from the beginning up to their current end: topic -> [(key, event, value, raw)]."""
     consumer = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": f"reader-{time.time_ns()}",
                          "enable.auto.commit": False, "auto.offset.reset": "earliest"})

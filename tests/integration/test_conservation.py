@@ -65,21 +65,21 @@ def test_every_input_is_accounted_for_exactly_once_across_a_kill(cluster, unique
         worker.stop()
 
 
-def _publish_all(producer, codec, events, topics) -> None:  # noqa: ANN001
+def _publish_all(producer, codec, events, topics) -> None:
     """Publish and insist the broker took every record: an input never delivered cannot be accounted for."""
     result = publish(producer, codec, events, topics, flush_timeout_s=600)
     assert not result.failed and not result.errors, f"publishing failed: {result.failed} {result.errors}"
     assert sum(result.delivered.values()) == len(events), result.delivered
 
 
-def _tick_past_held_notices(producer, codec, catalogue, events) -> None:  # noqa: ANN001
+def _tick_past_held_notices(producer, codec, catalogue, events) -> None:
     """The worker runs on a manual clock: move pipeline time past the wait of every notice published so
     far, so a notice whose case never opened (its report merged or dead-lettered) is refused, not held."""
     received = [event.value["received_at"] for event in events if event.kind == "DepartmentNotice" and event.value]
     send_ticks(producer, codec, catalogue, max(received) + HELD_NOTICE_WAIT + timedelta(minutes=1))
 
 
-def _drain(worker: WorkerProcess, cluster, group: str, topics: list[str]) -> None:  # noqa: ANN001
+def _drain(worker: WorkerProcess, cluster, group: str, topics: list[str]) -> None:
     """Until the group has committed everything it consumes, three checks in a row, and has seen `topics`."""
     worker.wait_for(lambda: all(worker.consumed(t) > 0 for t in topics), 600, f"the worker to consume {topics}")
     streak = [0]
@@ -96,7 +96,7 @@ def _drain(worker: WorkerProcess, cluster, group: str, topics: list[str]) -> Non
         progress.close()
 
 
-def _account(cluster, catalogue, codec, events) -> None:  # noqa: ANN001
+def _account(cluster, catalogue, codec, events) -> None:
     dispatch_topics = ([s.name for s in catalogue.by_template("dept.{department}.cases")]
                        + [s.name for s in catalogue.by_template("grid.{grid}.cases")] + [catalogue.topic("triage.cases")])
     history, dead = catalogue.topic("case.history"), catalogue.topic("deadletter")

@@ -85,7 +85,7 @@ def test_early_notices_are_held_until_their_case_opens_or_dead_lettered_then_rei
         worker.stop()
 
 
-def _wait_for(fetch, timeout: float = 120.0):  # noqa: ANN001, ANN202
+def _wait_for(fetch, timeout: float = 120.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = fetch()

@@ -10,7 +10,6 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-
 pytestmark = pytest.mark.integration
 
 NS = "cn.gov.wenzhou.envgrid.test"

@@ -15,8 +15,8 @@ import time
 import pytest
 from confluent_kafka import Producer
 
-from envgrid.localcluster.cluster import LocalCluster
 from envgrid.domain.case_ids import case_id_for
+from envgrid.localcluster.cluster import LocalCluster
 from envgrid.simulator.generator import generate
 from envgrid.simulator.model import GeneratorConfig
 from tests.integration.pipeline_process import WorkerProcess, prepare, read_all

@@ -29,7 +29,7 @@ PATHS = ("transfer", "loop", "escalation", "joint", "extension", "breach")
 
 
 @pytest.fixture(scope="module")
-def topics(cluster, tmp_path_factory) -> dict[str, list[dict[str, Any]]]:  # noqa: ANN001
+def topics(cluster, tmp_path_factory) -> dict[str, list[dict[str, Any]]]:
     """Run every path through one worker; return what each topic holds: topic -> decoded records."""
     prefix = f"it.paths.{int(time.time())}"
     catalogue, codec = prepare(cluster, prefix)
@@ -67,7 +67,7 @@ def topics(cluster, tmp_path_factory) -> dict[str, list[dict[str, Any]]]:  # noq
 
     worker = WorkerProcess(cluster, prefix, tmp_path_factory.mktemp("paths")).start()
     try:
-        for path, complaint in complaints.items():
+        for complaint in complaints.values():
             publish("PetitionComplaint", complaint, complaint["event_id"])
         for path in PATHS:
             after(path, "dispatched")

@@ -64,7 +64,7 @@ def _traffic() -> list[tuple[datetime, str, dict]]:
     return sorted(traffic, key=lambda item: item[0])
 
 
-def _run(cluster, prefix: str, tmp_path, pause: bool) -> tuple[set, set]:  # noqa: ANN001
+def _run(cluster, prefix: str, tmp_path, pause: bool) -> tuple[set, set]:
     catalogue, codec = prepare(cluster, prefix)
     lateness = load_pipeline_settings().allowed_lateness
     producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "partitioner": "murmur2_random"})
@@ -75,7 +75,7 @@ def _run(cluster, prefix: str, tmp_path, pause: bool) -> tuple[set, set]:  # noq
         _until_ticks_are_taken(worker, catalogue, producer, codec)
         now, frozen = DAY, False
         while now <= END:
-            for at, event_name, value in [t for t in traffic if now - STEP < t[0] <= now]:
+            for _at, event_name, value in [t for t in traffic if now - STEP < t[0] <= now]:
                 topic = catalogue.intake(event_name)
                 producer.produce(topic, codec.encode(event_name, value, topic), value.get("case_id", value["event_id"]).encode())
             assert producer.flush(60) == 0
@@ -112,7 +112,7 @@ def _run(cluster, prefix: str, tmp_path, pause: bool) -> tuple[set, set]:  # noq
     return verdicts, escalations
 
 
-def _until_ticks_are_taken(worker, catalogue, producer, codec) -> None:  # noqa: ANN001
+def _until_ticks_are_taken(worker, catalogue, producer, codec) -> None:
     """A first round of ticks, again until the case desk takes one whole round (a worker that just started
     may still miss its tables' changelog topics in its metadata, and dead-letter what it consumes)."""
     ticks = catalogue.topic("internal.sla-ticks")

@@ -13,8 +13,16 @@ import pytest
 from envgrid.connectors.settings import ClusterSettingsError, cluster_settings, ensure_cluster
 from envgrid.localcluster import broker, fetch, registry
 from envgrid.localcluster.cluster import LocalCluster
-from envgrid.localcluster.errors import (BrokerExited, BrokerNotReady, JavaNotFound, JavaTooOld, MavenCentralUnreachable,
-                                 MavenNotFound, PortInUse, RegistryNotReady)
+from envgrid.localcluster.errors import (
+    BrokerExited,
+    BrokerNotReady,
+    JavaNotFound,
+    JavaTooOld,
+    MavenCentralUnreachable,
+    MavenNotFound,
+    PortInUse,
+    RegistryNotReady,
+)
 from envgrid.localcluster.java import find_java, find_registry_java
 from envgrid.localcluster.proc import alive, free_port, free_ports, spawn, stop
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from confluent_kafka import Producer
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         catalogue = Catalogue.load(prefix=args.prefix)
         codec = EventCodec(registry_client(addresses.schema_registry_url), catalogue.event_type_of, auto_register=True)
         producer = Producer({"bootstrap.servers": addresses.bootstrap_servers, "enable.idempotence": True})
-        publication, copies = publish(args.file, producer, codec, catalogue, args.at or datetime.now(timezone.utc))
+        publication, copies = publish(args.file, producer, codec, catalogue, args.at or datetime.now(UTC))
     except (ConfigError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import yaml
 
 from envgrid import paths
-
 from envgrid.connectors.contracts import EVENT_TYPES
 
 TOPICS_FILE = paths.TOPICS_FILE
@@ -79,7 +79,7 @@ class Catalogue:
         departments: Iterable[str] | None = None,
         grids: Iterable[str] | None = None,
         env: Mapping[str, str] | None = None,
-    ) -> "Catalogue":
+    ) -> Catalogue:
         """Read the catalogue; arguments win over environment variables, which win over the file."""
         env = os.environ if env is None else env
         path = Path(path)

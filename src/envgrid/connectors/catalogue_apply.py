@@ -14,8 +14,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from envgrid.connectors.catalogue import Catalogue, CatalogueError, TopicSpec
 
@@ -52,7 +53,7 @@ def apply(admin: Any, catalogue: Catalogue, *, dry_run: bool = False, timeout: f
     missing = [s for s in statuses if s.status == MISSING]
     if dry_run or not missing:
         return statuses
-    from confluent_kafka import KafkaError
+    from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import NewTopic
 
     new_topics = [
@@ -65,7 +66,7 @@ def apply(admin: Any, catalogue: Catalogue, *, dry_run: bool = False, timeout: f
         try:
             futures[status.spec.name].result(timeout=timeout)
             status.status = CREATED
-        except Exception as error:  # KafkaException wrapping a KafkaError
+        except KafkaException as error:  # wrapping a KafkaError
             kafka_error = error.args[0] if error.args else None
             if getattr(kafka_error, "code", lambda: None)() == KafkaError.TOPIC_ALREADY_EXISTS:
                 status.status, status.details = UNCHANGED, ["created concurrently by someone else; re-run plan to compare"]

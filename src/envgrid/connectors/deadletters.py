@@ -12,8 +12,9 @@ import argparse
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     letters = read_dead_letters(addresses.bootstrap_servers, codec, catalogue.topic("deadletter"))
     selection = Selection(args.reason, args.stage, args.source_topic, args.max_reinjections)
     if args.command == "list":
-        kinds = Counter((l["stage"], l["reason_code"], l["source_topic"]) for l in letters if selection.picks(l))
+        kinds = Counter((letter["stage"], letter["reason_code"], letter["source_topic"]) for letter in letters if selection.picks(letter))
         for (stage, reason, source), n in sorted(kinds.items()):
             print(f"{n:>8}  {stage:<9} {reason:<28} {source}")
         return 0

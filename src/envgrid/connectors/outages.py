@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from confluent_kafka.schema_registry.common._httpx_compat import httpx  # httpx2 or httpx, as the client uses
 from aiokafka.errors import KafkaError as AioKafkaError
 from confluent_kafka import KafkaException
+from confluent_kafka.schema_registry.common._httpx_compat import httpx  # httpx2 or httpx, as the client uses
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 

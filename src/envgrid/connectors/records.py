@@ -10,15 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from envgrid.domain.sla.calendar import CalendarVersion, ScheduledDay, Source, YearStatus
-from envgrid.domain.sla.calendar_change import Publication
-
 from envgrid.domain.cases.effects import Feedback, FeedbackReason, Handover, LifecycleEvent
 from envgrid.domain.cases.model import Reporter, ReporterKind
 from envgrid.domain.cases.notices import Notice, NoticeKind
 from envgrid.domain.geo.datums import Datum
 from envgrid.domain.intake_contract import usable_point
 from envgrid.domain.routing.model import Coordinates, RoutingDecision, RoutingInput, Severity
+from envgrid.domain.sla.calendar import CalendarVersion, ScheduledDay, Source, YearStatus
+from envgrid.domain.sla.calendar_change import Publication
 from envgrid.domain.sla.timer import SlaEvent
 
 #: intake event type -> Avro SourceKind symbol

@@ -6,10 +6,10 @@ datetimes with millisecond precision (what `timestamp-millis` round-trips to).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-_T0 = datetime(2024, 5, 13, 1, 30, 0, tzinfo=timezone.utc)  # 09:30 Beijing time, a Monday
+_T0 = datetime(2024, 5, 13, 1, 30, 0, tzinfo=UTC)  # 09:30 Beijing time, a Monday
 
 _LOCATION = {
     "longitude": 120.6554,
@@ -159,7 +159,7 @@ def sample_events() -> dict[str, dict[str, Any]]:
             "source_topic": "envgrid.intake.patrol-reports",
             "source_partition": 2,
             "source_offset": 1187,
-            "source_key": "330302003001".encode(),
+            "source_key": b"330302003001",
             "original_value": b"{\"not\": \"avro\"}",
             "original_size": 15,
             "original_sha256": "08037aae9999f8a557d9e518c7ee98bacad4074dfa15545d8bde290c21b1d8ad",
@@ -179,7 +179,7 @@ def sample_events() -> dict[str, dict[str, Any]]:
             "status": "OFFICIAL",
             "source": {"title": "国务院办公厅关于2027年部分节假日安排的通知", "date": date(2026, 11, 12)},
             "note": "",
-            "published_at": datetime(2026, 11, 13, 0, 0, tzinfo=timezone.utc),
+            "published_at": datetime(2026, 11, 13, 0, 0, tzinfo=UTC),
             "holidays": [{"date": date(2027, 1, 1), "name": "元旦",
                           "source": {"title": "国务院办公厅关于2027年部分节假日安排的通知", "date": date(2026, 11, 12)}}],
             "workdays": [{"date": date(2027, 1, 31), "name": "春节调休上班",

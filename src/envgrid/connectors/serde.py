@@ -21,14 +21,22 @@ Keys are UTF-8 strings (confluent's StringSerializer). Time fields are tz-aware 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, record_subject_name_strategy
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import StringDeserializer, StringSerializer
 
-from envgrid.connectors.contracts import EVENT_TYPES, ContractError, EventContract, event_name_of, load_event, parse_for_fastavro
+from envgrid.connectors.contracts import (
+    EVENT_TYPES,
+    ContractError,
+    EventContract,
+    event_name_of,
+    load_event,
+    parse_for_fastavro,
+)
 from envgrid.connectors.wire import (
     UNKNOWN_SCHEMA_ID,
     WRONG_EVENT_TYPE,

@@ -10,7 +10,7 @@ Only one  -> an error: half an external cluster is almost certainly a mistake.
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 from envgrid.localcluster.addresses import BOOTSTRAP_ENV, REGISTRY_ENV, ClusterAddresses
 

@@ -120,7 +120,7 @@ def _encoding_problem(parsed_schema: Any, value: Any, event_name: str, topic: st
     what = f"{event_name or record_name(parsed_schema)} value for {topic or 'no topic'}"
     try:
         validate(value, parsed_schema, raise_errors=True)
-    except Exception as validation_error:  # fastavro ValidationError lists the failing field paths
+    except Exception as validation_error:  # noqa: BLE001 - hostile values may raise more than ValidationError; each is a refusal
         problems = getattr(validation_error, "errors", None) or [str(validation_error)]
         return f"{what} does not fit its schema: " + "; ".join(str(p) for p in problems)
     return f"{what} cannot be encoded: {type(error).__name__}: {stable_message(str(error))}"

@@ -15,24 +15,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from datetime import datetime, timedelta, timezone
 
 from rich.console import Console
 from rich.live import Live
 
+from envgrid import paths
 from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.catalogue_apply import apply as apply_catalogue
 from envgrid.connectors.serde import EventCodec, register_all, registry_client
 from envgrid.connectors.settings import ClusterAddresses, cluster_settings
+from envgrid.demo.view import FlowView, scrape, total
 from envgrid.simulator.generator import generate
 from envgrid.simulator.model import GeneratedEvent, GeneratorConfig
 from envgrid.simulator.publish import PublishResult, intake_topics, make_producer, publish
-from envgrid import paths
 from envgrid.streams.clock import AcceleratedClock
-from envgrid.demo.view import FlowView, scrape, total
 from envgrid.streams.watermark import InputProgress
-
 
 
 def log_dir() -> Path:
@@ -59,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"  broker   {addresses.bootstrap_servers}\n  registry {addresses.schema_registry_url}")
         catalogue = Catalogue.load(prefix=args.prefix)
         _prepare(addresses, catalogue, console)
-        start = datetime.fromisoformat(args.start) if args.start else datetime.now(timezone.utc).replace(microsecond=0)
+        start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC).replace(microsecond=0)
         speedup = args.speedup
         # The clock shows `start` once the worker has had time to join its group, and the traffic begins
         # there: the same seed and start give the same traffic, however long the start-up took.

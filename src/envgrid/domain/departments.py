@@ -7,10 +7,10 @@ jurisdiction rules and in events. Nothing else in the code base may spell a depa
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 

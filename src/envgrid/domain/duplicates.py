@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -139,7 +139,7 @@ class IncidentIndex:
         ]
 
     @classmethod
-    def from_records(cls, records: list[dict[str, Any]] | None) -> "IncidentIndex":
+    def from_records(cls, records: list[dict[str, Any]] | None) -> IncidentIndex:
         return cls(
             [
                 Sighting(
@@ -165,5 +165,5 @@ def _distance_m(a: Sighting, b: Sighting) -> float | None:
 
 
 def _index_from_rows(rows: list[_Row], handled: Handled | None = None, digests: Digests | None = None) -> IncidentIndex:
-    return IncidentIndex([Sighting(case_id, category, datetime.fromtimestamp(ts, timezone.utc), grid, lon, lat)
+    return IncidentIndex([Sighting(case_id, category, datetime.fromtimestamp(ts, UTC), grid, lon, lat)
                           for case_id, category, ts, grid, lon, lat in rows], handled, digests)

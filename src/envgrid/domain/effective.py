@@ -8,7 +8,9 @@ did then.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Generic, Iterable, Protocol, TypeVar
+from collections.abc import Iterable
+from itertools import pairwise
+from typing import Generic, Protocol, TypeVar
 
 
 class NoVersionInForce(LookupError):
@@ -31,7 +33,7 @@ class EffectiveDated(Generic[V]):
 
     def __init__(self, versions: Iterable[V]) -> None:
         self.versions: tuple[V, ...] = tuple(sorted(versions, key=lambda v: v.valid_from))
-        for earlier, later in zip(self.versions, self.versions[1:]):
+        for earlier, later in pairwise(self.versions):
             if earlier.valid_to is None or earlier.valid_to > later.valid_from:
                 raise ValueError(f"{self.what}s {earlier.id} and {later.id} overlap")
 

@@ -8,9 +8,9 @@ messaging_id, synthetic.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from envgrid import paths
 from envgrid.domain.config_errors import ConfigError

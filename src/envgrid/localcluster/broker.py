@@ -81,6 +81,7 @@ def wait_ready(port: int, pid: int, log_file: Path, timeout: float,
     A JVM that ends first raises BrokerExited with how it ended, its console output (where the JVM
     itself reports fatal errors such as running out of memory or threads), its log's errors and
     the machine's free memory and disk."""
+    from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
 
     address, t0 = f"{HOST}:{port}", time.monotonic()
@@ -98,7 +99,7 @@ def wait_ready(port: int, pid: int, log_file: Path, timeout: float,
                 md = admin.list_topics(timeout=min(2.0, max(left, 0.1)))
                 if md.brokers:
                     return time.monotonic() - t0
-            except Exception:  # KafkaException while the controller elects itself
+            except KafkaException:  # while the controller elects itself
                 pass
         time.sleep(0.1)
 

@@ -13,16 +13,16 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from envgrid import paths
 
 from . import broker, fetch, registry
 from .addresses import ClusterAddresses
-from .java import find_java, find_registry_java
 from .errors import BrokerExited
+from .java import find_java, find_registry_java
 from .proc import HOST, alive, check_port_free, free_ports, stop
 
 BROKER_ATTEMPTS = 3  # a broker JVM that ends while starting is started again, twice at most

@@ -13,9 +13,9 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from .errors import FetchFailed, MavenCentralUnreachable, MavenNotFound
 

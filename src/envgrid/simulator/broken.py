@@ -11,8 +11,8 @@ import random
 from typing import Any
 
 from envgrid.simulator.model import RawBytesSpec
-from envgrid.simulator.reference import category_codes
 from envgrid.simulator.rand import pick, randint
+from envgrid.simulator.reference import category_codes
 
 # Plausible codes a misconfigured intake system might send; filtered against the real rules.
 _UNKNOWN_CATEGORIES = (

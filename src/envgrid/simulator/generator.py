@@ -18,18 +18,33 @@ from typing import Any
 
 from envgrid.domain.case_ids import case_id_for
 from envgrid.simulator import broken, reports
-from envgrid.simulator.model import (
-    DEPARTMENT_NOTICE, INVALID_AVRO, MISSING_FIELDS, OUTSIDE_CITY, PATROL_REPORT, PETITION_COMPLAINT,
-    UNKNOWN_CATEGORY, GeneratedEvent, GeneratorConfig, RawBytesSpec, Truth,
-)
 from envgrid.simulator.incidents import Incident, RecentIncidents
+from envgrid.simulator.model import (
+    DEPARTMENT_NOTICE,
+    INVALID_AVRO,
+    MISSING_FIELDS,
+    OUTSIDE_CITY,
+    PATROL_REPORT,
+    PETITION_COMPLAINT,
+    UNKNOWN_CATEGORY,
+    GeneratedEvent,
+    GeneratorConfig,
+    RawBytesSpec,
+    Truth,
+)
 from envgrid.simulator.notices import CaseBook
 from envgrid.simulator.places import PlaceSampler, Spot, address_text
+from envgrid.simulator.rand import Weighted, pick, randint
 from envgrid.simulator.reference import (
-    Geography, category_codes, fallback_member_id, grid_members, load_geography, patrol_categories, registry_set,
+    Geography,
+    category_codes,
+    fallback_member_id,
+    grid_members,
+    load_geography,
+    patrol_categories,
+    registry_set,
 )
 from envgrid.simulator.reports import LocationChoice
-from envgrid.simulator.rand import Weighted, pick, randint
 
 # Relative report volume by hour of day (local time): quiet at night, peaks mid-morning and evening.
 # Version-4 UUID bits, as uuid.UUID(int=..., version=4) sets them.

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from envgrid.simulator.reference import department_codes, lead_departments
 from envgrid.simulator.rand import pick, randint
+from envgrid.simulator.reference import department_codes, lead_departments
 
 MAX_OPEN_CASES = 20_000
 # A case gets notices only once its report is this old, in simulated time and in events, so that the

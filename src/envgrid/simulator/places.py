@@ -16,8 +16,8 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from envgrid.simulator.reference import CITY_NAME, DISTRICT_WEIGHTS, Geography
 from envgrid.simulator.rand import Weighted, pick, randint
+from envgrid.simulator.reference import CITY_NAME, DISTRICT_WEIGHTS, Geography
 
 DISTRICT_MARGIN_DEGREES = 0.0003  # ≈30 m inward from the real district boundary
 _BATCH = 64
@@ -112,7 +112,7 @@ class PlaceSampler:
             ys = miny + (maxy - miny) * self._np.random(_BATCH)
             ok = shapely.contains_xy(area, xs, ys) & shapely.contains_xy(inner, xs, ys)
             if ok.any():
-                pool.extend(zip(xs[ok].tolist(), ys[ok].tolist()))
+                pool.extend(zip(xs[ok].tolist(), ys[ok].tolist(), strict=True))
                 return pool.pop()
         return None
 

@@ -10,12 +10,12 @@ from typing import Any
 
 from envgrid.simulator import texts
 from envgrid.simulator.places import Spot
-from envgrid.simulator.reference import from_wgs84
 from envgrid.simulator.rand import Weighted, pick
+from envgrid.simulator.reference import from_wgs84
 
 SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
-_SEVERITY = Weighted(dict(zip(SEVERITIES, (0.25, 0.5, 0.2, 0.05))))
-_SEVERITY_SERIOUS = Weighted(dict(zip(SEVERITIES, (0.05, 0.35, 0.4, 0.2))))
+_SEVERITY = Weighted(dict(zip(SEVERITIES, (0.25, 0.5, 0.2, 0.05), strict=True)))
+_SEVERITY_SERIOUS = Weighted(dict(zip(SEVERITIES, (0.05, 0.35, 0.4, 0.2), strict=True)))
 SERIOUS_CATEGORIES = frozenset({"hazardous_waste", "environmental_crime", "enterprise_discharge", "marine_pollution",
                                 "medical_waste"})
 # Mean delay between the incident and the report reaching the channel, in hours.

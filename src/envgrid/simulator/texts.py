@@ -152,7 +152,7 @@ def id_number(rng: random.Random, year: int) -> str:
     birth_year = year - randint(rng, 18, 85)
     body = (f"{pick(rng, _DISTRICT_ID_PREFIXES)}{birth_year:04d}{randint(rng, 1, 12):02d}"
             f"{randint(rng, 1, 28):02d}{rng.randrange(1000):03d}")
-    return body + _ID_CHECK[sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS)) % 11]
+    return body + _ID_CHECK[sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
 
 
 def key_entity(rng: random.Random) -> str:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
 import faust
@@ -19,9 +19,9 @@ from envgrid.domain.duplicates import IncidentIndex
 from envgrid.streams import metrics
 from envgrid.streams.app import Runtime, raw_topic
 from envgrid.streams.calendar_metrics import set_unofficial_deadlines
-from envgrid.streams.deadletter import SOURCE_HEADER, reinjections_of, source_header
 from envgrid.streams.case_service import CaseService, CaseState, Handled
 from envgrid.streams.composition import case_service, routing_service
+from envgrid.streams.deadletter import SOURCE_HEADER, reinjections_of, source_header
 from envgrid.streams.held_notices import SourceRecord
 from envgrid.streams.open_cases import OpenCasesGauge
 from envgrid.streams.routing_service import Located, Refused, RoutingService, decode_intake
@@ -164,11 +164,11 @@ class PickledState:
     """faust value type of the tables: plain domain objects, pickled; faust reads the codec from
     `_options.serializer` (for the store, the changelog and recovery alike) and rebuilds nothing."""
 
-    class _options:  # noqa: N801 - the attribute name faust looks for
+    class _options:
         serializer = "pickle"
 
     @classmethod
-    def from_data(cls, data: Any, *, preferred_type: type | None = None) -> Any:  # noqa: ARG003
+    def from_data(cls, data: Any, *, preferred_type: type | None = None) -> Any:
         return data
 
 
@@ -204,7 +204,7 @@ async def _guarded(runtime: Runtime, message: Message, processor: str,
         try:
             try:
                 await handle(message)
-            except Exception as error:  # noqa: BLE001 - anything unforeseen goes where a person finds it
+            except Exception as error:
                 if outage_of(error) is not None:
                     raise
                 log.exception("%s: record %s/%s@%s failed; dead-lettered", processor, message.topic,
@@ -213,7 +213,7 @@ async def _guarded(runtime: Runtime, message: Message, processor: str,
                                                              f"{processor}: {stable_message(str(error))}"))
             metrics.OUTAGE.labels(processor=processor).set(0)
             return
-        except Exception as error:  # noqa: BLE001 - only outages get here
+        except Exception as error:
             dependency = outage_of(error)
             if dependency is None:
                 raise
@@ -244,4 +244,4 @@ def _count_routing(result: Located, merged: bool, message: Message) -> None:
         metrics.ROUTING_LATENCY.labels(clock="processing").observe(max(0.0, now - int(intake_ms) / 1000))
     received = result.record["received_at"]
     metrics.ROUTING_LATENCY.labels(clock="event_time").observe(
-        max(0.0, now - received.astimezone(timezone.utc).timestamp()))
+        max(0.0, now - received.astimezone(UTC).timestamp()))

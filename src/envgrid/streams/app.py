@@ -11,12 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-
-from envgrid import paths
 from typing import TYPE_CHECKING
 
 import faust
 
+from envgrid import paths
 from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.serde import EventCodec, registry_client
 from envgrid.streams import metrics
@@ -152,10 +151,10 @@ def declare_changelog_topics(runtime: Runtime, timeout: float = 60.0) -> None:
     existing = set(admin.list_topics(timeout=timeout).topics)
     missing = [NewTopic(name, partitions, replication, config={"cleanup.policy": "compact"})
                for name, partitions in wanted.items() if name not in existing]
-    for name, future in (admin.create_topics(missing) if missing else {}).items():
+    for future in (admin.create_topics(missing) if missing else {}).values():
         try:
             future.result(timeout)
-        except Exception as error:  # noqa: BLE001 - created meanwhile by another worker: fine
+        except Exception as error:
             if "TOPIC_ALREADY_EXISTS" not in str(error):
                 raise
     give_up = _time.monotonic() + timeout

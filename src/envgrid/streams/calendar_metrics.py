@@ -6,7 +6,7 @@ counts here; every unofficial basis is set each time, so a basis that dropped to
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from prometheus_client import Gauge
 

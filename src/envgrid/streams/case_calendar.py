@@ -18,14 +18,21 @@ What the new calendar has not reached by then is withdrawn; what it has reached 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from envgrid.connectors import records
 from envgrid.domain.cases import lifecycle
 from envgrid.domain.sla.calendar import CalendarBasis
-from envgrid.domain.sla.calendar_change import (Publication, affected, calendar_history, explain, in_force, switch,
-                                        withdrawals)
+from envgrid.domain.sla.calendar_change import (
+    Publication,
+    affected,
+    calendar_history,
+    explain,
+    in_force,
+    switch,
+    withdrawals,
+)
 from envgrid.domain.sla.commands import Milestone
 from envgrid.domain.sla.retiming import retime_timer, unofficial_deadline_counts
 from envgrid.domain.sla.tracker import SlaTracker, TimerChange
@@ -61,7 +68,7 @@ class CaseCalendar:
         self._adopt(record["event_id"], publication)
         old, new = switch(self.tracker.worktime, before), switch(self.tracker.worktime, after)
         clock = state.cursors.get(str(partition))
-        judged = at if clock is None else datetime.fromtimestamp(clock * 60, timezone.utc)
+        judged = at if clock is None else datetime.fromtimestamp(clock * 60, UTC)
         cause = f"calendar:{version.id}"
         for case_id, file in list(state.files.items()):
             if getattr(file, "partition", None) != partition or file.case.finished:

@@ -7,8 +7,9 @@ unit that gains or loses a role.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from envgrid.connectors import records
 from envgrid.domain.cases.effects import Feedback, Handover, LifecycleEvent, UnitKind

@@ -15,27 +15,43 @@ same inputs thus give the same warnings, breaches and escalations however fast t
 
 from __future__ import annotations
 
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, MutableMapping, assert_never
+from typing import Any, assert_never
 
 from envgrid.connectors import records
 from envgrid.domain.case_ids import is_case_id
-from envgrid.domain.intake_contract import check_notice, check_notice_for_case
 from envgrid.domain.cases import lifecycle
-from envgrid.domain.cases.effects import (Feedback, GridTakeover, Handover, LifecycleEvent, Outcome, Rejection, RejectionCode,
-                                  RerouteRequest)
+from envgrid.domain.cases.effects import (
+    Feedback,
+    GridTakeover,
+    Handover,
+    LifecycleEvent,
+    Outcome,
+    Rejection,
+    RejectionCode,
+    RerouteRequest,
+)
 from envgrid.domain.cases.model import Case, Reporter, ReporterKind
+from envgrid.domain.intake_contract import check_notice, check_notice_for_case
+from envgrid.domain.sla.calendar import CalendarBasis
 from envgrid.domain.sla.commands import Milestone, SlaCommand
 from envgrid.domain.sla.scheduler import due_minute
-from envgrid.domain.sla.timer import MilestoneTimer, SlaEscalation, SlaEvent
-from envgrid.domain.sla.calendar import CalendarBasis
+from envgrid.domain.sla.timer import SlaEscalation, SlaEvent
 from envgrid.domain.sla.tracker import ExtensionRejected, SlaSignal, SlaTracker, TimerChange
 from envgrid.streams.case_calendar import CaseCalendar
 from envgrid.streams.case_outputs import CaseOutputs, CaseTopics
 from envgrid.streams.due_minutes import DueMinutes
-from envgrid.streams.held_notices import (HELD_NOTICE_WAIT, DeadLetterOutput, NoticeHold, RefusalMemory, SourceRecord,
-                                  attempt_of, never_opened)
+from envgrid.streams.held_notices import (
+    HELD_NOTICE_WAIT,
+    DeadLetterOutput,
+    NoticeHold,
+    RefusalMemory,
+    SourceRecord,
+    attempt_of,
+    never_opened,
+)
 from envgrid.streams.routing_service import Output, Refused, contract_refusal
 
 REPLAY_CODES = frozenset({RejectionCode.DUPLICATE_NOTICE, RejectionCode.DUPLICATE_REPORT})
@@ -64,7 +80,7 @@ class CaseFile:
         while len(self.sent) > SENT_REMEMBERED:
             del self.sent[next(iter(self.sent))]
 
-    def recall(self, cause: str, handled: "Handled") -> None:
+    def recall(self, cause: str, handled: Handled) -> None:
         """Add what was sent for `cause` to `handled` again."""
         handled.replay(self.sent.get(cause, []))
 
@@ -84,7 +100,7 @@ class Handled:
     outputs: list[Output] = field(default_factory=list)
     refused: Refused | None = None
     replayed: bool = False
-    transitions: list["Transition"] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
     dead_letters: list[DeadLetterOutput] = field(default_factory=list)  # for held notices refused now
     held: int = 0  # notices put on hold for a case not open yet
     released: int = 0  # held notices applied as their case opened

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 
 @dataclass
@@ -13,7 +13,7 @@ class WallClock:
     name: str = "wall"
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 @dataclass
@@ -39,7 +39,7 @@ def clock_for(kind: str, speedup: float = 1.0, start: str | None = None,
     if kind == "wall":
         return WallClock()
     if kind == "accelerated":
-        shown = datetime.fromisoformat(start) if start else datetime.now(timezone.utc)
+        shown = datetime.fromisoformat(start) if start else datetime.now(UTC)
         return AcceleratedClock(shown, speedup, origin if origin is not None else time.time())
     if kind == "manual":
         return None

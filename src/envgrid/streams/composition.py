@@ -3,11 +3,12 @@ test harness both call these functions, so the glue the worker runs is the glue 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from envgrid import paths
 from envgrid.connectors.catalogue import Catalogue

@@ -4,8 +4,9 @@ its original bytes, where it came from and why — never silently dropped."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from envgrid.connectors.deadletters import REINJECTION_HEADER
 from envgrid.domain.intake_contract import DEAD_LETTER_PREFIX_BYTES
@@ -33,7 +34,7 @@ class DeadLetterSink:
         original = _as_bytes(message.value)
         return {
             "event_id": f"dl:{source[0]}:{source[1]}:{source[2]}",
-            "failed_at": failed_at or datetime.now(timezone.utc),
+            "failed_at": failed_at or datetime.now(UTC),
             "stage": stage,
             "reason_code": reason_code,
             "error_class": error_class,

@@ -16,9 +16,10 @@ cuts off, no held notice is left without an index entry (which would never expir
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, MutableMapping
+from typing import Any
 
 from envgrid.streams.routing_service import Refused
 
@@ -40,7 +41,7 @@ class SourceRecord:
     headers: tuple[tuple[str, bytes | None], ...] = ()
 
     @classmethod
-    def of(cls, message: Any) -> "SourceRecord":
+    def of(cls, message: Any) -> SourceRecord:
         headers = message.headers or []
         if isinstance(headers, dict):
             headers = list(headers.items())

@@ -11,9 +11,10 @@ it, because a worker must keep processing (and exporting its other metrics) whil
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from confluent_kafka import ConsumerGroupTopicPartitions, IsolationLevel, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
@@ -91,7 +92,7 @@ class LagCollector:
         self._last: dict[str, dict[Partition, int]] = {}
         self._lock = threading.Lock()
 
-    def start(self) -> "LagCollector":
+    def start(self) -> LagCollector:
         if self._thread is not None and self._thread.is_alive():
             return self
         self._stop.clear()
@@ -106,7 +107,7 @@ class LagCollector:
             self._thread.join(self.interval + self.timeout if timeout is None else timeout)
             self._thread = None
 
-    def __enter__(self) -> "LagCollector":
+    def __enter__(self) -> LagCollector:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -124,7 +125,7 @@ class LagCollector:
         for group in self.groups:
             try:
                 lag = fetch_lag(self.admin, group, self.timeout, self.isolation_level)
-            except Exception as exc:  # broker down, timeout, auth: retried next tick, never fatal
+            except Exception as exc:  # noqa: BLE001 - broker down, timeout, auth: retried next tick, never fatal
                 metrics.LAG_COLLECTION_ERRORS.labels(group=group).inc()
                 log.warning("consumer lag of group %r not collected (%s: %s); retrying in %.0f s",
                             group, type(exc).__name__, exc, self.interval)
@@ -166,10 +167,8 @@ class LagCollector:
         # A partition the group no longer commits to (topic deleted, offsets expired) must not report
         # its last lag forever.
         for topic, partition in self._exported[group] - lag.keys():
-            try:
+            with contextlib.suppress(KeyError):
                 metrics.CONSUMER_LAG.remove(group, topic, str(partition))
-            except KeyError:
-                pass
         self._exported[group] = set(lag)
 
 

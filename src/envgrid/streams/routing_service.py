@@ -9,17 +9,25 @@ decision across the internal topic in a second schema.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from envgrid.connectors import records
 from envgrid.connectors.serde import UndecodableRecord
 from envgrid.domain.case_ids import case_id_for
 from envgrid.domain.duplicates import DuplicatePolicy, IncidentIndex, Sighting, merge_zone
-from envgrid.domain.geo.datums import Datum, to_wgs84
 from envgrid.domain.effective import NoVersionInForce
-from envgrid.domain.intake_contract import Breach, Reason, check_report, check_size, content_digest, usable_point, \
-    without_unusable_point
+from envgrid.domain.geo.datums import Datum, to_wgs84
+from envgrid.domain.intake_contract import (
+    Breach,
+    Reason,
+    check_report,
+    check_size,
+    content_digest,
+    usable_point,
+    without_unusable_point,
+)
 from envgrid.domain.routing.context import RoutingContext
 from envgrid.domain.routing.model import ResolutionNote, RoutingDecision
 from envgrid.domain.rules.model import UnknownCategory
@@ -84,14 +92,14 @@ class RoutingService:
     def __init__(
         self, decode: Callable[[bytes | None, str], tuple[str, dict[str, Any]]], routing: RoutingContext,
         topic_for: Callable[[tuple[str, str]], str], case_commands_topic: str,
-        policy: DuplicatePolicy = DuplicatePolicy(),
+        policy: DuplicatePolicy | None = None,
     ) -> None:
         self._decode = decode
         self._routing = routing
         self._topic_for = topic_for
         self._case_commands_topic = case_commands_topic
         self._categories = frozenset(c.code for c in routing.categories)
-        self.policy = policy
+        self.policy = policy or DuplicatePolicy()
         self._recently_located: dict[bytes, Located] = {}  # stage 1 → stage 2 in the same process
         self._earliest = min(v.valid_from for v in _registry_versions(routing))  # the registry's first version
 

@@ -56,7 +56,7 @@ def install_ticker(runtime: Runtime) -> None:
             for partition in range(partitions):
                 await runtime.send(Output(topic, "", "ClockTick", tick_record(clock.name, partition, mark)),
                                    partition=partition)
-        except Exception as error:  # noqa: BLE001 - only outages are waited out; anything else is a bug
+        except Exception as error:
             if outage_of(error) is None:
                 raise
             log.warning("SLA clock held at its last time: %s unavailable (%s)", outage_of(error), error)

@@ -110,7 +110,7 @@ class InputProgress:
             return None
         try:
             event_name, record = self.decode(value, topic)
-        except Exception as error:  # noqa: BLE001 - undecodable: it will be dead-lettered; hold the clock meanwhile
+        except Exception as error:
             raise ProgressUnknown(f"first waiting record of {topic} is not decodable yet: {error}") from error
         return records.event_time_of(event_name, record)
 

@@ -13,9 +13,9 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from envgrid import paths
 from envgrid.connectors.settings import ClusterSettingsError, running_cluster
 from envgrid.streams import metrics
-from envgrid import paths
 from envgrid.streams.app import Runtime, WorkerConfig, build_runtime, declare_changelog_topics
 
 PROCESSORS = ("router", "cases", "ticker")

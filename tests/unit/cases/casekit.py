@@ -4,7 +4,18 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta
 
-from envgrid.domain.cases import Case, Notice, NoticeKind, Outcome, Rejection, Reporter, ReporterKind, apply, dispatch, open_case
+from envgrid.domain.cases import (
+    Case,
+    Notice,
+    NoticeKind,
+    Outcome,
+    Rejection,
+    Reporter,
+    ReporterKind,
+    apply,
+    dispatch,
+    open_case,
+)
 from envgrid.domain.sla.calendar import CHINA_TZ
 
 DEPARTMENTS = frozenset({"env", "urban", "water", "police", "agri", "housing"})

@@ -5,10 +5,10 @@ import json
 
 from casekit import acknowledged, joint, ok
 from hypothesis import given, settings
+from test_case_properties import actions, run, starts
 
 from envgrid.domain.cases import NoticeKind
 from envgrid.domain.cases.codec import case_from_dict, case_to_dict
-from test_case_properties import actions, run, starts
 
 
 def round_trip(case):

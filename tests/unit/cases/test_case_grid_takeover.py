@@ -4,8 +4,17 @@ from __future__ import annotations
 from casekit import CITIZEN, DEPARTMENTS, at, joint_taken_over, new_case, ok, taken_over
 
 from envgrid.domain.cases import (
-    CaseState, Feedback, FeedbackAudience, FeedbackReason, GridTakeover, NoticeKind, Reporter, ReporterKind, TakeoverCause,
-    dispatch, invariant_violations,
+    CaseState,
+    Feedback,
+    FeedbackAudience,
+    FeedbackReason,
+    GridTakeover,
+    NoticeKind,
+    Reporter,
+    ReporterKind,
+    TakeoverCause,
+    dispatch,
+    invariant_violations,
 )
 from envgrid.domain.sla.commands import Milestone, SlaAction, SlaCommand
 

@@ -5,11 +5,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from casekit import CHAIN, DEPARTMENTS, T0, acknowledged, joint, joint_taken_over, new_case, taken_over
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from envgrid.domain.cases import (
-    Case, CaseState, Feedback, LifecycleEvent, Notice, NoticeKind, Outcome, Rejection, Reporter, ReporterKind, apply,
-    dispatch, invariant_violations, merge_report,
+    Case,
+    CaseState,
+    Feedback,
+    LifecycleEvent,
+    Notice,
+    NoticeKind,
+    Outcome,
+    Rejection,
+    Reporter,
+    ReporterKind,
+    apply,
+    dispatch,
+    invariant_violations,
+    merge_report,
 )
 from envgrid.domain.sla.commands import SlaCommand
 

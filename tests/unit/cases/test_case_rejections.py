@@ -5,7 +5,16 @@ import pytest
 from casekit import CITIZEN, DEPARTMENTS, T0, acknowledged, at, joint, new_case, notice, ok, send, taken_over
 
 from envgrid.domain.cases import (
-    CaseState, NoticeKind, Rejection, RejectionCode, Reporter, ReporterKind, apply, dispatch, merge_report, open_case,
+    CaseState,
+    NoticeKind,
+    Rejection,
+    RejectionCode,
+    Reporter,
+    ReporterKind,
+    apply,
+    dispatch,
+    merge_report,
+    open_case,
 )
 
 

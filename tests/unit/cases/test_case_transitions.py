@@ -4,8 +4,24 @@ from __future__ import annotations
 from casekit import CHAIN, CITIZEN, DEPARTMENTS, PATROL_UNIT, T0, acknowledged, at, joint, new_case, notice, ok
 
 from envgrid.domain.cases import (
-    CaseRules, CaseState, Feedback, FeedbackAudience, FeedbackReason, GridTakeover, LifecycleEvent, NoticeKind, Outcome, Rejection,
-    RerouteRequest, Reporter, ReporterKind, TakeoverCause, apply, dispatch, merge_report, open_case,
+    CaseRules,
+    CaseState,
+    Feedback,
+    FeedbackAudience,
+    FeedbackReason,
+    GridTakeover,
+    LifecycleEvent,
+    NoticeKind,
+    Outcome,
+    Rejection,
+    Reporter,
+    ReporterKind,
+    RerouteRequest,
+    TakeoverCause,
+    apply,
+    dispatch,
+    merge_report,
+    open_case,
 )
 from envgrid.domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
 

@@ -12,7 +12,13 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from envgrid.connectors.contracts import EVENT_TYPES, load_event
 from envgrid.connectors.samples import sample_events
-from envgrid.connectors.serde import EventCodec, EventEncodingError, UndecodableRecord, avro_deserializer, avro_serializer
+from envgrid.connectors.serde import (
+    EventCodec,
+    EventEncodingError,
+    UndecodableRecord,
+    avro_deserializer,
+    avro_serializer,
+)
 from envgrid.connectors.wire import HEADER_SIZE, frame, read_body, split_frame
 
 TOPIC = "envgrid.case.feedback"

@@ -7,7 +7,13 @@ from routingkit import AFTER_SPLIT, BEFORE_SPLIT, LONGGANG_POINT, copy_config, e
 
 from envgrid.domain.geo.datums import Datum, from_wgs84
 from envgrid.domain.routing import (
-    Coordinates, ResolutionNote, ResolutionPath, RoutingInput, Target, decide, load_routing_context,
+    Coordinates,
+    ResolutionNote,
+    ResolutionPath,
+    RoutingInput,
+    Target,
+    decide,
+    load_routing_context,
 )
 from envgrid.domain.rules import category_codes
 

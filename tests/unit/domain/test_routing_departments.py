@@ -5,7 +5,12 @@ import re
 import pytest
 
 from envgrid.domain.config_errors import ConfigError
-from envgrid.domain.departments import DEPARTMENT_CODE_PATTERN, DepartmentsConfigError, department_codes, load_departments
+from envgrid.domain.departments import (
+    DEPARTMENT_CODE_PATTERN,
+    DepartmentsConfigError,
+    department_codes,
+    load_departments,
+)
 
 
 def test_the_fifteen_departments_of_the_plan_with_topic_safe_codes():

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from itertools import pairwise
 
 import pytest
 from routingkit import AFTER_SPLIT, BEFORE_SPLIT, SPLIT_DAY, copy_config
@@ -25,9 +26,9 @@ def test_level_counts_of_both_versions(context):
 def test_version_boundaries_are_local_midnight(context):
     assert context.registry.at(SPLIT_DAY - dt.timedelta(microseconds=1)).id == "wenzhou-2016"
     assert context.registry.at(SPLIT_DAY).id == "wenzhou-2019"
-    assert context.registry.at(SPLIT_DAY.astimezone(dt.timezone.utc)).id == "wenzhou-2019"
+    assert context.registry.at(SPLIT_DAY.astimezone(dt.UTC)).id == "wenzhou-2019"
     with pytest.raises(NoVersionInForce, match="2015"):
-        context.registry.at(dt.datetime(2015, 1, 1, tzinfo=dt.timezone.utc))
+        context.registry.at(dt.datetime(2015, 1, 1, tzinfo=dt.UTC))
     with pytest.raises(ValueError, match="timezone"):
         context.registry.at(dt.datetime(2020, 1, 1))
 
@@ -56,7 +57,7 @@ def test_every_chain_is_consistent(context):
             chain = version.chain(code)
             assert chain[0] is grid and chain[-1] is version.city
             assert [int(g.level) for g in chain] == list(range(int(grid.level), 0, -1))
-            assert all(child.parent == parent.code for child, parent in zip(chain, chain[1:]))
+            assert all(child.parent == parent.code for child, parent in pairwise(chain))
 
 
 def _break(tmp_path, file: str, old: str, new: str):

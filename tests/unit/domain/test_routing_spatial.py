@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import pytest
 import shapely
@@ -54,7 +55,7 @@ def test_every_point_in_the_city_resolves_to_exactly_one_village_with_a_consiste
     for version in context.registry.versions:
         chain = version.chain(location.code)
         assert [int(g.level) for g in chain] == [4, 3, 2, 1]
-        assert all(child.parent == parent.code for child, parent in zip(chain, chain[1:]))
+        assert all(child.parent == parent.code for child, parent in pairwise(chain))
 
 
 @settings(max_examples=600, deadline=None)

@@ -71,7 +71,7 @@ def test_the_villages_of_each_township_tile_its_cell(committed, outline):
     _, codes, polygons = committed
     cells = build_township_cells(load_district_polygons(), read_csv(paths.TOWNSHIPS_CSV), outline)
     by_township = defaultdict(list)
-    for code, polygon in zip(codes, polygons):
+    for code, polygon in zip(codes, polygons, strict=True):
         by_township[code[:9]].append(polygon)
     assert set(by_township) == set(cells)
     mismatch = sum(shapely.union_all(by_township[code]).symmetric_difference(cells[code]).area for code in cells)

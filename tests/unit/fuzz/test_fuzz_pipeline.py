@@ -19,12 +19,12 @@ import pickle
 import random
 import re
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 import fastavro
+import pytest
 from confluent_kafka.schema_registry._sync.mock_schema_registry_client import MockSchemaRegistryClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -43,7 +43,7 @@ from tests.unit.pipeline.harness import CATALOGUE, InMemoryPipeline
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "INPUT_CONTRACT.md"
 DOCUMENTED = frozenset(re.findall(r"^\| `([a-z_]+)` \|", DOCS.read_text(encoding="utf-8"), re.MULTILINE))
 BROKER_LIMIT = 1_000_000
-UTC = timezone.utc
+UTC = UTC
 CODEC = EventCodec(MockSchemaRegistryClient({"url": "mock://fuzz"}), CATALOGUE.event_type_of)
 TOPICS = {name: CATALOGUE.intake(name) for name in ("PetitionComplaint", "PatrolReport", "DepartmentNotice")}
 EXAMPLES, SCHEMA_DRAWN, HAND_WRITTEN = 200, 10, 40

@@ -11,7 +11,7 @@ from envgrid.connectors.serde import UndecodableRecord
 from envgrid.domain.duplicates import IncidentIndex
 from envgrid.streams.case_service import CaseService, CaseState
 from envgrid.streams.composition import case_service, routing_service
-from envgrid.streams.routing_service import Located, Refused, RoutingService
+from envgrid.streams.routing_service import Refused, RoutingService
 
 CATALOGUE = Catalogue.load(prefix="envgrid", env={})
 COMMANDS, HISTORY, FEEDBACK, SLA = (CATALOGUE.topic(name) for name in

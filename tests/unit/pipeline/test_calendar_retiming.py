@@ -23,7 +23,6 @@ from tests.unit.pipeline.harness import HISTORY, SLA, InMemoryPipeline
 from tests.unit.sla.calendar_fixtures import OFFICIAL_2027_YAML
 
 
-
 def cst(month: int, day: int, hour: int = 0, year: int = 2027) -> datetime:
     return datetime(year, month, day, hour, tzinfo=CHINA_TZ)
 

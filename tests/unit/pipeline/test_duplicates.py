@@ -1,10 +1,11 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from envgrid.domain.duplicates import DuplicatePolicy, IncidentIndex, Sighting, merge_zone
 
-T0 = datetime(2025, 6, 3, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 6, 3, 9, 0, tzinfo=UTC)
 POLICY = DuplicatePolicy(radius_m=150, window=timedelta(hours=72))
 
 

@@ -19,12 +19,28 @@ from envgrid.connectors.contracts import load_event
 from envgrid.connectors.records import notice_of
 from envgrid.connectors.samples import sample_events
 from envgrid.domain.cases import (
-    Case, CaseState, Notice, NoticeKind, Rejection, Reporter, ReporterKind, apply, dispatch, invariant_violations, open_case,
+    Case,
+    CaseState,
+    Notice,
+    NoticeKind,
+    Rejection,
+    Reporter,
+    ReporterKind,
+    apply,
+    dispatch,
+    invariant_violations,
+    open_case,
 )
 from envgrid.domain.departments import department_codes
 from envgrid.simulator import department_timing as timing
 from envgrid.simulator.departments import (
-    DEFAULT_PROFILE, Behaviour, PlannedNotice, ResponseProfile, behaviour_of, case_script, respond,
+    DEFAULT_PROFILE,
+    Behaviour,
+    PlannedNotice,
+    ResponseProfile,
+    behaviour_of,
+    case_script,
+    respond,
 )
 from envgrid.simulator.reference import category_codes, lead_departments
 
@@ -207,7 +223,7 @@ def test_hotline_acknowledgements_come_within_working_hours(dispatches):
     from envgrid.domain.sla.worktime import TimeBasis, WorkTime
 
     hotline = [r for r in dispatches if r["channel"].startswith("HOTLINE")]
-    acknowledged = [(r, s[0].delay) for r, s in zip(hotline, map(case_script, hotline))
+    acknowledged = [(r, s[0].delay) for r, s in zip(hotline, map(case_script, hotline), strict=True)
                     if s and s[0].notice["kind"] == "ACKNOWLEDGE"]
     delays = [delay for _, delay in acknowledged]
     assert all(timedelta(minutes=15) <= d <= timedelta(days=3, hours=6) for d in delays)
@@ -221,7 +237,7 @@ def test_hotline_acknowledgements_come_within_working_hours(dispatches):
 def test_every_script_is_accepted_by_the_case_state_machine(dispatches, runs):
     outcomes: Counter[str] = Counter()
     seen: Counter[Behaviour] = Counter()
-    for record, (case, rejections, behaviours) in zip(dispatches, runs):
+    for record, (case, rejections, behaviours) in zip(dispatches, runs, strict=True):
         assert rejections == [], (record["case_id"], behaviours, rejections)
         seen.update(behaviours)
         outcomes[case.state.value] += 1

@@ -6,11 +6,23 @@ import pytest
 from fastavro.validation import validate
 
 from envgrid.connectors.contracts import load_event
-from envgrid.connectors.wire import AVRO_DECODE_ERROR, NOT_CONFLUENT_FRAMED, UndecodableRecord, frame, read_body, split_frame
+from envgrid.connectors.wire import (
+    AVRO_DECODE_ERROR,
+    NOT_CONFLUENT_FRAMED,
+    UndecodableRecord,
+    frame,
+    read_body,
+    split_frame,
+)
 from envgrid.domain.case_ids import case_id_for, is_case_id
 from envgrid.simulator.broken import truncate_frame
 from envgrid.simulator.model import (
-    DEPARTMENT_NOTICE, INVALID_AVRO, MISSING_FIELDS, OUTSIDE_CITY, PATROL_REPORT, PETITION_COMPLAINT,
+    DEPARTMENT_NOTICE,
+    INVALID_AVRO,
+    MISSING_FIELDS,
+    OUTSIDE_CITY,
+    PATROL_REPORT,
+    PETITION_COMPLAINT,
     UNKNOWN_CATEGORY,
 )
 from envgrid.simulator.reference import category_codes, load_geography, to_wgs84

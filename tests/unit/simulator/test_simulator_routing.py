@@ -72,7 +72,7 @@ def test_the_domain_merges_exactly_the_repeats_the_truth_names(sample):
     from envgrid.simulator.generator import EventGenerator
 
     tallies = [_merge_tally(events) for events in (sample, *(EventGenerator(seed).take(5000) for seed in (1, 2, 3)))]
-    missed, wrong, repeats, false_merges, originals = (sum(column) for column in zip(*tallies))
+    missed, wrong, repeats, false_merges, originals = (sum(column) for column in zip(*tallies, strict=True))
     assert missed + wrong <= 0.03 * repeats, (missed, wrong, repeats)
     # Some unrelated reports do merge, by the domain's policy: same category, same village, one of them
     # without coordinates (≈2.5 % of originals with 5,000 events over four simulated days).

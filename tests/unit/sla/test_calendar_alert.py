@@ -9,7 +9,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 ALERTS = Path(__file__).resolve().parents[3] / "deploy" / "observability" / "alerts.yml"

@@ -8,11 +8,23 @@ import pytest
 
 from envgrid.domain.config_errors import ConfigError
 from envgrid.domain.sla.calendar import (
-    CalendarBasis, CalendarVersion, DayInfo, NoStatutoryRule, ScheduledDay, Source, WorkingCalendar, YearStatus,
+    CalendarBasis,
+    CalendarVersion,
+    DayInfo,
+    NoStatutoryRule,
+    ScheduledDay,
+    Source,
+    WorkingCalendar,
+    YearStatus,
     weakest,
 )
 from envgrid.domain.sla.calendar_data import (
-    CALENDAR_DIR, load_working_calendar, load_year_file, main, provisional_version, render_year_file,
+    CALENDAR_DIR,
+    load_working_calendar,
+    load_year_file,
+    main,
+    provisional_version,
+    render_year_file,
 )
 
 NOTICE = "{title: 国务院办公厅关于2027年部分节假日安排的通知, date: 2026-11-12}"

@@ -14,10 +14,11 @@ from envgrid.domain.sla.retiming import retime_timer, unofficial_deadline_counts
 from envgrid.domain.sla.timer import SlaEvent, TimerState
 from envgrid.domain.sla.tracker import SlaDesk, SlaTracker
 from envgrid.domain.sla.worktime import WorkTime
+from tests.unit.sla.calendar_fixtures import OFFICIAL_2027_YAML
 
 POLICIES = load_sla_policies()
 PROVISIONAL_2027 = load_year_file(CALENDAR_DIR / "2027.yaml")
-from tests.unit.sla.calendar_fixtures import OFFICIAL_2027_YAML
+
 OFF = {date(2027, 1, 1)} | {date(2027, 2, d) for d in range(4, 13)}
 ON = {date(2027, 1, 31), date(2027, 2, 20)}
 PUBLISHED = datetime(2026, 12, 20, 10, tzinfo=CHINA_TZ)

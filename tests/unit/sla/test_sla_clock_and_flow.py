@@ -5,9 +5,19 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from envgrid.domain.cases import NoticeKind, Notice, Outcome, Reporter, ReporterKind, apply, dispatch, open_case
+from envgrid.domain.cases import Notice, NoticeKind, Outcome, Reporter, ReporterKind, apply, dispatch, open_case
 from envgrid.domain.cases.model import CaseState
-from envgrid.domain.sla import CHINA_TZ, FixedClock, ManualClock, SlaCommand, SlaDesk, SlaEscalation, SlaEvent, SlaTracker, load_sla_policies
+from envgrid.domain.sla import (
+    CHINA_TZ,
+    FixedClock,
+    ManualClock,
+    SlaCommand,
+    SlaDesk,
+    SlaEscalation,
+    SlaEvent,
+    SlaTracker,
+    load_sla_policies,
+)
 
 DEPARTMENTS = {"env", "water"}
 CHAIN = ("village-7", "town-3", "district-lc", "city-wz")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from envgrid.domain.sla.calendar import CHINA_TZ
 from envgrid.domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand

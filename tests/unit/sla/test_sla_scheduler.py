@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from envgrid.domain.sla.calendar import CHINA_TZ
 from envgrid.domain.sla.scheduler import DeadlineScheduler, due_minute
@@ -62,7 +62,7 @@ def test_round_trip_through_a_json_key_value_layout():
 
 def test_times_in_any_zone_share_one_timeline():
     scheduler = DeadlineScheduler()
-    scheduler.schedule("C1", "resolve", BASE.astimezone(timezone.utc) + timedelta(minutes=1), 1)
+    scheduler.schedule("C1", "resolve", BASE.astimezone(UTC) + timedelta(minutes=1), 1)
     assert keys(scheduler.due(BASE + timedelta(minutes=1))) == [("C1", "resolve")]
 
 

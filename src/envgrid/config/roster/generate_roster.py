@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from envgrid import paths  # noqa: E402
-from envgrid.domain.registry import load_registry_set  # noqa: E402
-from envgrid.domain.roster import COLUMNS  # noqa: E402
+from envgrid import paths
+from envgrid.domain.registry import load_registry_set
+from envgrid.domain.roster import COLUMNS
 
 SURNAMES = "陈林黄王张李郑周吴徐金潘叶胡朱杨章蔡董施余戴谢池项季薛邵"
 GIVEN = "建国志强海明丽华晓东伟杰敏静婷军平勇涛斌芳燕红霞琳浩宇子轩欣怡振宏国庆文彬立新"

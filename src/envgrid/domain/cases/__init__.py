@@ -1,11 +1,29 @@
 """Case lifecycle: the pure state machine from dispatch to close, with its effects."""
 from envgrid.domain.cases.effects import (
-    Effect, Feedback, FeedbackAudience, FeedbackReason, GridTakeover, LifecycleEvent, LifecycleKind, Outcome, Rejection, RejectionCode, RerouteRequest,
+    Effect,
+    Feedback,
+    FeedbackAudience,
+    FeedbackReason,
+    GridTakeover,
+    LifecycleEvent,
+    LifecycleKind,
+    Outcome,
+    Rejection,
+    RejectionCode,
+    RerouteRequest,
     TakeoverCause,
 )
-from envgrid.domain.cases.lifecycle import CaseRules, DEFAULT_RULES, apply, dispatch, merge_report, open_case
+from envgrid.domain.cases.lifecycle import DEFAULT_RULES, CaseRules, apply, dispatch, merge_report, open_case
 from envgrid.domain.cases.model import (
-    Case, CaseState, EnforcementOrder, EscalationRecord, LinkedReport, Reporter, ReporterKind, Task, TransferRecord,
+    Case,
+    CaseState,
+    EnforcementOrder,
+    EscalationRecord,
+    LinkedReport,
+    Reporter,
+    ReporterKind,
+    Task,
+    TransferRecord,
     invariant_violations,
 )
 from envgrid.domain.cases.notices import Notice, NoticeKind

@@ -9,8 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from envgrid.domain.cases import handlers
-from envgrid.domain.cases.effects import (FeedbackReason, HandoverCause, LifecycleKind, Outcome, Rejection, RejectionCode,
-                                  RerouteRequest, TakeoverCause)
+from envgrid.domain.cases.effects import (
+    FeedbackReason,
+    HandoverCause,
+    LifecycleKind,
+    Outcome,
+    Rejection,
+    RejectionCode,
+    RerouteRequest,
+    TakeoverCause,
+)
 from envgrid.domain.cases.model import Case, CaseState, KnownDepartments, LinkedReport, Reporter, is_known
 from envgrid.domain.cases.notices import Notice, NoticeKind
 from envgrid.domain.cases.responsibility import next_lead

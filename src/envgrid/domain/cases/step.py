@@ -6,8 +6,16 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from envgrid.domain.cases.effects import (Effect, Feedback, FeedbackAudience, FeedbackReason, HandoverCause, LifecycleEvent,
-                                  LifecycleKind, Outcome)
+from envgrid.domain.cases.effects import (
+    Effect,
+    Feedback,
+    FeedbackAudience,
+    FeedbackReason,
+    HandoverCause,
+    LifecycleEvent,
+    LifecycleKind,
+    Outcome,
+)
 from envgrid.domain.cases.model import Case, CaseState, Reporter, ReporterKind
 from envgrid.domain.cases.responsibility import handovers
 from envgrid.domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand

@@ -9,8 +9,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from envgrid.domain.cases.effects import (FeedbackReason, GridTakeover, HandoverCause, LifecycleKind, Outcome, Rejection,
-                                  RejectionCode, RerouteRequest, TakeoverCause)
+from envgrid.domain.cases.effects import (
+    FeedbackReason,
+    GridTakeover,
+    HandoverCause,
+    LifecycleKind,
+    Outcome,
+    Rejection,
+    RejectionCode,
+    RerouteRequest,
+    TakeoverCause,
+)
 from envgrid.domain.cases.model import CaseState, EscalationRecord, KnownDepartments, TransferRecord, is_known
 from envgrid.domain.cases.notices import Notice
 from envgrid.domain.cases.responsibility import TAKEOVER_CAUSES, takeover_grid

@@ -88,7 +88,7 @@ class LeafGridIndex:
             return entry
         return self._locate_in_mixed_cell(entry, x, y)
 
-    def _locate_in_mixed_cell(self, cell: "_MixedCell", x: float, y: float) -> PointLocation | None:
+    def _locate_in_mixed_cell(self, cell: _MixedCell, x: float, y: float) -> PointLocation | None:
         # one vectorised call tests the candidates and their near-boundary buffers together; the answer
         # depends only on which of them contain the point, so it is memoised per hit pattern
         hits = _contains_xy(cell.geometries, x, y)
@@ -100,12 +100,12 @@ class LeafGridIndex:
                 cell.answers[pattern] = found
         return found
 
-    def _answer(self, cell: "_MixedCell", hits: list[bool], x: float, y: float) -> PointLocation | None:
+    def _answer(self, cell: _MixedCell, hits: list[bool], x: float, y: float) -> PointLocation | None:
         count = len(cell.codes)
-        near_codes = tuple(code for code, hit in zip(cell.codes, hits[count:]) if hit)
+        near_codes = tuple(code for code, hit in zip(cell.codes, hits[count:], strict=False) if hit)
         if len(near_codes) < 2:
             near_codes = ()
-        for code, hit in zip(cell.codes, hits):
+        for code, hit in zip(cell.codes, hits, strict=False):
             if hit:
                 return PointLocation(code, near_codes, True)
         point = shapely.Point(x, y)
@@ -127,7 +127,7 @@ class LeafGridIndex:
             widened = self._widened_cells(numbers)
             chunk_cell, leaf_index = tree.query(widened, predicate="intersects")
             split_at = np.flatnonzero(np.diff(chunk_cell)) + 1
-            for cells_group, leaves_group in zip(np.split(chunk_cell, split_at), np.split(leaf_index, split_at)):
+            for cells_group, leaves_group in zip(np.split(chunk_cell, split_at), np.split(leaf_index, split_at), strict=True):
                 if not len(cells_group):
                     continue
                 local = int(cells_group[0])

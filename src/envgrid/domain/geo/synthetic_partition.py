@@ -76,7 +76,7 @@ def build_synthetic_partition(
         village_seeds = [_uniform_point(cell, rng) for _ in children]
         leaves.extend((village["code"], village["name"], 4) for village in children)
         geometries.extend(_voronoi_cells(village_seeds, cell))
-    return [_feature(*leaf, geometry) for leaf, geometry in zip(leaves, _edge_matched(geometries))]
+    return [_feature(*leaf, geometry) for leaf, geometry in zip(leaves, _edge_matched(geometries), strict=True)]
 
 
 def build_township_cells(
@@ -95,7 +95,7 @@ def build_township_cells(
             district = _polygonal(district.intersection(outline))
         rows = sorted(townships_by_district[district_code], key=lambda r: r["code"])
         seeds = [_township_seed(row, district) for row in rows]
-        for row, cell in zip(rows, _voronoi_cells(seeds, district)):
+        for row, cell in zip(rows, _voronoi_cells(seeds, district), strict=True):
             cells[row["code"]] = cell
     return cells
 
@@ -138,7 +138,7 @@ def _voronoi_cells(seeds: list[Point], area: BaseGeometry) -> list[BaseGeometry]
     jittered = _separate_duplicates(seeds)
     diagram = shapely.voronoi_polygons(MultiPoint(jittered), extend_to=area.envelope.buffer(0.1), ordered=True)
     cells = [_polygonal(cell.intersection(area)) for cell in diagram.geoms]
-    for seed, cell in zip(jittered, cells):
+    for seed, cell in zip(jittered, cells, strict=True):
         if cell.is_empty:
             raise ValueError(f"seed {seed.wkt} lies outside the area it partitions")
     return cells

@@ -8,8 +8,8 @@ that the text also names; when they do not settle it, the match stops at the gri
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from envgrid.domain.registry.grid import Grid
 

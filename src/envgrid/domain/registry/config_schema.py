@@ -69,7 +69,7 @@ class RegistryVersionFile(_Strict):
     name_aliases: dict[str, list[str]] = {}  # grid code -> other names found in addresses (old names...)
 
     @model_validator(mode="after")
-    def _period_is_ordered(self) -> "RegistryVersionFile":
+    def _period_is_ordered(self) -> RegistryVersionFile:
         if self.valid_to is not None and self.valid_to <= self.valid_from:
             raise ValueError(f"valid_to {self.valid_to} must be after valid_from {self.valid_from}")
         return self

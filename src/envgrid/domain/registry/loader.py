@@ -87,7 +87,7 @@ def _build_grids(path: Path, spec: RegistryVersionFile, files: dict[str, Path]) 
     grids: dict[str, Grid] = {city.code: city}
     merged_into = {merge.code: merge.into for merge in spec.merges}
     renamed = {code: name for merge in spec.merges for code, name in merge.township_names.items()}
-    for row_number, row in _rows(files["districts"], ("code", "name")):
+    for _row_number, row in _rows(files["districts"], ("code", "name")):
         if row["code"] not in merged_into:
             grids[row["code"]] = Grid(row["code"], row["name"], GridLevel.DISTRICT, city.code, "district")
     for index, merge in enumerate(spec.merges):

@@ -7,9 +7,11 @@ version and picks the one in force at an event's time (time is always passed in)
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from envgrid.domain.effective import EffectiveDated, NoVersionInForce as NoVersionInForce  # re-exported
+from envgrid.domain.effective import EffectiveDated  # re-exported
+from envgrid.domain.effective import NoVersionInForce as NoVersionInForce
 from envgrid.domain.registry.address_matcher import AddressMatcher
 from envgrid.domain.registry.config_schema import NearBoundaryPolicy
 from envgrid.domain.registry.grid import Grid, GridLevel
@@ -42,7 +44,7 @@ class RegistryVersion:
         grids: dict[str, Grid],
         city_code: str,
         aliases: dict[str, str],
-        index: "LeafGridIndex",
+        index: LeafGridIndex,
         fine_geometry_synthetic: bool,
         near_boundary_policy: NearBoundaryPolicy,
         address_names: dict[str, list[str]] | None = None,
@@ -67,7 +69,7 @@ class RegistryVersion:
     def in_force_at(self, moment: dt.datetime) -> bool:
         return self.valid_from <= moment and (self.valid_to is None or moment < self.valid_to)
 
-    def at(self, moment: dt.datetime) -> "RegistryVersion":
+    def at(self, moment: dt.datetime) -> RegistryVersion:
         """This version whatever the time: a single version acts as a pinned registry (replays "as of")."""
         return self
 
@@ -83,7 +85,7 @@ class RegistryVersion:
         grid = self.grid(code)
         return self._chains[grid.code] if grid is not None else ()
 
-    def facts(self, code: str) -> "ChainFacts | None":
+    def facts(self, code: str) -> ChainFacts | None:
         """Precomputed facts about the chain of `code` (one lookup on the hot path); None if unknown."""
         facts = self._facts.get(code)
         if facts is None:
@@ -106,7 +108,7 @@ class RegistryVersion:
         facts = self.facts(code)
         return facts.description if facts else ""
 
-    def locate(self, lon: float, lat: float) -> "PointLocation | None":
+    def locate(self, lon: float, lat: float) -> PointLocation | None:
         """The leaf grid at a WGS-84 point (see LeafGridIndex.locate)."""
         return self.index.locate(lon, lat)
 
@@ -120,7 +122,7 @@ class RegistryVersion:
         return tuple(g for g in self.grids.values() if g.parent == code)
 
     @staticmethod
-    def _chain_facts(chain: tuple[Grid, ...]) -> "ChainFacts":
+    def _chain_facts(chain: tuple[Grid, ...]) -> ChainFacts:
         return ChainFacts(
             codes=tuple(g.code for g in chain),
             district=next((g.code for g in chain if g.level == GridLevel.DISTRICT), None),

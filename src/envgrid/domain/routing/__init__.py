@@ -3,8 +3,16 @@
 from envgrid.domain.routing.context import RoutingContext, load_routing_context
 from envgrid.domain.routing.decide import decide
 from envgrid.domain.routing.model import (
-    Coordinates, GridRef, NearBoundary, Provenance, ResolutionNote, ResolutionPath, RoutingDecision,
-    RoutingInput, Severity, Target,
+    Coordinates,
+    GridRef,
+    NearBoundary,
+    Provenance,
+    ResolutionNote,
+    ResolutionPath,
+    RoutingDecision,
+    RoutingInput,
+    Severity,
+    Target,
 )
 
 __all__ = [

@@ -31,7 +31,7 @@ class RoutingContext:
     def decide(self, event: RoutingInput) -> RoutingDecision:
         return decide(event, self.registry, self.rules)
 
-    def pinned(self, registry_version: str | None = None, rules_version: str | None = None) -> "RoutingContext":
+    def pinned(self, registry_version: str | None = None, rules_version: str | None = None) -> RoutingContext:
         """A context that uses the named versions whatever the event time (e.g. to replay "as of")."""
         registry, rules = self.registry, self.rules
         if registry_version:

@@ -23,7 +23,7 @@ class Severity(str, Enum):
     CRITICAL = "critical"
 
     @classmethod
-    def parse(cls, value: "Severity | str") -> "Severity":
+    def parse(cls, value: Severity | str) -> Severity:
         return value if isinstance(value, Severity) else cls(value.lower())
 
 

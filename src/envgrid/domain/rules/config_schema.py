@@ -67,7 +67,7 @@ class RulesVersionFile(_Strict):
     rules: list[RuleEntry] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "RulesVersionFile":
+    def _consistent(self) -> RulesVersionFile:
         if self.valid_to is not None and self.valid_to <= self.valid_from:
             raise ValueError(f"valid_to {self.valid_to} must be after valid_from {self.valid_from}")
         ids = [rule.id for rule in self.rules]

@@ -49,7 +49,7 @@ def load_rules_version(
         if rule.category not in category_codes:
             raise ConfigError(path, entry, f"unknown category {rule.category!r} (see {CATEGORIES_FILE.name})")
         mentioned = [rule.lead, *rule.assisting]
-        for severity, override in rule.by_severity.items():
+        for override in rule.by_severity.values():
             mentioned += ([override.lead] if override.lead else []) + list(override.add_assisting)
         for code in mentioned:
             if code not in departments:

@@ -9,7 +9,8 @@ security assists; cross-district incident → level 1. Every step is recorded fo
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, NamedTuple, Sequence, cast
+from collections.abc import Sequence
+from typing import NamedTuple, cast
 
 from envgrid.domain.effective import EffectiveDated
 from envgrid.domain.registry.model import CHINA_TIME
@@ -51,7 +52,7 @@ class RulesVersion:
         # outcomes depend only on these keys: memoised
         self._outcomes: dict[tuple[str, str, bool, bool, bool], RuleOutcome] = {}
 
-    def at(self, moment: dt.datetime) -> "RulesVersion":
+    def at(self, moment: dt.datetime) -> RulesVersion:
         """This version whatever the time: a single version acts as pinned rules (replays "as of")."""
         return self
 

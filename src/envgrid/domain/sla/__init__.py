@@ -2,7 +2,14 @@
 from envgrid.domain.sla.calendar import CHINA_TZ, DayInfo, WorkingCalendar
 from envgrid.domain.sla.clock import Clock, FixedClock, ManualClock
 from envgrid.domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
-from envgrid.domain.sla.policy import Channel, SlaConfigError, SlaPolicies, SlaPolicy, load_sla_policies, parse_sla_policies
+from envgrid.domain.sla.policy import (
+    Channel,
+    SlaConfigError,
+    SlaPolicies,
+    SlaPolicy,
+    load_sla_policies,
+    parse_sla_policies,
+)
 from envgrid.domain.sla.scheduler import DeadlineScheduler, DueDeadline
 from envgrid.domain.sla.timer import MilestoneTimer, SlaEscalation, SlaEvent, SlaEventKind, TimerState
 from envgrid.domain.sla.tracker import ExtensionRejected, SlaDesk, SlaTracker, TimerChange

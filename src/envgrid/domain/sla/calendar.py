@@ -14,12 +14,13 @@ and a reckoning over several days takes the weakest (`weakest`).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 try:
     CHINA_TZ: timezone | ZoneInfo = ZoneInfo("Asia/Shanghai")
-except Exception:  # no tz database on the host: China has had no daylight saving since 1991
+except ZoneInfoNotFoundError:  # no tz database on the host: China has had no daylight saving since 1991
     CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 

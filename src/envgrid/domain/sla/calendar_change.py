@@ -7,9 +7,9 @@ what `explain` and `withdrawals` return.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from datetime import UTC, datetime
 
 from envgrid.domain.sla.calendar import CalendarHistory, CalendarVersion, DayInfo, WorkingCalendar
 from envgrid.domain.sla.retiming import Retimed
@@ -17,7 +17,7 @@ from envgrid.domain.sla.timer import BREACH, MilestoneTimer, SlaEvent, SlaEventK
 from envgrid.domain.sla.worktime import WorkTime
 
 # The year files a worker starts with count as in force since always: a publication replaces them.
-SINCE_ALWAYS = datetime(1970, 1, 1, tzinfo=timezone.utc)
+SINCE_ALWAYS = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_DAYS_LISTED = 12  # changed days named in one history entry; the rest are counted
 
 

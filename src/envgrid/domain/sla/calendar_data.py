@@ -20,11 +20,16 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from envgrid.paths import CALENDAR_DIR
 from envgrid.domain.config_errors import ConfigError, read_yaml, validate_model
 from envgrid.domain.sla.calendar import (
-    CalendarVersion, HolidaysPackageRule, ScheduledDay, Source, WorkingCalendar, YearStatus,
+    CalendarVersion,
+    HolidaysPackageRule,
+    ScheduledDay,
+    Source,
+    WorkingCalendar,
+    YearStatus,
 )
+from envgrid.paths import CALENDAR_DIR
 
 STATUTE = Source("全国年节及纪念日放假办法 (国务院令第795号修订)", dt.date(2024, 11, 10))
 PROVISIONAL_NOTE = (

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time, timedelta
 from enum import StrEnum
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import ErrorDetails
 
 from envgrid import paths
-
 from envgrid.domain.sla.commands import Milestone, PauseReason
 from envgrid.domain.sla.worktime import DEFAULT_OFFICE_PERIODS, TimeBasis
 
@@ -88,7 +88,7 @@ class WorkingHoursConfig(_Strict):
     @classmethod
     def _periods_ordered(cls, periods: list[str]) -> list[str]:
         parsed = [_parse_period(p) for p in periods]
-        for (_, end), (start, _) in zip(parsed, parsed[1:]):
+        for (_, end), (start, _) in pairwise(parsed):
             if start < end:
                 raise ValueError(f"periods overlap or are out of order: {periods}")
         return periods

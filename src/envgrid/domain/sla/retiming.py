@@ -12,13 +12,20 @@ then, and `Retimed.settled_changes` lists the days so that the case history can 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Iterable
 
 from envgrid.domain.sla.calendar import CHINA_TZ, UNOFFICIAL_BASES, CalendarBasis, DayInfo, WorkingCalendar, weakest
 from envgrid.domain.sla.timer import (
-    BREACH, MilestoneTimer, SlaEscalation, SlaEvent, TimerState, fire_due, next_due, threshold_at,
+    BREACH,
+    MilestoneTimer,
+    SlaEscalation,
+    SlaEvent,
+    TimerState,
+    fire_due,
+    next_due,
+    threshold_at,
 )
 from envgrid.domain.sla.worktime import Reckoned, TimeBasis, WorkTime
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from envgrid.domain.sla.clock import require_aware
@@ -136,4 +136,4 @@ def due_minute(due: datetime) -> int:
 
 
 def _minute_instant(minute: int) -> datetime:
-    return datetime.fromtimestamp(minute * 60, tz=timezone.utc)
+    return datetime.fromtimestamp(minute * 60, tz=UTC)

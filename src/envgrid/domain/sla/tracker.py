@@ -14,8 +14,18 @@ from envgrid.domain.sla.commands import Milestone, SlaAction, SlaCommand
 from envgrid.domain.sla.policy import MilestoneRule, SlaPolicies
 from envgrid.domain.sla.scheduler import DeadlineScheduler
 from envgrid.domain.sla.timer import (
-    MilestoneTimer, SlaEscalation, SlaEvent, TimerState, extend_timer, fire_due, next_due, pause_timer,
-    reassign_timer, resume_timer, start_timer, stop_timer,
+    MilestoneTimer,
+    SlaEscalation,
+    SlaEvent,
+    TimerState,
+    extend_timer,
+    fire_due,
+    next_due,
+    pause_timer,
+    reassign_timer,
+    resume_timer,
+    start_timer,
+    stop_timer,
 )
 from envgrid.domain.sla.worktime import WorkTime
 
@@ -126,7 +136,7 @@ def _extension_refusal(
         return ExtensionRefusal.NOT_EXTENDABLE, f"the policy allows no extension of {timer.milestone}"
     if timer.extensions_used >= rule.extension.max_times:
         return ExtensionRefusal.ALREADY_EXTENDED, f"already extended {timer.extensions_used} time(s), max {rule.extension.max_times}"
-    if not 0 < extra_units or timer.extended_by + extra_units * timer.basis.unit > rule.extension.limit * timer.basis.unit:
+    if not extra_units > 0 or timer.extended_by + extra_units * timer.basis.unit > rule.extension.limit * timer.basis.unit:
         return ExtensionRefusal.TOO_LONG, f"extension of {extra_units} {rule.basis} exceeds the limit {rule.extension.limit} in total"
     return None
 

@@ -1,7 +1,8 @@
 """A burst of cases all due in the same minute: what the deadline schedule writes, and how long firing takes.
 
 `python -m bench.sla_burst_bench [--cases 50000]`. The case desk runs in memory with recording tables: every
-value written is pickled (as the worker's tables do) and its bytes summed per table — what would go to the
+value written is encoded by the tables' codec (streams.state_codec, as in the worker) and its bytes summed
+per table — what would go to the
 changelog topics. Baseline in the same run: the former layout, one value per minute rewritten whole on every
 timer change (computed from the same schedule).
 """
@@ -9,7 +10,6 @@ timer change (computed from the same schedule).
 from __future__ import annotations
 
 import argparse
-import pickle
 import time
 from collections import Counter
 from collections.abc import Iterator, MutableMapping
@@ -19,11 +19,12 @@ from typing import Any
 from envgrid.domain.sla.commands import Milestone, SlaAction, SlaCommand
 from envgrid.streams.case_service import MAX_SENT_PER_TICK, CaseState
 from envgrid.streams.composition import case_service
+from envgrid.streams.state_codec import encode_state
 from tests.unit.pipeline.harness import CATALOGUE
 
 
 class Recording(MutableMapping[str, Any]):
-    """A dict that counts the pickled bytes of every value written (a table's changelog traffic)."""
+    """A dict that counts the encoded bytes of every value written (a table's changelog traffic)."""
 
     def __init__(self) -> None:
         self.data: dict[str, Any] = {}
@@ -35,7 +36,7 @@ class Recording(MutableMapping[str, Any]):
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.writes += 1
-        self.bytes += len(key) + len(pickle.dumps(value))
+        self.bytes += len(key) + len(encode_state(value))
         self.data[key] = value
 
     def __delitem__(self, key: str) -> None:
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     minutes = Counter(k.rsplit(":", 1)[0] for k in buckets.data if not k.endswith((":n", ":done")))
     biggest = max(minutes.values())
     # the former layout: one dict per minute, rewritten whole (all entries so far) on every change
-    entry = len(pickle.dumps({"WZ-0000000000000000|acknowledge": 1})) - len(pickle.dumps({}))
+    entry = len(encode_state({"WZ-0000000000000000|acknowledge": 1})) - len(encode_state({}))
     old_bytes = sum(entry * n * (n + 1) // 2 for n in minutes.values())
     buckets.bytes = buckets.writes = 0
     t0 = time.perf_counter()

@@ -10,7 +10,6 @@ repeat report across a township boundary is not merged (it is routed as its own 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,8 +20,6 @@ EARTH_RADIUS_M = 6_371_008.8
 Handled = dict[str, tuple[str, bool, float]]
 # report id -> digest of its content (`envgrid.domain.intake_contract.content_digest`): a reused id differs
 Digests = dict[str, str]
-# a sighting when pickled: case id, category, epoch seconds, grid, longitude, latitude
-_Row = tuple[str, str, float, str, float | None, float | None]
 
 
 @dataclass(frozen=True)
@@ -118,41 +115,27 @@ class IncidentIndex:
         self._sightings = [s for s in self._sightings if s.occurred_at >= horizon]
         self._sightings.append(sighting)
 
-    def __reduce__(self) -> tuple[Callable[[list[_Row], Handled | None, Digests | None], IncidentIndex],
-                                  tuple[list[_Row], Handled, Digests]]:
-        """Compact pickling: a tuple per sighting, times as epoch seconds."""
-        rows: list[_Row] = [(s.case_id, s.category, s.occurred_at.timestamp(), s.grid_code, s.longitude, s.latitude)
-                for s in self._sightings]
-        return (_index_from_rows, (rows, self._handled, self._digests))
-
-    def to_records(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "case_id": s.case_id,
-                "category": s.category,
-                "occurred_at": s.occurred_at.isoformat(),
-                "grid_code": s.grid_code,
-                "longitude": s.longitude,
-                "latitude": s.latitude,
-            }
-            for s in self._sightings
-        ]
+    def to_state(self) -> dict[str, Any]:
+        """Plain data (lists, dicts, str, float, bool) for the worker's table: a row per sighting, times as
+        epoch seconds. `from_state` rebuilds an equal index."""
+        return {
+            "sightings": [[s.case_id, s.category, s.occurred_at.timestamp(), s.grid_code, s.longitude, s.latitude]
+                          for s in self._sightings],
+            "handled": {report: [case_id, merged, at] for report, (case_id, merged, at) in self._handled.items()},
+            "digests": dict(self._digests),
+        }
 
     @classmethod
-    def from_records(cls, records: list[dict[str, Any]] | None) -> IncidentIndex:
-        return cls(
-            [
-                Sighting(
-                    case_id=r["case_id"],
-                    category=r["category"],
-                    occurred_at=datetime.fromisoformat(r["occurred_at"]),
-                    grid_code=r["grid_code"],
-                    longitude=r.get("longitude"),
-                    latitude=r.get("latitude"),
-                )
-                for r in records or []
-            ]
-        )
+    def from_state(cls, state: dict[str, Any]) -> IncidentIndex:
+        return cls([Sighting(case_id, category, datetime.fromtimestamp(ts, UTC), grid, lon, lat)
+                    for case_id, category, ts, grid, lon, lat in state["sightings"]],
+                   {report: (case_id, bool(merged), float(at)) for report, (case_id, merged, at) in state["handled"].items()},
+                   dict(state["digests"]))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, IncidentIndex) and self.to_state() == other.to_state()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
 
 def _distance_m(a: Sighting, b: Sighting) -> float | None:
@@ -162,8 +145,3 @@ def _distance_m(a: Sighting, b: Sighting) -> float | None:
     dx = math.radians(b.longitude - a.longitude) * math.cos(mean_lat)  # type: ignore[operator]
     dy = math.radians(b.latitude - a.latitude)  # type: ignore[operator]
     return EARTH_RADIUS_M * math.hypot(dx, dy)
-
-
-def _index_from_rows(rows: list[_Row], handled: Handled | None = None, digests: Digests | None = None) -> IncidentIndex:
-    return IncidentIndex([Sighting(case_id, category, datetime.fromtimestamp(ts, UTC), grid, lon, lat)
-                          for case_id, category, ts, grid, lon, lat in rows], handled, digests)

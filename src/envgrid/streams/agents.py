@@ -25,6 +25,7 @@ from envgrid.streams.deadletter import SOURCE_HEADER, reinjections_of, source_he
 from envgrid.streams.held_notices import SourceRecord
 from envgrid.streams.open_cases import OpenCasesGauge
 from envgrid.streams.routing_service import Located, Refused, RoutingService, decode_intake
+from envgrid.streams.state_codec import StateCodec
 
 INTAKE_TIMESTAMP_HEADER = "envgrid-intake-ms"
 log = logging.getLogger("envgrid.streams")
@@ -156,20 +157,9 @@ def _plain_headers(message: Any) -> list[tuple[str, bytes]]:  # aiokafka gives h
 
 
 def _table(app: faust.App, name: str, partitions: int) -> TableT[str, Any]:
-    """A table keyed by str with pickled values (domain objects; internal state only, never a contract)."""
-    return app.Table(name, partitions=partitions, value_type=PickledState)
-
-
-class PickledState:
-    """faust value type of the tables: plain domain objects, pickled; faust reads the codec from
-    `_options.serializer` (for the store, the changelog and recovery alike) and rebuilds nothing."""
-
-    class _options:
-        serializer = "pickle"
-
-    @classmethod
-    def from_data(cls, data: Any, *, preferred_type: type | None = None) -> Any:
-        return data
+    """A table keyed by str, its values written by the state codec (versioned JSON, `streams.state_codec`)
+    in the store and the changelog alike; internal state only, never a contract with other programs."""
+    return app.Table(name, partitions=partitions, value_serializer=StateCodec())
 
 
 async def _emit(runtime: Runtime, message: Message, handled: Handled, gauge: OpenCasesGauge) -> None:

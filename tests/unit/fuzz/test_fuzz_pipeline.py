@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import itertools
 import math
-import pickle
 import random
 import re
 from collections import Counter, defaultdict
@@ -33,11 +32,13 @@ from envgrid.connectors.contracts import load_event
 from envgrid.connectors.serde import EventCodec
 from envgrid.connectors.wire import HEADER, MAGIC_BYTE
 from envgrid.domain.departments import department_codes
+from envgrid.domain.duplicates import IncidentIndex
 from envgrid.domain.intake_contract import MAX_RECORD_BYTES
 from envgrid.simulator.generator import generate
 from envgrid.streams.case_service import CaseState
 from envgrid.streams.composition import routing_service
 from envgrid.streams.routing_service import Intake, Refused, decode_intake
+from envgrid.streams.state_codec import decode_state, encode_state
 from tests.unit.pipeline.harness import CATALOGUE, InMemoryPipeline
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "INPUT_CONTRACT.md"
@@ -84,12 +85,19 @@ def _build_base() -> tuple[bytes, list[tuple[str, dict[str, Any], bytes]], list[
             notices.append(event.value)
         elif isinstance(pipeline.report(data, TOPICS[event.kind]), Intake):
             reports.append((event.kind, event.value, data))
-    return pickle.dumps((pipeline.indexes, pipeline.state)), reports, notices
+    state = pipeline.state  # written as the worker's tables write it; each example starts from a fresh read
+    return encode_state((dict(pipeline.indexes), state.files, state.timers, state.buckets, state.cursors,
+                         state.refused, state.held)), reports, notices
+
+
+def _restore(base: bytes) -> tuple[defaultdict[str, IncidentIndex], CaseState]:
+    indexes, *tables = decode_state(base)
+    return defaultdict(IncidentIndex, indexes), CaseState(*tables)
 
 
 BASE, REPORTS, NOTICES = _build_base()
 PIPELINE = InMemoryPipeline(routing=routing_service(CATALOGUE, CODEC.decode))  # state restored per example
-_BASE_STATE: CaseState = pickle.loads(BASE)[1]
+_BASE_STATE: CaseState = _restore(BASE)[1]
 OPEN_CASES = [(f.case.case_id, f.case.lead_department, f.case.created_at)
               for f in _BASE_STATE.files.values() if f.case.lead_department and not f.case.finished]
 DEPARTMENTS = sorted(department_codes())
@@ -264,7 +272,7 @@ def _with_extra_severity(schema: Any) -> Any:
 
 def _snapshot(pipeline: InMemoryPipeline) -> Any:
     """Everything an input may change, as values compared by equality (cases and timers are frozen; the
-    mutable containers are copied). Cheaper than a pickle per input, and as strict: `refused` (the memory
+    mutable containers are copied). Cheaper than writing the tables per input, and as strict: `refused` (the memory
     of refused notice attempts) is left out, and checked apart."""
     state = pipeline.state
     return (
@@ -342,7 +350,7 @@ def table():
        drawn=st.lists(SCHEMA_RECORDS, min_size=SCHEMA_DRAWN, max_size=SCHEMA_DRAWN))
 def test_hostile_input_is_refused_with_a_documented_reason_and_changes_no_state(rng, drawn):
     pipeline = PIPELINE
-    pipeline.indexes, pipeline.state = pickle.loads(BASE)
+    pipeline.indexes, pipeline.state = _restore(BASE)
     snapshot = _snapshot(pipeline)
     inputs = [nasty(rng) for _ in range(HAND_WRITTEN)]
     for event_name, value in drawn:

@@ -37,12 +37,11 @@ from envgrid.domain.cases.model import Case, Reporter, ReporterKind
 from envgrid.domain.intake_contract import check_notice, check_notice_for_case
 from envgrid.domain.sla.calendar import CalendarBasis
 from envgrid.domain.sla.commands import Milestone, SlaCommand
-from envgrid.domain.sla.scheduler import due_minute
 from envgrid.domain.sla.timer import SlaEscalation, SlaEvent
 from envgrid.domain.sla.tracker import ExtensionRejected, SlaSignal, SlaTracker, TimerChange
 from envgrid.streams.case_calendar import CaseCalendar
 from envgrid.streams.case_outputs import CaseOutputs, CaseTopics
-from envgrid.streams.due_minutes import DueMinutes
+from envgrid.streams.due_minutes import DueMinutes, due_minute
 from envgrid.streams.held_notices import (
     HELD_NOTICE_WAIT,
     DeadLetterOutput,

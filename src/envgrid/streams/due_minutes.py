@@ -11,7 +11,16 @@ more is skipped.
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
+from datetime import datetime
 from typing import Any
+
+from envgrid.domain.sla.clock import require_aware
+
+
+def due_minute(due: datetime) -> int:
+    """The minute an instant is scheduled in: epoch minutes, rounded up so nothing fires before it is due."""
+    seconds = require_aware(due, "due").timestamp()
+    return -int(-seconds // 60)
 
 
 class DueMinutes:

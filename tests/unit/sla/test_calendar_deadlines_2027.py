@@ -7,8 +7,8 @@ from envgrid.domain.sla.calendar import CHINA_TZ, CalendarBasis, NoStatutoryRule
 from envgrid.domain.sla.commands import Milestone, SlaAction, SlaCommand
 from envgrid.domain.sla.policy import load_sla_policies
 from envgrid.domain.sla.timer import BREACH, threshold_at
-from envgrid.domain.sla.tracker import SlaDesk, SlaTracker
 from envgrid.domain.sla.worktime import TimeBasis, WorkTime
+from tests.unit.sla.case_desk_sla import CaseDeskSla, RecordingTracker
 
 OPENED = datetime(2026, 12, 1, 10, 0, tzinfo=CHINA_TZ)  # a Tuesday; the start day is not counted
 
@@ -49,7 +49,7 @@ def test_monday_to_friday_would_have_ended_it_a_week_early():
 
 
 def test_the_desk_times_the_petition_and_every_sla_event_says_it_rests_on_the_provisional_2027():
-    desk = SlaDesk(SlaTracker(load_sla_policies()))
+    desk = CaseDeskSla(RecordingTracker(load_sla_policies()), OPENED)
     change = desk.apply(SlaCommand(SlaAction.START, "P1", Milestone.RESOLVE, OPENED, "letter", "water_pollution",
                                    "env", "town-3"))
     assert threshold_at(change.timer, BREACH, desk.tracker.worktime).at == DEADLINE

@@ -12,9 +12,9 @@ from envgrid.domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCo
 from envgrid.domain.sla.policy import load_sla_policies
 from envgrid.domain.sla.retiming import retime_timer, unofficial_deadline_counts
 from envgrid.domain.sla.timer import SlaEvent, TimerState
-from envgrid.domain.sla.tracker import SlaDesk, SlaTracker
 from envgrid.domain.sla.worktime import WorkTime
 from tests.unit.sla.calendar_fixtures import OFFICIAL_2027_YAML
+from tests.unit.sla.case_desk_sla import CaseDeskSla, RecordingTracker
 
 POLICIES = load_sla_policies()
 PROVISIONAL_2027 = load_year_file(CALENDAR_DIR / "2027.yaml")
@@ -38,7 +38,7 @@ def worktime(*years) -> WorkTime:
     return WorkTime(WorkingCalendar(years=years), POLICIES.office_periods)
 
 
-def open_case(desk: SlaDesk, case_id: str, at: datetime, channel: str = "letter") -> None:
+def open_case(desk: CaseDeskSla, case_id: str, at: datetime, channel: str = "letter") -> None:
     desk.apply(SlaCommand(SlaAction.START, case_id, Milestone.RESOLVE, at, channel, "dust", "env", "town-3"))
 
 
@@ -53,7 +53,7 @@ def end_of_nth_workday(opened: datetime, n: int) -> datetime:
 
 def test_publishing_the_official_2027_moves_every_open_deadline_that_crosses_it(official_2027):
     old, new = worktime(PROVISIONAL_2027), worktime(official_2027)
-    desk = SlaDesk(SlaTracker(POLICIES, old))
+    desk = CaseDeskSla(RecordingTracker(POLICIES, old), cst(2026, 12, 1, 10))
     for n, opened in enumerate([cst(2026, 12, 1, 10), cst(2026, 12, 7, 15), cst(2026, 12, 15, 9)]):
         open_case(desk, f"P{n}", opened)
     open_case(desk, "H1", cst(2026, 12, 18, 10), channel="hotline_12345")  # 5 working days: ends before 2027
@@ -76,7 +76,7 @@ def test_publishing_the_official_2027_moves_every_open_deadline_that_crosses_it(
 
 def test_a_warning_or_breach_no_longer_due_is_withdrawn(official_2027):
     old, new = worktime(PROVISIONAL_2027), worktime(official_2027)
-    desk = SlaDesk(SlaTracker(POLICIES, old))
+    desk = CaseDeskSla(RecordingTracker(POLICIES, old), cst(2027, 2, 9, 10))
     open_case(desk, "H1", cst(2027, 2, 9, 10), channel="hotline_12345")  # counting from Wed 10 Feb
     fired = desk.tick(cst(2027, 2, 17, 6))  # provisional: Thu 11, Fri 12, Mon 15, Tue 16 were workdays
     assert [s.fraction for s in fired if isinstance(s, SlaEvent)] == [0.5, 0.8]
@@ -88,7 +88,7 @@ def test_a_warning_or_breach_no_longer_due_is_withdrawn(official_2027):
 
 def test_a_threshold_the_new_calendar_has_reached_fires_now(official_2027):
     old, new = worktime(PROVISIONAL_2027), worktime(official_2027)
-    desk = SlaDesk(SlaTracker(POLICIES, old))
+    desk = CaseDeskSla(RecordingTracker(POLICIES, old), cst(2027, 1, 29, 10))
     open_case(desk, "H2", cst(2027, 1, 29, 10), channel="hotline_12345")  # counting from Sat 30 Jan
     assert desk.tick(cst(2027, 2, 2, 18)) == []  # provisional: half is at noon on Wed 3 Feb
     retimed = retime_timer(desk.timers[("H2", "resolve")], old, new, cst(2027, 2, 2, 18))
@@ -100,7 +100,7 @@ def test_a_threshold_the_new_calendar_has_reached_fires_now(official_2027):
 
 def test_time_already_counted_is_kept_and_its_basis_upgraded_when_the_calendars_agree_on_it(official_2027, tmp_path):
     old, new = worktime(PROVISIONAL_2027), worktime(official_2027)
-    desk = SlaDesk(SlaTracker(POLICIES, old))
+    desk = CaseDeskSla(RecordingTracker(POLICIES, old), cst(2026, 12, 1, 10))
     open_case(desk, "P1", cst(2026, 12, 1, 10))
     desk.apply(SlaCommand(SlaAction.PAUSE, "P1", Milestone.RESOLVE, cst(2027, 1, 20, 12), "letter", "dust", "env",
                           "town-3", PauseReason.TRANSFERRED))
@@ -121,7 +121,7 @@ def test_time_already_counted_is_kept_and_its_basis_upgraded_when_the_calendars_
 
 def test_a_stopped_timer_is_left_alone(official_2027):
     old = worktime(PROVISIONAL_2027)
-    desk = SlaDesk(SlaTracker(POLICIES, old))
+    desk = CaseDeskSla(RecordingTracker(POLICIES, old), cst(2026, 12, 1, 10))
     open_case(desk, "P1", cst(2026, 12, 1, 10))
     desk.apply(SlaCommand(SlaAction.STOP, "P1", Milestone.RESOLVE, cst(2027, 1, 5), "letter", "dust", "env", "town-3"))
     stopped = desk.timers[("P1", "resolve")]
@@ -147,7 +147,7 @@ def test_open_deadlines_on_unofficial_data_are_counted_per_basis(official_2027):
     from envgrid.streams.calendar_metrics import SLA_DEADLINES_ON_UNOFFICIAL_CALENDAR, set_unofficial_deadlines
 
     old = worktime(PROVISIONAL_2027)
-    desk = SlaDesk(SlaTracker(POLICIES, old))
+    desk = CaseDeskSla(RecordingTracker(POLICIES, old), cst(2026, 12, 1, 10))
     open_case(desk, "P1", cst(2026, 12, 1, 10))  # into 2027: provisional
     open_case(desk, "H1", cst(2026, 12, 1, 10), channel="hotline_12345")  # within 2026: official
     open_case(desk, "P2", cst(2027, 11, 1, 10))  # into 2028: statutory rule

@@ -1,4 +1,4 @@
-"""Clocks for tests and replays, and the case lifecycle driving the SLA desk end to end."""
+"""Clocks for tests and replays, and the case lifecycle driving the case desk's SLA timers end to end."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -12,12 +12,11 @@ from envgrid.domain.sla import (
     FixedClock,
     ManualClock,
     SlaCommand,
-    SlaDesk,
     SlaEscalation,
     SlaEvent,
-    SlaTracker,
     load_sla_policies,
 )
+from tests.unit.sla.case_desk_sla import CaseDeskSla, RecordingTracker
 
 DEPARTMENTS = {"env", "water"}
 CHAIN = ("village-7", "town-3", "district-lc", "city-wz")
@@ -37,9 +36,9 @@ def test_fixed_and_manual_clocks():
         ManualClock(datetime(2025, 9, 29, 9))
 
 
-def test_case_lifecycle_drives_the_sla_desk_and_a_breach_escalates_the_case():
+def test_case_lifecycle_drives_the_case_desks_sla_timers_and_a_breach_escalates_the_case():
     clock = ManualClock(datetime(2025, 9, 29, 9, tzinfo=CHINA_TZ))
-    sla = SlaDesk(SlaTracker(load_sla_policies()))
+    sla = CaseDeskSla(RecordingTracker(load_sla_policies()), clock.now())
     citizen = Reporter(ReporterKind.COMPLAINANT, "hotline_12369")
 
     def feed(outcome):

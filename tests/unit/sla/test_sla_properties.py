@@ -1,4 +1,5 @@
-"""Property tests: random start/pause/resume/stop/extend/tick sequences on the SLA desk."""
+"""Property tests: random start/pause/resume/stop/extend/tick sequences on the case desk's SLA timers and its
+due-minute schedule (`tests.unit.sla.case_desk_sla`)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -10,7 +11,8 @@ from envgrid.domain.sla.calendar import CHINA_TZ
 from envgrid.domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
 from envgrid.domain.sla.policy import load_sla_policies
 from envgrid.domain.sla.timer import SlaEscalation, SlaEvent, SlaEventKind, TimerState, threshold_at
-from envgrid.domain.sla.tracker import SlaDesk, SlaTracker
+from envgrid.streams.due_minutes import due_minute
+from tests.unit.sla.case_desk_sla import CaseDeskSla, RecordingTracker
 
 POLICIES = load_sla_policies()
 T0 = datetime(2025, 9, 24, 8, tzinfo=CHINA_TZ)  # spans National Day 2025 and its make-up workdays
@@ -27,7 +29,7 @@ channels = st.sampled_from(["hotline_12345", "letter", "patrol"])
 @settings(max_examples=250, deadline=None)
 @given(channels, steps)
 def test_thresholds_fire_once_in_order_never_early_and_never_while_paused(channel, script):
-    desk = SlaDesk(SlaTracker(POLICIES))
+    desk = CaseDeskSla(RecordingTracker(POLICIES), T0)
     now, fired = T0, {}
     for action, case_id, milestone, wait in script:
         now += timedelta(minutes=wait)
@@ -61,5 +63,7 @@ def test_thresholds_fire_once_in_order_never_early_and_never_while_paused(channe
         if change.timer is not None:
             assert change.timer.counted >= timedelta(0) and change.timer.budget > timedelta(0)
             assert before is None or change.timer.generation >= before.generation
-            scheduled = desk.scheduler.index.get(key)
-            assert (scheduled is None) == (change.next_due is None)
+            scheduled = desk.scheduled(case_id, milestone)  # entries that would fire this timer as it stands
+            assert bool(scheduled) == (change.next_due is not None)
+            if change.next_due is not None:  # at its minute, or the next tick's if that minute is judged already
+                assert max(due_minute(change.next_due), desk.clock + 1) in scheduled

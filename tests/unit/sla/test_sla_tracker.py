@@ -1,4 +1,5 @@
-"""SLA timers through the desk: warnings at 0.5 and 0.8, breach at 1.0 with escalation, pauses, extensions."""
+"""SLA timers through the case desk (its timer store and due-minute schedule, `tests.unit.sla.case_desk_sla`):
+warnings at 0.5 and 0.8, breach at 1.0 with escalation, pauses, extensions."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -8,8 +9,9 @@ import pytest
 from envgrid.domain.sla.calendar import CHINA_TZ, CalendarBasis, WorkingCalendar
 from envgrid.domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
 from envgrid.domain.sla.policy import load_sla_policies
-from envgrid.domain.sla.timer import SlaEscalation, SlaEvent, SlaEventKind, TimerState
-from envgrid.domain.sla.tracker import ExtensionRefusal, ExtensionRejected, SlaDesk, SlaTracker
+from envgrid.domain.sla.timer import SlaEscalation, SlaEvent, SlaEventKind, TimerState, threshold_at
+from envgrid.domain.sla.tracker import ExtensionRefusal, ExtensionRejected
+from tests.unit.sla.case_desk_sla import CaseDeskSla, RecordingTracker
 
 POLICIES = load_sla_policies()
 ACK, RESOLVE = Milestone.ACKNOWLEDGE, Milestone.RESOLVE
@@ -19,12 +21,17 @@ def cst(y, m, d, hh=0, mm=0) -> datetime:
     return datetime(y, m, d, hh, mm, tzinfo=CHINA_TZ)
 
 
-def desk() -> SlaDesk:
-    return SlaDesk(SlaTracker(POLICIES))
+START = cst(2025, 9, 25)
 
 
-def command(action, milestone, at, channel="hotline_12369", handler="env", reason=None, supervisor="town-3") -> SlaCommand:
-    return SlaCommand(action, "C1", milestone, at, channel, "dust", handler, supervisor, reason)
+def desk(start: datetime | None = None) -> CaseDeskSla:
+    """A case desk whose SLA clock starts at `start` (by default before every test's first command)."""
+    return CaseDeskSla(RecordingTracker(POLICIES), start or START)
+
+
+def command(action, milestone, at, channel="hotline_12369", handler="env", reason=None, supervisor="town-3",
+            case_id="C1") -> SlaCommand:
+    return SlaCommand(action, case_id, milestone, at, channel, "dust", handler, supervisor, reason)
 
 
 def summary(signals) -> list[tuple]:
@@ -43,7 +50,7 @@ def test_hotline_acknowledgement_warns_at_half_and_eighty_percent_then_breaches_
     assert (breach.policy_id, breach.started_at, breach.calendar) == ("hotline", cst(2025, 9, 29, 9), "cn_official")
     assert breach.event_id == f"C1:acknowledge:1:{int(cst(2025, 9, 29, 9).timestamp() * 1000)}"
     assert isinstance(escalation, SlaEscalation) and (escalation.to_grid, escalation.from_unit) == ("town-3", "env")
-    assert sla.tick(cst(2025, 9, 30)) == [] and len(sla.scheduler) == 0
+    assert sla.tick(cst(2025, 9, 30)) == [] and sla.entries() == []  # nothing left in the schedule
 
 
 def test_a_late_tick_reports_every_crossed_threshold_once_in_order():
@@ -58,28 +65,31 @@ def test_stopping_in_time_cancels_every_pending_threshold():
     sla.apply(command(SlaAction.START, ACK, cst(2025, 9, 29, 9)))
     sla.apply(command(SlaAction.STOP, ACK, cst(2025, 9, 29, 9, 30)))
     assert sla.timers[("C1", "acknowledge")].state is TimerState.STOPPED
-    assert sla.tick(cst(2025, 12, 1)) == [] and len(sla.scheduler) == 0
+    assert sla.tick(cst(2025, 12, 1)) == [] and sla.entries() == []  # nothing left in the schedule
 
 
 def test_paused_time_does_not_count():
     # Hotline resolve: 5 working days from 30 Sep (start day 29 Sep not counted); holidays 1–8 Oct.
+    # C2 is timed alike and paused alike, but stays paused. The desk's clock only moves forward (event time).
     sla = desk()
     change = sla.apply(command(SlaAction.START, RESOLVE, cst(2025, 9, 29, 10)))
+    sla.apply(command(SlaAction.START, RESOLVE, cst(2025, 9, 29, 10), case_id="C2"))
     assert sla.tracker.on_due(change.timer, cst(2025, 9, 29, 10)).timer == change.timer  # nothing due yet
     deadline_without_pause = cst(2025, 10, 14)
     assert _deadline(sla) == deadline_without_pause
-    sla.apply(command(SlaAction.PAUSE, RESOLVE, cst(2025, 10, 9, 12), reason=PauseReason.TRANSFERRED))  # 1.5 days used
-    assert sla.tick(cst(2025, 10, 20)) == []  # paused: nothing can fall due
+    for case_id in ("C1", "C2"):  # 1.5 days used
+        sla.apply(command(SlaAction.PAUSE, RESOLVE, cst(2025, 10, 9, 12), reason=PauseReason.TRANSFERRED, case_id=case_id))
+    assert threshold_at(change.timer, 0.8, sla.tracker.worktime).at < cst(2025, 10, 13, 8)  # both warnings, unpaused
+    assert sla.tick(cst(2025, 10, 13, 8)) == []  # paused: nothing can fall due
     sla.apply(command(SlaAction.RESUME, RESOLVE, cst(2025, 10, 13, 8), handler="water"))  # 3.5 days left
     assert _deadline(sla) == cst(2025, 10, 16, 20)
-    signals = sla.tick(cst(2025, 10, 16, 20))
+    signals = sla.tick(cst(2025, 10, 16, 20))  # past C2's deadline without the pause too
     assert [s.kind for s in signals if isinstance(s, SlaEvent)] == [SlaEventKind.WARNING, SlaEventKind.WARNING, SlaEventKind.BREACH]
     assert {s.handler_unit for s in signals if isinstance(s, SlaEvent)} == {"water"}
+    assert {s.case_id for s in signals} == {"C1"}
 
 
-def _deadline(sla: SlaDesk) -> datetime:
-    from envgrid.domain.sla.timer import threshold_at
-
+def _deadline(sla: CaseDeskSla) -> datetime:
     return threshold_at(sla.timers[("C1", "resolve")], 1.0, sla.tracker.worktime).at
 
 
@@ -120,9 +130,7 @@ def test_petition_acceptance_and_handling_limits():
     assert isinstance(again, ExtensionRejected) and again.reason is ExtensionRefusal.ALREADY_EXTENDED
 
 
-def _due(sla: SlaDesk, milestone: str) -> datetime:
-    from envgrid.domain.sla.timer import threshold_at
-
+def _due(sla: CaseDeskSla, milestone: str) -> datetime:
     return threshold_at(sla.timers[("C1", milestone)], 1.0, sla.tracker.worktime).at
 
 
@@ -156,7 +164,7 @@ def test_an_extension_moves_the_deadline_by_working_days():
 def test_events_beyond_the_official_calendar_say_which_calendar_they_used():
     last = WorkingCalendar().covered_years[1]
     monday = next(cst(last + 2, 3, d, 9) for d in range(1, 8) if date(last + 2, 3, d).weekday() == 0)
-    sla = desk()
+    sla = desk(monday)
     sla.apply(command(SlaAction.START, ACK, monday))
     [warning] = sla.tick(monday + timedelta(hours=1))
     assert warning.calendar_basis is CalendarBasis.STATUTORY_RULE and warning.calendar == "cn_statutory_rule"

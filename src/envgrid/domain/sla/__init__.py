@@ -1,4 +1,7 @@
-"""SLA: time limits per channel and category, China's working-day calendar, timers and the deadline scheduler."""
+"""SLA: time limits per channel and category, China's working-day calendar, timers and what they signal when due.
+
+The schedule of due timers is the worker's (`envgrid.streams.due_minutes`): a table layout, not domain.
+"""
 from envgrid.domain.sla.calendar import CHINA_TZ, DayInfo, WorkingCalendar
 from envgrid.domain.sla.clock import Clock, FixedClock, ManualClock
 from envgrid.domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
@@ -10,14 +13,13 @@ from envgrid.domain.sla.policy import (
     load_sla_policies,
     parse_sla_policies,
 )
-from envgrid.domain.sla.scheduler import DeadlineScheduler, DueDeadline
 from envgrid.domain.sla.timer import MilestoneTimer, SlaEscalation, SlaEvent, SlaEventKind, TimerState
-from envgrid.domain.sla.tracker import ExtensionRejected, SlaDesk, SlaTracker, TimerChange
+from envgrid.domain.sla.tracker import ExtensionRejected, SlaTracker, TimerChange
 from envgrid.domain.sla.worktime import Counted, Reckoned, TimeBasis, WorkTime
 
 __all__ = [
-    "CHINA_TZ", "Channel", "Clock", "Counted", "DayInfo", "DeadlineScheduler", "DueDeadline", "ExtensionRejected",
-    "FixedClock", "ManualClock", "Milestone", "MilestoneTimer", "PauseReason", "Reckoned", "SlaAction", "SlaCommand",
-    "SlaConfigError", "SlaDesk", "SlaEscalation", "SlaEvent", "SlaEventKind", "SlaPolicies", "SlaPolicy", "SlaTracker",
-    "TimeBasis", "TimerChange", "TimerState", "WorkTime", "WorkingCalendar", "load_sla_policies", "parse_sla_policies",
+    "CHINA_TZ", "Channel", "Clock", "Counted", "DayInfo", "ExtensionRejected", "FixedClock", "ManualClock", "Milestone",
+    "MilestoneTimer", "PauseReason", "Reckoned", "SlaAction", "SlaCommand", "SlaConfigError", "SlaEscalation", "SlaEvent",
+    "SlaEventKind", "SlaPolicies", "SlaPolicy", "SlaTracker", "TimeBasis", "TimerChange", "TimerState", "WorkTime",
+    "WorkingCalendar", "load_sla_policies", "parse_sla_policies",
 ]

@@ -1,4 +1,5 @@
-"""SLA timers as JSON-friendly dicts, for the SLA processor's table (the scheduler has its own layout).
+"""SLA timers as JSON-friendly dicts, for the SLA processor's table (the deadline schedule has its own layout:
+`envgrid.streams.due_minutes`).
 
 Times keep their UTC offset (ISO 8601), durations are ISO 8601 durations, enums are stored by value.
 """

@@ -88,7 +88,7 @@ class MilestoneTimer:
     pause_reason: PauseReason | None = None
     extensions_used: int = 0
     extended_by: timedelta = timedelta(0)
-    generation: int = 0  # bumped on every change: the scheduler's token for lazy cancellation
+    generation: int = 0  # bumped on every change: the schedule's token for lazy cancellation (streams.due_minutes)
     calendar_basis: CalendarBasis = CalendarBasis.OFFICIAL  # weakest basis of the time counted so far
     policy_id: str = ""
     started_at: datetime | None = None

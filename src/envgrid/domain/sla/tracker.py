@@ -1,18 +1,17 @@
 """Turns the case lifecycle's SLA commands into timers and deadlines, and due deadlines into SLA events.
 
 `SlaTracker` is pure: it maps (timer, command) or (timer, now) to a `TimerChange` — the new timer, the
-events to publish and the next instant to schedule. `SlaDesk` wires it to an in-memory timer map and a
-`DeadlineScheduler` for tests, replays and the stream processor's tables.
+events to publish and the next instant to schedule. The case desk (`envgrid.streams.case_service`) keeps the
+timers in a table and schedules each next instant in the due-minute schedule (`envgrid.streams.due_minutes`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
 from envgrid.domain.sla.commands import Milestone, SlaAction, SlaCommand
 from envgrid.domain.sla.policy import MilestoneRule, SlaPolicies
-from envgrid.domain.sla.scheduler import DeadlineScheduler
 from envgrid.domain.sla.timer import (
     MilestoneTimer,
     SlaEscalation,
@@ -140,48 +139,3 @@ def _extension_refusal(
         return ExtensionRefusal.TOO_LONG, f"extension of {extra_units} {rule.basis} exceeds the limit {rule.extension.limit} in total"
     return None
 
-
-@dataclass
-class SlaDesk:
-    """Timers plus scheduler in memory: apply commands, tick the clock, collect SLA signals."""
-
-    tracker: SlaTracker
-    timers: dict[tuple[str, str], MilestoneTimer] = field(default_factory=dict)
-    scheduler: DeadlineScheduler = field(default_factory=DeadlineScheduler)
-
-    def apply(self, command: SlaCommand) -> TimerChange:
-        key = (command.case_id, command.milestone.value)
-        change = self.tracker.on_command(self.timers.get(key), command)
-        self._store(key, change)
-        return change
-
-    def extend(self, case_id: str, milestone: Milestone, channel: str, category: str, extra_units: float) -> TimerChange | ExtensionRejected:
-        key = (case_id, milestone.value)
-        timer = self.timers.get(key)
-        if timer is None:
-            return _not_timed(case_id, milestone)
-        change = self.tracker.extend(timer, channel, category, extra_units)
-        if isinstance(change, TimerChange):
-            self._store(key, change)
-        return change
-
-    def tick(self, now: datetime) -> list[SlaSignal]:
-        signals: list[SlaSignal] = []
-        for entry in self.scheduler.due(now):
-            key = (entry.case_id, entry.milestone)
-            timer = self.timers.get(key)
-            if timer is None or timer.generation != entry.token:
-                continue  # overtaken by a newer timer state
-            change = self.tracker.on_due(timer, now)
-            self._store(key, change)
-            signals.extend(change.signals)
-        return signals
-
-    def _store(self, key: tuple[str, str], change: TimerChange) -> None:
-        if change.timer is None:
-            return
-        self.timers[key] = change.timer
-        if change.next_due is None:
-            self.scheduler.cancel(*key)
-        else:
-            self.scheduler.schedule(key[0], key[1], change.next_due, change.timer.generation)

@@ -1,5 +1,5 @@
-"""`python -m envgrid.connectors.calendar publish config/calendar/2027.yaml`: put a new or corrected year's holiday
-schedule into force in the running pipeline.
+"""`python -m envgrid.connectors.calendar publish src/envgrid/config/calendar/2027.yaml` (or `envgrid-calendar publish
+<file>`): put a new or corrected year's holiday schedule into force in the running pipeline.
 
 The file is validated first (`envgrid.domain.sla.calendar_data.load_year_file`: dates in its year, no day both a
 holiday and a workday, make-up workdays on weekends; errors name the file and the entry); then one
@@ -19,7 +19,7 @@ from confluent_kafka import Producer
 from envgrid.connectors import records
 from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.serde import EventCodec, registry_client
-from envgrid.connectors.settings import running_cluster
+from envgrid.connectors.settings import ClusterSettingsError, running_cluster
 from envgrid.domain.config_errors import ConfigError
 from envgrid.domain.sla.calendar_change import Publication
 from envgrid.domain.sla.calendar_data import load_year_file
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     command = commands.add_parser("publish", help="validate a year file and put it in force in the pipeline")
-    command.add_argument("file", type=Path, help="config/calendar/<year>.yaml")
+    command.add_argument("file", type=Path, help="a year file, e.g. src/envgrid/config/calendar/<year>.yaml")
     command.add_argument("--at", type=datetime.fromisoformat, default=None,
                          help="publication instant, ISO with timezone (default: now); replays and tests pass their own")
     command.add_argument("--prefix", default=None, help="topic prefix (default $ENVGRID_TOPIC_PREFIX or envgrid)")
@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         codec = EventCodec(registry_client(addresses.schema_registry_url), catalogue.event_type_of, auto_register=True)
         producer = Producer({"bootstrap.servers": addresses.bootstrap_servers, "enable.idempotence": True})
         publication, copies = publish(args.file, producer, codec, catalogue, args.at or datetime.now(UTC))
+    except ClusterSettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except (ConfigError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

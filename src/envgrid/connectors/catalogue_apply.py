@@ -103,9 +103,13 @@ def main(argv: list[str] | None = None) -> int:
 
     bootstrap = args.bootstrap_servers
     if not bootstrap:
-        from envgrid.connectors.settings import running_cluster
+        from envgrid.connectors.settings import ClusterSettingsError, running_cluster
 
-        bootstrap = running_cluster().bootstrap_servers
+        try:
+            bootstrap = running_cluster().bootstrap_servers
+        except ClusterSettingsError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     admin = AdminClient({"bootstrap.servers": bootstrap})
     dry_run = args.command == "plan" or args.dry_run
     statuses = apply(admin, catalogue, dry_run=dry_run)

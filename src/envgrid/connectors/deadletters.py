@@ -20,7 +20,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.serde import EventCodec, registry_client
-from envgrid.connectors.settings import running_cluster
+from envgrid.connectors.settings import ClusterSettingsError, running_cluster
 
 REINJECTION_HEADER = "envgrid-reinjections"
 
@@ -97,7 +97,11 @@ def _truncated(letter: dict[str, Any]) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    addresses = running_cluster()
+    try:
+        addresses = running_cluster()
+    except ClusterSettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     catalogue = Catalogue.load(prefix=args.prefix)
     codec = EventCodec(registry_client(addresses.schema_registry_url), catalogue.event_type_of, auto_register=False)
     letters = read_dead_letters(addresses.bootstrap_servers, codec, catalogue.topic("deadletter"))

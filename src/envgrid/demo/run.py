@@ -193,7 +193,9 @@ def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="make demo ARGS=...", description=__doc__)
+    parser = argparse.ArgumentParser(prog="envgrid-demo", description=__doc__,
+                                     epilog='In a checkout, `make demo ARGS="..."` and `python -m envgrid.demo` take the '
+                                            "same options.")
     parser.add_argument("--count", type=int, default=4000, help="generated reports to publish (default 4000)")
     parser.add_argument("--rate", type=float, default=50.0, help="reports per real second on average, more by day than at night (default 50)")
     parser.add_argument("--speedup", type=float, default=1800.0,

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("command", choices=["up", "down", "status", "env", "fetch"])
     p.add_argument("--kafka-port", type=int, help="fixed broker port (default: a free one)")
     p.add_argument("--registry-port", type=int, help="fixed registry port (default: a free one)")
-    p.add_argument("--var-dir", help="runtime directory (default: var/ at the repo root)")
+    p.add_argument("--var-dir", help="runtime directory (default: $ENVGRID_VAR_DIR, else ./var of the working directory)")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for each to answer")
     a = p.parse_args(argv)
     cluster = LocalCluster(var_dir=a.var_dir, kafka_port=a.kafka_port, registry_port=a.registry_port,

@@ -8,7 +8,7 @@ Pure core (no Kafka):
 `kind` is the Avro record name (PetitionComplaint, PatrolReport, DepartmentNotice); `key` follows the
 topic catalogue (event id, grid code, case id); `truth` says what the event is for (see `Truth`).
 Connector: `envgrid.simulator.publish.publish(producer, codec, events, topics, rate=..., progress=...)`.
-CLI: `python -m simulator generate --count N [--rate R] [--seed S] [--dry-run]`, `python -m simulator bench`.
+CLI: `python -m envgrid.simulator generate --count N [--rate R] [--seed S] [--dry-run]`, `python -m envgrid.simulator bench`.
 Case ids: `envgrid.domain.case_ids.case_id_for(first_report_event_id)`, shared with the pipeline.
 """
 

@@ -1,6 +1,6 @@
-"""`python -m simulator generate --count N [--rate R] [--seed S] [--broken-share X] [--duplicate-share Y]
+"""`python -m envgrid.simulator generate --count N [--rate R] [--seed S] [--broken-share X] [--duplicate-share Y]
 [--dry-run --format jsonl]`: publish generated events to the intake topics, or print them.
-`python -m simulator bench [--count N]`: the pure generator's throughput."""
+`python -m envgrid.simulator bench [--count N]`: the pure generator's throughput."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def _bench(seed: int, config: GeneratorConfig, count: int) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m envgrid.simulator", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     generate = commands.add_parser("generate", help="generate intake events (petitions, patrol reports, notices)")
     generate.add_argument("--count", type=int, required=True, help="number of events")

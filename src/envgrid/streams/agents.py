@@ -25,7 +25,7 @@ from envgrid.streams.deadletter import SOURCE_HEADER, reinjections_of, source_he
 from envgrid.streams.held_notices import SourceRecord
 from envgrid.streams.open_cases import OpenCasesGauge
 from envgrid.streams.routing_service import Located, Refused, RoutingService, decode_intake
-from envgrid.streams.state_codec import StateCodec
+from envgrid.streams.state_codec import STATE_CODEC
 
 INTAKE_TIMESTAMP_HEADER = "envgrid-intake-ms"
 log = logging.getLogger("envgrid.streams")
@@ -159,7 +159,19 @@ def _plain_headers(message: Any) -> list[tuple[str, bytes]]:  # aiokafka gives h
 def _table(app: faust.App, name: str, partitions: int) -> TableT[str, Any]:
     """A table keyed by str, its values written by the state codec (versioned JSON, `streams.state_codec`)
     in the store and the changelog alike; internal state only, never a contract with other programs."""
-    return app.Table(name, partitions=partitions, value_serializer=StateCodec())
+    return app.Table(name, partitions=partitions, value_type=StateValue)
+
+
+class StateValue:
+    """faust value type of the tables: faust takes the codec from `_options.serializer` (for the store,
+    the changelog and recovery alike) and, with `from_data` returning its input, rebuilds nothing."""
+
+    class _options:
+        serializer = STATE_CODEC
+
+    @classmethod
+    def from_data(cls, data: Any, *, preferred_type: type | None = None) -> Any:
+        return data
 
 
 async def _emit(runtime: Runtime, message: Message, handled: Handled, gauge: OpenCasesGauge) -> None:

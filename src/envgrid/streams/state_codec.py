@@ -34,7 +34,7 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from faust.serializers.codecs import Codec
+from faust.serializers import codecs
 
 from envgrid.domain.cases.model import (
     Case,
@@ -57,7 +57,7 @@ from envgrid.streams.held_notices import DeadLetterOutput, HeldNotice, SourceRec
 from envgrid.streams.routing_service import Output, Refused
 
 FORMAT = 1
-CODEC_NAME = "envgrid-state"
+STATE_CODEC = "envgrid-state"  # the name faust knows the codec by (registered below)
 
 # tag -> dataclass: the only classes a table value may contain (and the only ones a changelog can build)
 TYPES: dict[str, type] = {
@@ -106,7 +106,7 @@ def decode_state(data: bytes) -> Any:
     return _from_json(value)
 
 
-class StateCodec(Codec):
+class StateCodec(codecs.Codec):
     """faust codec of the tables' values (store, changelog and recovery alike)."""
 
     def _dumps(self, obj: Any) -> bytes:
@@ -114,6 +114,9 @@ class StateCodec(Codec):
 
     def _loads(self, s: bytes) -> Any:
         return decode_state(s)
+
+
+codecs.register(STATE_CODEC, StateCodec())
 
 
 def _to_json(value: Any) -> Any:

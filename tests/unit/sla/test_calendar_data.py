@@ -175,7 +175,7 @@ def test_the_command_checks_the_files_and_never_overwrites_an_official_year(tmp_
 
 def test_the_readme_example_is_a_valid_year_file(tmp_path):
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
-    example = readme.split("# config/calendar/2027.yaml\n", 1)[1].split("```", 1)[0]
+    example = readme.split("# src/envgrid/config/calendar/2027.yaml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "2027.yaml").write_text(example, encoding="utf-8")
     loaded = load_year_file(tmp_path / "2027.yaml")
     assert loaded.status is YearStatus.OFFICIAL and len(loaded.workdays) == 2

@@ -3,7 +3,7 @@
 Every grid of every registry version gets one head (网格长) and members (网格员): 3 at levels 1 and 2,
 2 at level 3, 1 at level 4. Names are drawn from common Wenzhou surnames; phone numbers use the
 unallocated prefix 100 so that they cannot reach anyone; messaging ids are 浙政钉-style accounts.
-A city replaces the file with its real roster (same columns). Run: python config/roster/generate_roster.py
+A city replaces the file with its real roster (same columns). Run: python src/envgrid/config/roster/generate_roster.py
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import random
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # src/, for a checkout without the editable install
 
 from envgrid import paths
 from envgrid.domain.registry import load_registry_set

@@ -408,6 +408,8 @@ class CaseService:
         if cursor is None:
             state.cursors[cursor_key] = target
             return
+        if state.cursors.get(_provisional_key(partition)) and target < cursor:
+            cursor = state.cursors[cursor_key] = target  # set by timers only: nothing is due before it
         last = min(target, cursor + MAX_MINUTES_PER_TICK)
         for minute in range(cursor + 1, last + 1):
             if not self._fire_minute(minute, now, state, partition, handled):
@@ -415,6 +417,8 @@ class CaseService:
                 break
         if last > cursor:
             state.cursors[cursor_key] = last
+        if state.cursors.get(_provisional_key(partition)):
+            del state.cursors[_provisional_key(partition)]  # a tick has set the clock: it only moves forward now
 
     def _fire_minute(self, minute: int, now: datetime, state: CaseState, partition: int, handled: Handled) -> bool:
         """Fire one minute's due timers; False when the tick's budget ran out first (the rest stays)."""
@@ -443,8 +447,11 @@ class CaseService:
         if change.next_due is not None:
             minute = due_minute(change.next_due)
             cursor = state.cursors.get(str(partition))
-            if cursor is None:  # before the partition's first tick: ticks start from here, nothing is skipped
+            provisional = _provisional_key(partition)
+            if cursor is None or (minute <= cursor and state.cursors.get(provisional)):
+                # before the partition's first tick: ticks start before the earliest timer, nothing is skipped
                 state.cursors[str(partition)] = minute - 1
+                state.cursors[provisional] = True
             elif minute <= cursor:
                 minute = cursor + 1  # already past: fire on the next tick
             DueMinutes(state.buckets, partition).add(minute, key, change.timer.generation)
@@ -455,6 +462,11 @@ class CaseService:
             chain = dispatched["decision"]["grid_chain"]
             return Reporter(ReporterKind.UNIT, chain[0]["code"] if chain else "3303")
         return Reporter(ReporterKind.COMPLAINANT, channel)
+
+
+def _provisional_key(partition: int) -> str:
+    """Marks a partition's SLA clock as set by stored timers, not yet by a tick: it may still go back."""
+    return f"{partition}:clock-provisional"
 
 
 class TickMemory:

@@ -34,7 +34,7 @@ from envgrid.domain.cases.effects import (
     RerouteRequest,
 )
 from envgrid.domain.cases.model import Case, Reporter, ReporterKind
-from envgrid.domain.intake_contract import check_notice, check_notice_for_case
+from envgrid.domain.intake_contract import Breach, Reason, check_notice, check_notice_for_case
 from envgrid.domain.sla.calendar import CalendarBasis
 from envgrid.domain.sla.commands import Milestone, SlaCommand
 from envgrid.domain.sla.timer import SlaEscalation, SlaEvent
@@ -207,6 +207,14 @@ class CaseService:
     def _open(self, dispatched: dict[str, Any], state: CaseState, partition: int) -> Handled:
         case_id = dispatched["case_id"]
         existing = state.files.get(case_id)
+        if existing is not None and existing.dossier != dispatched:
+            # not a redelivery (the router sends the same command again): another report with the first one's
+            # event id, routed in another merge zone, whose router could not know the first
+            breach = Breach(Reason.EVENT_ID_CONFLICT,
+                            f"event {dispatched['source_event_id']} already opened case {case_id} with other "
+                            f"content; the case stays as the first report opened it. A producer must give every "
+                            f"report its own event id")
+            return Handled(refused=contract_refusal("VALIDATE", breach, dispatched["source_event_id"]))
         if existing is not None:
             replayed = Handled(replayed=True)
             existing.recall(dispatched["source_event_id"], replayed)

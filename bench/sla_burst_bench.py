@@ -2,8 +2,7 @@
 
 `python -m bench.sla_burst_bench [--cases 50000]`. The case desk runs in memory with recording tables: every
 value written is encoded by the tables' codec (streams.state_codec, as in the worker) and its bytes summed
-per table — what would go to the
-changelog topics. Baseline in the same run: the former layout, one value per minute rewritten whole on every
+per table — what would go to the changelog topics. Baseline in the same run: the former layout, one value per minute rewritten whole on every
 timer change (computed from the same schedule).
 """
 

@@ -161,7 +161,7 @@ def _latency(cluster, prefix: str, rate: float, count: int) -> tuple[float, floa
                 if pause > 0:
                     time.sleep(pause)
                 sent_at[event.truth.event_id] = time.time()
-                producer.produce(topics[event.kind], codec.encode(event.kind, event.value, topics[event.kind]),
+                producer.produce(topics.topic_of(event), codec.encode(event.kind, event.value, topics.topic_of(event)),
                                  event.key.encode())
                 producer.poll(0)
             producer.flush()

@@ -102,7 +102,7 @@ def capture(cluster: Any, app_id: str) -> tuple[list[Record], dict[str, Any]]:
     history, deadletters = catalogue.topic("case.history"), catalogue.topic("deadletter")
 
     def publish(event_name: str, value: dict[str, Any], key: str) -> None:
-        topic = catalogue.intake(event_name)
+        topic = catalogue.input_topic(event_name, value)
         producer.produce(topic, codec.encode(event_name, value, topic), key.encode())
         assert producer.flush(30) == 0
 

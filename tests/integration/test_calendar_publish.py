@@ -48,7 +48,7 @@ def test_a_published_schedule_moves_open_deadlines_withdraws_what_is_no_longer_d
     year_file.write_text(OFFICIAL_2027_YAML, encoding="utf-8")
 
     def send(event_name: str, value: dict[str, Any], key: str) -> None:
-        topic = catalogue.intake(event_name)
+        topic = catalogue.input_topic(event_name, value)
         producer.produce(topic, codec.encode(event_name, value, topic), key.encode())
         assert producer.flush(30) == 0
 

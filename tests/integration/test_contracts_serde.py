@@ -39,7 +39,7 @@ def topics(cluster, create_topic, unique_name) -> dict[str, str]:
     chosen = {
         "PetitionComplaint": catalogue.intake("PetitionComplaint"),
         "PatrolReport": catalogue.intake("PatrolReport"),
-        "DepartmentNotice": catalogue.intake("DepartmentNotice"),
+        "DepartmentNotice": catalogue.notice_topic("DEPARTMENT", "epb"),
         "CaseDispatched": catalogue.topic_for(("department", "epb")),
         "CaseLifecycleEvent": catalogue.topic("case.history"),
         "CaseFeedback": catalogue.topic("case.feedback"),

@@ -40,10 +40,13 @@ def test_early_notices_are_held_until_their_case_opens_or_dead_lettered_then_rei
         cluster, unique_name, tmp_path, monkeypatch):
     prefix = unique_name("dlq")
     catalogue, codec = prepare(cluster, prefix)
-    notices, complaints = catalogue.intake("DepartmentNotice"), catalogue.intake("PetitionComplaint")
+    complaints = catalogue.intake("PetitionComplaint")
     history, dead = catalogue.topic("case.history"), catalogue.topic("deadletter")
     producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "partitioner": "murmur2_random"})
     opened_later, opens_soon = _complaint_and_notice(1), _complaint_and_notice(2)
+
+    def notice_topic(notice: dict) -> str:
+        return catalogue.input_topic("DepartmentNotice", notice)
 
     def publish(topic: str, event_name: str, value: dict, key: str) -> bytes:
         raw = codec.encode(event_name, value, topic)
@@ -57,8 +60,8 @@ def test_early_notices_are_held_until_their_case_opens_or_dead_lettered_then_rei
 
     worker = WorkerProcess(cluster, prefix, tmp_path / "state").start()
     try:
-        late_bytes = publish(notices, "DepartmentNotice", opened_later[1], opened_later[1]["case_id"])
-        publish(notices, "DepartmentNotice", opens_soon[1], opens_soon[1]["case_id"])
+        late_bytes = publish(notice_topic(opened_later[1]), "DepartmentNotice", opened_later[1], opened_later[1]["case_id"])
+        publish(notice_topic(opens_soon[1]), "DepartmentNotice", opens_soon[1], opens_soon[1]["case_id"])
         worker.wait_for(lambda: worker.consumed(catalogue.topic("internal.case-commands")) >= 2, 120, "both notices")
         publish(complaints, "PetitionComplaint", opens_soon[0], opens_soon[0]["event_id"])
         held_then_applied = _wait_for(lambda: applied(opens_soon[1]))
@@ -69,7 +72,7 @@ def test_early_notices_are_held_until_their_case_opens_or_dead_lettered_then_rei
         letters = _wait_for(lambda: read_all(cluster, codec, [dead]).get(dead))
         [letter] = [value for _, _, value, _ in letters]
         assert (letter["stage"], letter["reason_code"]) == ("APPLY", "unknown_case")
-        assert letter["source_topic"] == notices and letter["original_value"] == late_bytes
+        assert letter["source_topic"] == notice_topic(opened_later[1]) and letter["original_value"] == late_bytes
         assert letter["source_key"] == opened_later[1]["case_id"].encode()
         assert opened_later[1]["case_id"] in letter["error_message"]
 

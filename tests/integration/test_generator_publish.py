@@ -25,7 +25,7 @@ EXPECTED_REASON = {INVALID_AVRO: NOT_CONFLUENT_FRAMED, MISSING_FIELDS: AVRO_DECO
 @pytest.fixture
 def catalogue(cluster, create_topic, unique_name) -> Catalogue:
     catalogue = Catalogue.load(prefix=unique_name("sim"), departments=("epb",), grids=("330302",))
-    for topic in intake_topics(catalogue).values():
+    for topic in intake_topics(catalogue).all():
         create_topic(topic, partitions=3)
     return catalogue
 
@@ -47,7 +47,7 @@ def test_published_events_decode_as_generated(cluster, catalogue, unique_name):
     assert progress_calls[:5] == [100, 200, 300, 400, 500]
 
     by_id = {e.truth.event_id: e for e in events}
-    messages = _consume(cluster, unique_name("group"), list(topics.values()), COUNT)
+    messages = _consume(cluster, unique_name("group"), topics.all(), COUNT)
     assert len(messages) == COUNT
     decoded, refused = Counter(), Counter()
     for message in messages:
@@ -57,7 +57,7 @@ def test_published_events_decode_as_generated(cluster, catalogue, unique_name):
             refused[error.reason] += 1
             continue
         generated = by_id[value["event_id"]]
-        assert event_name == generated.kind and topics[generated.kind] == message.topic()
+        assert event_name == generated.kind and topics.topic_of(generated) == message.topic()
         assert message.key().decode() == generated.key
         assert value == generated.value
         decoded[truth_label(generated.truth)] += 1

@@ -56,7 +56,7 @@ def test_a_worker_recovers_from_the_checked_in_changelog_and_carries_on(cluster,
     cases = facts["cases"]
 
     def publish(event_name: str, value: dict[str, Any], key: str) -> None:
-        topic = catalogue.intake(event_name)
+        topic = catalogue.input_topic(event_name, value)
         producer.produce(topic, codec.encode(event_name, value, topic), key.encode())
         assert producer.flush(30) == 0
 

@@ -42,7 +42,7 @@ def topics(cluster, tmp_path_factory) -> dict[str, list[dict[str, Any]]]:
         "the sample's routing changed"
 
     def publish(event_name: str, value: dict[str, Any], key: str) -> None:
-        topic = catalogue.intake(event_name)
+        topic = catalogue.input_topic(event_name, value)
         producer.produce(topic, codec.encode(event_name, value, topic), key.encode())
         assert producer.flush(30) == 0
 

@@ -76,7 +76,7 @@ def _run(cluster, prefix: str, tmp_path, pause: bool) -> tuple[set, set]:
         now, frozen = DAY, False
         while now <= END:
             for _at, event_name, value in [t for t in traffic if now - STEP < t[0] <= now]:
-                topic = catalogue.intake(event_name)
+                topic = catalogue.input_topic(event_name, value)
                 producer.produce(topic, codec.encode(event_name, value, topic), value.get("case_id", value["event_id"]).encode())
             assert producer.flush(60) == 0
             if pause and not frozen and now >= PAUSE[0]:

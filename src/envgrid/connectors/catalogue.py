@@ -30,6 +30,7 @@ import yaml
 
 from envgrid import paths
 from envgrid.connectors.contracts import EVENT_TYPES
+from envgrid.domain.intake_contract import NoticeAuthor
 
 TOPICS_FILE = paths.TOPICS_FILE
 DEFAULT_PREFIX = "envgrid"
@@ -37,6 +38,9 @@ _DAY_MS = 24 * 60 * 60 * 1000
 MULTI_TYPE_SEPARATOR = "|"
 _TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 _TARGET_TEMPLATES = {"department": "dept.{department}.cases", "grid": "grid.{grid}.cases", "triage": "triage.cases"}
+
+
+_NOTICE_TEMPLATES = {"department": "notices.dept.{department}", "grid": "notices.grid.{grid}"}
 
 
 class CatalogueError(ValueError):
@@ -55,6 +59,7 @@ class TopicSpec:
     configs: Mapping[str, str]  # topic configs set at creation and compared for drift
     key: str  # what the key is and why
     retention: str  # retention class or `compact`
+    owner: tuple[str, str] | None = None  # (placeholder, value) of a per-unit topic: ("department", "epb")
 
 
 class Catalogue:
@@ -133,12 +138,59 @@ class Catalogue:
         return name
 
     def intake(self, event_name: str) -> str:
-        """Intake topic of an incoming event type (PetitionComplaint, PatrolReport, DepartmentNotice)."""
+        """Intake topic of a report type (PetitionComplaint, PatrolReport). Notices have a topic per unit:
+        `notice_topic`."""
+        if event_name == "DepartmentNotice":
+            raise CatalogueError("notices have a topic per unit (notices.dept.<code>, notices.grid.<code>): "
+                                 "use Catalogue.notice_topic(unit_kind, unit_code)")
         for spec in self.topics:
             if spec.template.startswith("intake.") and spec.schema == event_name:
                 return spec.name
         intakes = sorted(s.schema for s in self.topics if s.template.startswith("intake."))
         raise CatalogueError(f"no intake topic carries {event_name!r}; intake event types: {', '.join(intakes)}")
+
+    def input_topic(self, event_name: str, record: Mapping[str, Any]) -> str:
+        """Where a producer writes an input record: a report to its intake topic, a notice to the notice
+        topic of the unit it names (`notice_topic`)."""
+        if event_name == "DepartmentNotice":
+            return self.notice_topic(str(record.get("unit_kind") or ""), str(record.get("unit_code") or ""))
+        return self.intake(event_name)
+
+    def notice_topics(self) -> list[str]:
+        """Every unit's notice topic (what the pipeline reads notices from)."""
+        return [spec.name for spec in self.topics if spec.template in _NOTICE_TEMPLATES.values()]
+
+    def notice_topic(self, unit_kind: str, unit_code: str) -> str:
+        """The topic a unit writes its notices to: its department's, its grid's, or for a township or village
+        the topic of the level-2 grid above it."""
+        kind = unit_kind.upper()
+        if kind == "DEPARTMENT":
+            name = f"{self.prefix}.{_NOTICE_TEMPLATES['department'].format(department=unit_code)}"
+            if name in self._by_name:
+                return name
+        elif kind == "GRID":
+            grids = [spec for spec in self._by_template.get(_NOTICE_TEMPLATES["grid"], []) if spec.owner]
+            exact = [spec.name for spec in grids if spec.owner and spec.owner[1] == unit_code]
+            if exact:
+                return exact[0]
+            above = [spec for spec in grids if spec.owner and self.notice_author(spec.name).covers(unit_code)]
+            if above:
+                return max(above, key=lambda spec: len(spec.owner[1]) if spec.owner else 0).name
+        raise CatalogueError(f"no notice topic for {unit_kind} {unit_code!r}: departments come from "
+                             f"config/departments.yaml, grids from config/registry/")
+
+    def notice_author(self, topic: str) -> NoticeAuthor:
+        """Who may write notices on a notice topic; an error for any other topic."""
+        spec = self._by_name.get(topic)
+        if spec is None or spec.template not in _NOTICE_TEMPLATES.values() or spec.owner is None:
+            raise CatalogueError(f"{topic!r} is not a notice topic of this catalogue")
+        placeholder, code = spec.owner
+        if placeholder == "department":
+            return NoticeAuthor("DEPARTMENT", code, covers_subgrids=False)
+        grid_codes = [s.owner[1] for s in self._by_template.get(_NOTICE_TEMPLATES["grid"], []) if s.owner]
+        # a grid above other grid topics' grids (the city) speaks only for itself; a level-2 grid also for
+        # the townships and villages under it
+        return NoticeAuthor("GRID", code, covers_subgrids=not any(g != code and g.startswith(code) for g in grid_codes))
 
     def event_type_of(self, topic: str) -> str | None:
         """Event type a topic carries, None for a topic not in this catalogue."""
@@ -247,14 +299,17 @@ def _expand(
     unknown = [p for p in placeholders if p not in values]
     if unknown or len(placeholders) > 1:
         raise CatalogueError(f"{where}: placeholders must be one of {{department}}, {{grid}}; found {placeholders}")
-    names = [template.format(**{placeholders[0]: v}) for v in values[placeholders[0]]] if placeholders else [template]
+    logical_value = ({template.format(**{placeholders[0]: v}): v for v in values[placeholders[0]]}
+                     if placeholders else {template: ""})
+    names = list(logical_value)
     specs = []
     for logical in names:
         name = f"{prefix}.{logical}"
         if not _TOPIC_NAME.match(name):
             raise CatalogueError(f"{where}: {name!r} is not a valid Kafka topic name ([A-Za-z0-9._-], ≤249)")
+        owner = (placeholders[0], logical_value[logical]) if placeholders else None
         specs.append(TopicSpec(name, template, MULTI_TYPE_SEPARATOR.join(schemas), entry["partitions"], replication, dict(configs),
-                               " ".join(str(entry["key"]).split()), retention))
+                               " ".join(str(entry["key"]).split()), retention, owner))
     return specs
 
 

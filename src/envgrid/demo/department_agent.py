@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from typing import Any
 
 from faust.types import StreamT
 
+from envgrid.connectors.catalogue import Catalogue, CatalogueError
 from envgrid.connectors.serde import UndecodableRecord
 from envgrid.simulator.departments import respond
 from envgrid.streams.app import Runtime, raw_topic
@@ -28,7 +30,6 @@ def install_department_simulator(runtime: Runtime, seed: int = 0) -> None:
     catalogue, config = runtime.catalogue, runtime.config
     subscribed = [spec.name for spec in catalogue.by_template("dept.{department}.cases")]
     subscribed += [spec.name for spec in catalogue.by_template("grid.{grid}.cases")]
-    notices_topic = catalogue.intake("DepartmentNotice")
     clock = clock_for(config.clock, config.speedup, config.clock_start, config.clock_origin)
     speedup = config.speedup if config.clock == "accelerated" else 1.0
     until = datetime.fromisoformat(config.clock_until) if config.clock_until else None
@@ -47,7 +48,8 @@ def install_department_simulator(runtime: Runtime, seed: int = 0) -> None:
                 occurred_at = planned.notice["occurred_at"]
                 if until is not None and occurred_at > until:
                     continue  # after the demo's end: the SLA clock stops there
-                output = Output(notices_topic, planned.notice["case_id"], "DepartmentNotice", planned.notice)
+                topic = _topic_of(catalogue, planned.notice, dispatched["target"])
+                output = Output(topic, planned.notice["case_id"], "DepartmentNotice", planned.notice)
                 wait = 0.0 if clock is None else (occurred_at - clock.now()).total_seconds() / speedup
                 if wait <= 0:
                     await runtime.send(output)
@@ -55,6 +57,16 @@ def install_department_simulator(runtime: Runtime, seed: int = 0) -> None:
                     task = asyncio.ensure_future(_send_later(runtime, output, wait))
                     pending[task] = occurred_at
                     task.add_done_callback(lambda done: pending.pop(done, None))
+
+
+def _topic_of(catalogue: Catalogue, notice: dict[str, Any], target: dict[str, Any]) -> str:
+    """The notice topic of the unit the notice names; a unit with no topic of its own (the simulator's
+    deliberately wrong units) writes from the topic of the unit that received the copy, and is refused
+    there as forged."""
+    try:
+        return catalogue.notice_topic(notice["unit_kind"], notice["unit_code"])
+    except CatalogueError:
+        return catalogue.notice_topic(target["kind"], target["code"])
 
 
 async def _send_later(runtime: Runtime, output: Output, seconds: float) -> None:

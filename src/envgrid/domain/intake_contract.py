@@ -45,6 +45,7 @@ class Reason(StrEnum):
     NOTICE_OUTSIDE_CASE_TIME = "notice_outside_case_time"
     INVALID_EXTENSION = "invalid_extension"
     EVENT_ID_CONFLICT = "event_id_conflict"
+    FORGED_UNIT = "forged_unit"
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,31 @@ def check_notice(record: dict[str, Any]) -> Breach | None:
         return Breach(Reason.INVALID_EXTENSION, f"notice {record['event_id']}: extension_days={days} is outside "
                                                 f"0..{MAX_EXTENSION_DAYS}; send the working days asked for or granted")
     return None
+
+
+@dataclass(frozen=True)
+class NoticeAuthor:
+    """Who logged in to write on a notice topic: a department, or a grid (a level-2 grid speaks for the
+    townships and villages under it, whose codes start with its own)."""
+
+    unit_kind: str  # DEPARTMENT | GRID, as a notice's `unit_kind`
+    code: str
+    covers_subgrids: bool = False
+
+    def covers(self, unit_code: str) -> bool:
+        return unit_code == self.code or (self.covers_subgrids and unit_code.startswith(self.code))
+
+
+def check_author(record: dict[str, Any], author: NoticeAuthor) -> Breach | None:
+    """A notice's unit against the owner of the topic it came in on: a unit acts only as itself."""
+    kind, unit = record.get("unit_kind"), record.get("unit_code") or ""
+    if kind == author.unit_kind and author.covers(unit):
+        return None
+    scope = " or a grid under it" if author.covers_subgrids else ""
+    return Breach(Reason.FORGED_UNIT,
+                  f"notice {record.get('event_id')}: it claims {kind} {unit!r}, but it came in on the notice topic of "
+                  f"{author.unit_kind} {author.code}, which speaks only for {author.code}{scope}; a unit sends its "
+                  f"notices on its own topic, logged in as itself")
 
 
 def check_notice_for_case(record: dict[str, Any], opened_at: datetime) -> Breach | None:

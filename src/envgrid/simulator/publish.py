@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from envgrid.connectors.catalogue import CatalogueError
 from envgrid.connectors.serde import EventCodec
 from envgrid.simulator.broken import truncate_frame
 from envgrid.simulator.model import EVENT_KINDS, INVALID_AVRO, MISSING_FIELDS, GeneratedEvent, Truth
@@ -64,9 +65,31 @@ def make_producer(bootstrap_servers: str, **overrides: Any) -> Producer:
     return Producer({"bootstrap.servers": bootstrap_servers, **PRODUCER_DEFAULTS, **overrides})
 
 
-def intake_topics(catalogue: Any) -> dict[str, str]:
-    """Event kind -> intake topic, from `envgrid.connectors.catalogue.Catalogue`."""
-    return {kind: catalogue.intake(kind) for kind in EVENT_KINDS}
+class IntakeTopics:
+    """Where each generated event is produced (from `envgrid.connectors.catalogue.Catalogue`): reports to
+    their intake topic, a notice to the notice topic of the unit it names, as that unit's client would.
+    A notice without a readable unit (the generator's broken bytes) comes from the first department's."""
+
+    def __init__(self, catalogue: Any) -> None:
+        self.catalogue = catalogue
+        self.reports = {kind: catalogue.intake(kind) for kind in EVENT_KINDS if kind != "DepartmentNotice"}
+        self.notices = list(catalogue.notice_topics())
+
+    def topic_of(self, event: GeneratedEvent) -> str:
+        if event.kind != "DepartmentNotice":
+            return self.reports[event.kind]
+        value = event.value if event.value is not None else (event.raw.value if event.raw is not None else None)
+        try:
+            return str(self.catalogue.notice_topic(value["unit_kind"], value["unit_code"]))  # type: ignore[index]
+        except (CatalogueError, KeyError, TypeError):
+            return self.notices[0]
+
+    def all(self) -> list[str]:
+        return [*self.reports.values(), *self.notices]
+
+
+def intake_topics(catalogue: Any) -> IntakeTopics:
+    return IntakeTopics(catalogue)
 
 
 def record_value(codec: EventCodec, event: GeneratedEvent, topic: str) -> bytes:
@@ -86,14 +109,14 @@ def publish(
     producer: Producer,
     codec: EventCodec,
     events: Iterable[GeneratedEvent],
-    topics: Mapping[str, str],
+    topics: IntakeTopics,
     *,
     rate: float | None = None,
     progress: ProgressCallback | None = None,
     progress_every: int = 1000,
     flush_timeout_s: float = 60.0,
 ) -> PublishResult:
-    """Produce every event to `topics[event.kind]`, at most `rate` events/s (None: as fast as possible).
+    """Produce every event to `topics.topic_of(event)`, at most `rate` events/s (None: as fast as possible).
 
     Returns once everything is delivered (or `flush_timeout_s` passed); `failed` counts delivery errors.
     """
@@ -117,7 +140,7 @@ def publish(
             wait = started + (count - 1) * interval - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-        topic = topics[event.kind]
+        topic = topics.topic_of(event)
         label = f"{event.kind}/{truth_label(event.truth)}"
         callback = callbacks.get(label) or callbacks.setdefault(label, delivered(label))
         value = record_value(codec, event, topic)

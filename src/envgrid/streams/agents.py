@@ -20,11 +20,11 @@ from envgrid.streams import metrics
 from envgrid.streams.app import Runtime, raw_topic
 from envgrid.streams.calendar_metrics import set_unofficial_deadlines
 from envgrid.streams.case_service import CaseService, CaseState, Handled
-from envgrid.streams.composition import case_service, routing_service
+from envgrid.streams.composition import case_service, notice_gate, routing_service
 from envgrid.streams.deadletter import SOURCE_HEADER, reinjections_of, source_header
 from envgrid.streams.held_notices import SourceRecord
 from envgrid.streams.open_cases import OpenCasesGauge
-from envgrid.streams.routing_service import Located, Refused, RoutingService, decode_intake
+from envgrid.streams.routing_service import Located, Refused, RoutingService
 from envgrid.streams.state_codec import STATE_CODEC
 
 INTAKE_TIMESTAMP_HEADER = "envgrid-intake-ms"
@@ -88,7 +88,7 @@ def install_cases(runtime: Runtime) -> CaseService:
     app, catalogue = runtime.app, runtime.catalogue
     service = case_service(catalogue)
     commands_name, ticks_name = catalogue.topic("internal.case-commands"), catalogue.topic("internal.sla-ticks")
-    notices_name = catalogue.intake("DepartmentNotice")
+    gate = notice_gate(catalogue, runtime.codec.decode)
     partitions = catalogue.spec(commands_name).partitions
     calendar_name = catalogue.topic("internal.calendar")
     inputs = raw_topic(runtime, commands_name, ticks_name, calendar_name)
@@ -111,20 +111,20 @@ def install_cases(runtime: Runtime) -> CaseService:
     state.files.on_recover(rebuild_open_cases_gauge)  # type: ignore[attr-defined]
     state.cursors.on_recover(adopt_applied_calendars)  # type: ignore[attr-defined]
 
-    @app.agent(raw_topic(runtime, notices_name), name="notice-intake")
+    @app.agent(raw_topic(runtime, *catalogue.notice_topics()), name="notice-intake")
     async def notice_intake(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
             await _guarded(runtime, event.message, "cases", forward_notice)
 
     async def forward_notice(message: Message) -> None:
-        """Re-key a notice by case id with the pipeline's own partitioner: a department's client may
-        hash keys differently, and the notice must reach the partition where its case lives."""
-        decoded = decode_intake(runtime.codec.decode, message.value, message.topic)  # size limit, then decode
-        if isinstance(decoded, Refused):
-            await _dead_letter(runtime, message, decoded)
+        """Admit a notice from its own unit's topic only (`streams.notice_gate`), then re-key it by case id
+        with the pipeline's own partitioner: a department's client may hash keys differently, and the
+        notice must reach the partition where its case lives."""
+        admitted = gate.admit(message.value, message.topic)
+        if isinstance(admitted, Refused):
+            await _dead_letter(runtime, message, admitted)
             return
-        _, record = decoded
-        await runtime.send_bytes(commands_name, record["case_id"].encode(), message.value, None,
+        await runtime.send_bytes(commands_name, admitted.case_id.encode(), message.value, None,
                                  [*_plain_headers(message), source_header(message)])
 
     @app.agent(inputs, name="cases")

@@ -19,6 +19,7 @@ from envgrid.domain.sla.policy import load_sla_policies
 from envgrid.domain.sla.tracker import SlaTracker
 from envgrid.streams.case_outputs import CaseTopics
 from envgrid.streams.case_service import CaseService
+from envgrid.streams.notice_gate import NoticeGate
 from envgrid.streams.routing_service import RoutingService
 
 PIPELINE_CONFIG = paths.PIPELINE_FILE
@@ -33,6 +34,10 @@ class PipelineSettings:
 
 def routing_service(catalogue: Catalogue, decode: Decode) -> RoutingService:
     return RoutingService(decode, _routing_context(), catalogue.topic_for, catalogue.topic("internal.case-commands"))
+
+
+def notice_gate(catalogue: Catalogue, decode: Decode) -> NoticeGate:
+    return NoticeGate(decode, catalogue.notice_author)
 
 
 def case_service(catalogue: Catalogue, settings: PipelineSettings | None = None) -> CaseService:

@@ -131,7 +131,8 @@ class InputProgress:
 def pipeline_inputs(catalogue: Any, with_departments: bool = False) -> list[str]:
     """The topics whose records can still change a case: intake, the router's hop, the case commands,
     and, when the demo's department simulator runs in the group, the department and grid topics it answers."""
-    topics = [catalogue.intake(name) for name in ("PetitionComplaint", "PatrolReport", "DepartmentNotice")]
+    topics: list[str] = [catalogue.intake(name) for name in ("PetitionComplaint", "PatrolReport")]
+    topics += catalogue.notice_topics()
     topics += [catalogue.topic("internal.located"), catalogue.topic("internal.case-commands")]
     if with_departments:
         topics += [spec.name for template in ("dept.{department}.cases", "grid.{grid}.cases")

@@ -21,7 +21,7 @@ def _load(**kwargs) -> Catalogue:
 def test_every_topic_of_the_design_is_there() -> None:
     names = set(_load().names())
     assert names == {
-        "envgrid.intake.petition-complaints", "envgrid.intake.patrol-reports", "envgrid.intake.department-notices",
+        "envgrid.intake.petition-complaints", "envgrid.intake.patrol-reports", *(f"envgrid.notices.dept.{d}" for d in DEPARTMENTS), *(f"envgrid.notices.grid.{g}" for g in GRIDS),
         "envgrid.dept.epb.cases", "envgrid.dept.housing.cases",
         "envgrid.grid.330302.cases", "envgrid.grid.330383.cases", "envgrid.grid.330391.cases",
         "envgrid.triage.cases", "envgrid.case.history", "envgrid.case.feedback", "envgrid.case.sla",
@@ -49,7 +49,9 @@ def test_lookups_by_target_intake_and_name() -> None:
     assert catalogue.topic_for(("department", "epb")) == "envgrid.dept.epb.cases"
     assert catalogue.topic_for(("GRID", "330383")) == "envgrid.grid.330383.cases"
     assert catalogue.topic_for(("triage", "")) == "envgrid.triage.cases"
-    assert catalogue.intake("DepartmentNotice") == "envgrid.intake.department-notices"
+    assert catalogue.notice_topic("DEPARTMENT", "epb") == "envgrid.notices.dept.epb"
+    assert catalogue.input_topic("DepartmentNotice", {"unit_kind": "GRID", "unit_code": "330383"}) == \
+        "envgrid.notices.grid.330383"
     assert catalogue.topic("case.history") == "envgrid.case.history"
     assert catalogue.event_type_of("envgrid.grid.330302.cases") == "CaseDispatched"
     assert catalogue.event_type_of("someone.else") is None
@@ -60,7 +62,7 @@ def test_unknown_codes_and_names_say_what_to_do() -> None:
     catalogue = _load()
     with pytest.raises(CatalogueError, match="not a known department code.*config/departments.yaml"):
         catalogue.topic_for(("department", "nasa"))
-    with pytest.raises(CatalogueError, match="intake event types: DepartmentNotice, PatrolReport, PetitionComplaint"):
+    with pytest.raises(CatalogueError, match="intake event types: PatrolReport, PetitionComplaint"):
         catalogue.intake("SlaEvent")
     with pytest.raises(CatalogueError, match="no single topic"):
         catalogue.topic("dept.{department}.cases")

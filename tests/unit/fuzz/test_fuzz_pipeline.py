@@ -36,8 +36,8 @@ from envgrid.domain.duplicates import IncidentIndex
 from envgrid.domain.intake_contract import MAX_RECORD_BYTES
 from envgrid.simulator.generator import generate
 from envgrid.streams.case_service import CaseState
-from envgrid.streams.composition import routing_service
-from envgrid.streams.routing_service import Intake, Refused, decode_intake
+from envgrid.streams.composition import notice_gate, routing_service
+from envgrid.streams.routing_service import Intake, Refused
 from envgrid.streams.state_codec import decode_state, encode_state
 from tests.unit.pipeline.harness import CATALOGUE, InMemoryPipeline
 
@@ -46,7 +46,17 @@ DOCUMENTED = frozenset(re.findall(r"^\| `([a-z_]+)` \|", DOCS.read_text(encoding
 BROKER_LIMIT = 1_000_000
 UTC = UTC
 CODEC = EventCodec(MockSchemaRegistryClient({"url": "mock://fuzz"}), CATALOGUE.event_type_of)
-TOPICS = {name: CATALOGUE.intake(name) for name in ("PetitionComplaint", "PatrolReport", "DepartmentNotice")}
+TOPICS = {name: CATALOGUE.intake(name) for name in ("PetitionComplaint", "PatrolReport")}
+TOPICS["DepartmentNotice"] = CATALOGUE.notice_topic("DEPARTMENT", "epb")  # encoding only: one subject per type
+
+
+def notice_topic(data: bytes | None) -> str:
+    """Where a department's client sends this notice: its unit's own topic; bytes that name no unit come
+    from epb's (a client sending garbage on its own topic)."""
+    try:
+        return CATALOGUE.input_topic("DepartmentNotice", CODEC.decode(data, TOPICS["DepartmentNotice"])[1])
+    except Exception:  # noqa: BLE001 - hostile bytes: any failure means "no unit named"
+        return TOPICS["DepartmentNotice"]
 EXAMPLES, SCHEMA_DRAWN, HAND_WRITTEN = 200, 10, 40
 
 # kind -> reasons it may be refused for; an input of these kinds must be refused (never accepted)
@@ -59,7 +69,7 @@ MUST_REFUSE = {
     "bytes: truncated or garbage": None,  # any DECODE reason
     "notice: dated 1970/2100/9999": {"time_out_of_window", "notice_outside_case_time"},
     "notice: absurd extension": {"invalid_extension"},
-    "notice: unknown unit": {"unknown_unit"},
+    "notice: unknown unit": {"unknown_unit", "forged_unit"},  # no unit of that code can log in: sent from another's topic
     "notice: empty or huge field": {"missing_id", "field_too_long", "record_too_large"},
 }
 TABLE: dict[str, Counter[str]] = defaultdict(Counter)
@@ -96,7 +106,7 @@ def _restore(base: bytes) -> tuple[defaultdict[str, IncidentIndex], CaseState]:
 
 
 BASE, REPORTS, NOTICES = _build_base()
-PIPELINE = InMemoryPipeline(routing=routing_service(CATALOGUE, CODEC.decode))  # state restored per example
+PIPELINE = InMemoryPipeline(routing=routing_service(CATALOGUE, CODEC.decode), gate=notice_gate(CATALOGUE, CODEC.decode))  # state restored per example
 _BASE_STATE: CaseState = _restore(BASE)[1]
 OPEN_CASES = [(f.case.case_id, f.case.lead_department, f.case.created_at)
               for f in _BASE_STATE.files.values() if f.case.lead_department and not f.case.finished]
@@ -289,8 +299,8 @@ def _put(pipeline: InMemoryPipeline, kind: str, event_name: str, data: bytes | N
     refused_before = set(pipeline.state.refused)
     try:
         if event_name == "DepartmentNotice":
-            decoded = decode_intake(CODEC.decode, data, TOPICS[event_name])
-            outcome: Any = decoded if isinstance(decoded, Refused) else pipeline.notice(decoded[1])
+            admitted = pipeline.gate.admit(data, notice_topic(data))
+            outcome: Any = admitted if isinstance(admitted, Refused) else pipeline.notice(admitted.record)
         else:
             outcome = pipeline.report(data, TOPICS[event_name])
     except Exception as error:  # noqa: BLE001 - the point of the test

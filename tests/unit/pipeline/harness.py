@@ -10,7 +10,8 @@ from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.serde import UndecodableRecord
 from envgrid.domain.duplicates import IncidentIndex
 from envgrid.streams.case_service import CaseService, CaseState
-from envgrid.streams.composition import case_service, routing_service
+from envgrid.streams.composition import case_service, notice_gate, routing_service
+from envgrid.streams.notice_gate import NoticeGate
 from envgrid.streams.routing_service import Refused, RoutingService
 
 CATALOGUE = Catalogue.load(prefix="envgrid", env={})
@@ -28,6 +29,7 @@ def decode(value, topic):
 class InMemoryPipeline:
     routing: RoutingService = field(default_factory=lambda: routing_service(CATALOGUE, decode))
     cases: CaseService = field(default_factory=lambda: case_service(CATALOGUE))
+    gate: NoticeGate = field(default_factory=lambda: notice_gate(CATALOGUE, decode))
     indexes: dict = field(default_factory=lambda: defaultdict(IncidentIndex))
     state: CaseState = field(default_factory=lambda: CaseState({}, {}, {}, {}))
     sent: list = field(default_factory=list)
@@ -49,7 +51,16 @@ class InMemoryPipeline:
         return intake
 
     def notice(self, record):
+        """A notice that passed the gate (`notice_from` sends one through it first)."""
         return self._handled(self.cases.on_notice(record, self.state, 0))
+
+    def notice_from(self, topic, record):
+        """A notice as it comes in on a unit's notice topic: through the gate, then to the case desk."""
+        admitted = self.gate.admit(("DepartmentNotice", record), topic)
+        if isinstance(admitted, Refused):
+            self.dead.append(admitted)
+            return admitted
+        return self.notice(admitted.record)
 
     def tick(self, now):
         return self._handled(self.cases.on_tick(now, self.state, 0))

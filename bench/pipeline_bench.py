@@ -50,8 +50,9 @@ def main() -> None:
     latency_sustainable = _latency(cluster, f"benchlow{stamp}", sustainable, min(args.latency_events, int(30 * sustainable)))
     latency_demo = _latency(cluster, f"benchdemo{stamp}", DEMO_RATE, int(30 * DEMO_RATE))
 
-    print(f"\npipeline benchmark on {cluster.bootstrap_servers} (one broker, 2 cores shared by broker, registry, "
-          f"worker and load generator)")
+    security = f"{cluster.security.protocol}/{cluster.security.mechanism}" if cluster.security.sasl else "PLAINTEXT"
+    print(f"\npipeline benchmark on {cluster.bootstrap_servers}, {security} (one broker, 2 cores shared by broker, "
+          f"registry, worker and load generator)")
     print(f"  baseline consume→decode→encode→produce   {baseline:>10,.0f} events/s")
     print(f"  router (one faust worker)                {router:>10,.0f} events/s   = {router / baseline:.0%} of baseline"
           f"   [aim ≥ 50% and ≥ 10,000/s: {'met' if router >= max(0.5 * baseline, 10_000) else 'NOT met'}]")
@@ -68,7 +69,7 @@ def main() -> None:
 
 def _backlog(cluster, prefix: str, count: int):
     catalogue, codec = prepare(cluster, prefix)
-    producer = make_producer(cluster.bootstrap_servers)
+    producer = make_producer(cluster)
     publish(producer, codec, generate(4242, count, REPORTS_ONLY), intake_topics(catalogue))
     return catalogue, codec
 
@@ -78,9 +79,9 @@ def _baseline(cluster, prefix: str, count: int) -> float:
     catalogue, codec = _backlog(cluster, prefix, count)
     sources = [catalogue.intake("PetitionComplaint"), catalogue.intake("PatrolReport")]
     sink = catalogue.topic("internal.located")
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": f"{prefix}-baseline",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": True})
-    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "linger.ms": 5, "enable.idempotence": True})
+    consumer = Consumer(cluster.kafka_config({"group.id": f"{prefix}-baseline", "auto.offset.reset": "earliest",
+                                              "enable.auto.commit": True}))
+    producer = Producer(cluster.kafka_config({"linger.ms": 5, "enable.idempotence": True}))
     consumer.subscribe(sources)
     done, started = 0, None
     while done < count:
@@ -122,13 +123,12 @@ def _latency(cluster, prefix: str, rate: float, count: int) -> tuple[float, floa
     latencies: list[float] = []
     with tempfile.TemporaryDirectory() as state:
         worker = WorkerProcess(cluster, prefix, Path(state), processors="router").start()
-        reader = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": f"{prefix}-reader",
-                           "auto.offset.reset": "latest", "enable.auto.commit": False,
-                           "fetch.wait.max.ms": 10})
+        reader = Consumer(cluster.kafka_config({"group.id": f"{prefix}-reader", "auto.offset.reset": "latest",
+                                                "enable.auto.commit": False, "fetch.wait.max.ms": 10}))
         try:
             reader.subscribe(dispatch_topics)
             warmup = list(generate(99, 200, REPORTS_ONLY))
-            publish(make_producer(cluster.bootstrap_servers), codec, warmup, intake_topics(catalogue))
+            publish(make_producer(cluster), codec, warmup, intake_topics(catalogue))
             worker.wait_for(lambda: worker.consumed(catalogue.topic("internal.located")) >= 190, 300, "router warm-up")
             while not reader.assignment():
                 reader.poll(0.5)
@@ -152,7 +152,7 @@ def _latency(cluster, prefix: str, rate: float, count: int) -> tuple[float, floa
             thread.start()
             events = list(generate(7, count, REPORTS_ONLY))
 
-            producer = make_producer(cluster.bootstrap_servers, **{"linger.ms": 0})
+            producer = make_producer(cluster, **{"linger.ms": 0})
             topics = intake_topics(catalogue)
             interval, next_at = 1.0 / rate, time.perf_counter()
             for event in events:

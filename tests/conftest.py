@@ -23,7 +23,7 @@ from confluent_kafka import KafkaException
 from hypothesis import HealthCheck, settings
 
 from envgrid.connectors.settings import ClusterAddresses, cluster_settings
-from envgrid.localcluster.addresses import BOOTSTRAP_ENV, REGISTRY_ENV
+from envgrid.localcluster.addresses import BOOTSTRAP_ENV, REGISTRY_ENV, SECURITY_ENVS
 
 # Shared, noisy machines: no per-example time limit (performance is measured in benchmarks, not tests).
 settings.register_profile("envgrid", deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -72,13 +72,13 @@ def cluster() -> ClusterAddresses:
         addresses = local.acquire()
         # Code under test that looks for a cluster (ensure_cluster) must find this one as "external":
         # otherwise it would claim the local cluster as started by hand, and it would outlive the session.
-        os.environ[BOOTSTRAP_ENV], os.environ[REGISTRY_ENV] = addresses.bootstrap_servers, addresses.schema_registry_url
+        # It connects as the pipeline principal, whose properties file ENVGRID_KAFKA_CONFIG names.
+        os.environ.update(addresses.env())
         os.environ[SESSION_CLUSTER_ENV] = "local"
         yield addresses
     finally:
-        os.environ.pop(SESSION_CLUSTER_ENV, None)
-        os.environ.pop(BOOTSTRAP_ENV, None)
-        os.environ.pop(REGISTRY_ENV, None)
+        for name in (SESSION_CLUSTER_ENV, BOOTSTRAP_ENV, REGISTRY_ENV, *SECURITY_ENVS):
+            os.environ.pop(name, None)
         release()
         atexit.unregister(release)
 
@@ -106,7 +106,7 @@ def unique_name(request):
 def admin(cluster):
     from confluent_kafka.admin import AdminClient
 
-    return AdminClient({"bootstrap.servers": cluster.bootstrap_servers})
+    return AdminClient(cluster.kafka_config())
 
 
 @pytest.fixture

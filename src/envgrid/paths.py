@@ -26,6 +26,7 @@ ROSTER_FILE = CONFIG_DIR / "roster" / "wenzhou-roster.csv"
 PIPELINE_FILE = CONFIG_DIR / "pipeline.yaml"
 SLA_FILE = CONFIG_DIR / "sla.yaml"
 TOPICS_FILE = CONFIG_DIR / "topics.yaml"
+PRINCIPALS_FILE = CONFIG_DIR / "principals.yaml"
 CALENDAR_DIR = CONFIG_DIR / "calendar"
 
 DISTRICTS_CSV = DATA_DIR / "districts.csv"

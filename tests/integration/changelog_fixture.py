@@ -98,7 +98,7 @@ def capture(cluster: Any, app_id: str) -> tuple[list[Record], dict[str, Any]]:
     from tests.integration.pipeline_process import WorkerProcess, prepare, read_all, send_ticks
 
     catalogue, codec = prepare(cluster, app_id)
-    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "partitioner": "murmur2_random"})
+    producer = Producer(cluster.kafka_config({"partitioner": "murmur2_random"}))
     history, deadletters = catalogue.topic("case.history"), catalogue.topic("deadletter")
 
     def publish(event_name: str, value: dict[str, Any], key: str) -> None:
@@ -145,8 +145,8 @@ def capture(cluster: Any, app_id: str) -> tuple[list[Record], dict[str, Any]]:
 def _read_changelogs(cluster: Any, app_id: str) -> list[Record]:
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": f"fixture-{time.time_ns()}",
-                         "enable.auto.commit": False})
+    consumer = Consumer(cluster.kafka_config({"group.id": f"fixture-{time.time_ns()}",
+                                              "enable.auto.commit": False}))
     records: list[Record] = []
     for table in TABLES:
         topic = f"{app_id}-{table}-changelog"

@@ -26,9 +26,9 @@ def prepare(cluster, prefix: str) -> tuple[Catalogue, EventCodec]:
     from confluent_kafka.admin import AdminClient
 
     catalogue = Catalogue.load(prefix=prefix, env={})
-    statuses = apply(AdminClient({"bootstrap.servers": cluster.bootstrap_servers}), catalogue)
+    statuses = apply(AdminClient(cluster.kafka_config()), catalogue)
     assert not [s for s in statuses if s.status == "failed"], statuses
-    client = registry_client(cluster.schema_registry_url)
+    client = registry_client(cluster)
     register_all(client)
     return catalogue, EventCodec(client, catalogue.event_type_of)
 
@@ -48,8 +48,7 @@ class WorkerProcess:
     def start(self) -> WorkerProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.port_file.unlink(missing_ok=True)
-        env = dict(os.environ, ENVGRID_BOOTSTRAP_SERVERS=self.cluster.bootstrap_servers,
-                   ENVGRID_SCHEMA_REGISTRY_URL=self.cluster.schema_registry_url)
+        env = self.cluster.child_env(os.environ)  # addresses and credentials
         module = "envgrid.demo.worker" if "departments" in self.processors.split(",") else "envgrid.streams.worker"
         command = [sys.executable, "-m", module, "--app-id", self.prefix, "--topic-prefix", self.prefix,
                    "--datadir", str(self.datadir), "--processors", self.processors, "--clock", self.clock,
@@ -113,8 +112,8 @@ def send_ticks(producer, codec: EventCodec, catalogue: Catalogue, now) -> None:
 
 def read_all(cluster, codec: EventCodec, topics: list[str], timeout: float = 60.0) -> dict[str, list]:
     """Every record of `topics` from the beginning up to their current end: topic -> [(key, event, value, raw)]."""
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": f"reader-{time.time_ns()}",
-                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    consumer = Consumer(cluster.kafka_config({"group.id": f"reader-{time.time_ns()}",
+                                              "enable.auto.commit": False, "auto.offset.reset": "earliest"}))
     metadata = consumer.list_topics(timeout=10).topics
     assignments, ends = [], {}
     for topic in topics:

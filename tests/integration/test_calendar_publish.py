@@ -42,7 +42,7 @@ def test_a_published_schedule_moves_open_deadlines_withdraws_what_is_no_longer_d
         cluster, tmp_path):
     prefix = f"it.calendar.{int(time.time())}"
     catalogue, codec = prepare(cluster, prefix)
-    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "partitioner": "murmur2_random"})
+    producer = Producer(cluster.kafka_config({"partitioner": "murmur2_random"}))
     history, sla, calendar = (catalogue.topic(n) for n in ("case.history", "case.sla", "internal.calendar"))
     year_file = tmp_path / "2027.yaml"
     year_file.write_text(OFFICIAL_2027_YAML, encoding="utf-8")

@@ -38,7 +38,7 @@ def test_every_input_is_accounted_for_exactly_once_across_a_kill(cluster, unique
     catalogue, codec = prepare(cluster, prefix)
     events = list(generate(seed=20_000, count=EVENTS, config=CONFIG))
     first, second = events[: EVENTS // 2], events[EVENTS // 2:]
-    producer = make_producer(cluster.bootstrap_servers)
+    producer = make_producer(cluster)
     topics = intake_topics(catalogue)
     inputs = [catalogue.intake(k) for k in ("PetitionComplaint", "PatrolReport", "DepartmentNotice")]
     internal = [catalogue.topic("internal.located"), catalogue.topic("internal.case-commands")]
@@ -84,7 +84,7 @@ def _drain(worker: WorkerProcess, cluster, group: str, topics: list[str]) -> Non
     worker.wait_for(lambda: all(worker.consumed(t) > 0 for t in topics), 600, f"the worker to consume {topics}")
     streak = [0]
 
-    progress = InputProgress(cluster.bootstrap_servers, group, topics, lambda value, topic: ("", {}))
+    progress = InputProgress(cluster, group, topics, lambda value, topic: ("", {}))
 
     def drained() -> bool:
         streak[0] = streak[0] + 1 if progress.caught_up() else 0

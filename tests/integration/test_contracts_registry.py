@@ -24,17 +24,17 @@ def _field(schema: dict, name: str) -> dict:
 
 
 def test_register_all_registers_every_event_and_sets_backward_transitive(cluster) -> None:
-    client = registry_client(cluster.schema_registry_url)
+    client = registry_client(cluster)
     first = register_all(client)
     assert set(first) == set(EVENT_TYPES)
-    assert register_all(registry_client(cluster.schema_registry_url)) == first, "re-registering must be a no-op"
+    assert register_all(registry_client(cluster)) == first, "re-registering must be a no-op"
     for event_name in EVENT_TYPES:
         assert client.get_compatibility(subject_for(event_name)) == COMPATIBILITY_LEVEL
         assert client.lookup_schema(subject_for(event_name), registry_schema(event_name)).schema_id == first[event_name]
 
 
 def test_breaking_changes_are_refused_by_the_registry(cluster, unique_name) -> None:
-    client = registry_client(cluster.schema_registry_url)
+    client = registry_client(cluster)
     # Our own subject (same schema, unique subject name) so concurrent sessions cannot interfere.
     subject = f"{unique_name('subject')}.CaseFeedback"
     v1 = load_event("CaseFeedback").fresh_schema()

@@ -54,8 +54,8 @@ def topics(cluster, create_topic, unique_name) -> dict[str, str]:
 
 
 def _consume(cluster, group: str, topics: list[str], count: int, timeout: float = 45.0) -> list:
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": group,
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer = Consumer(cluster.kafka_config({"group.id": group,
+                                              "auto.offset.reset": "earliest", "enable.auto.commit": False}))
     messages = []
     try:
         consumer.subscribe(topics)
@@ -72,9 +72,9 @@ def _consume(cluster, group: str, topics: list[str], count: int, timeout: float 
 
 
 def test_every_event_type_round_trips_through_broker_and_registry(cluster, topics, unique_name) -> None:
-    client = registry_client(cluster.schema_registry_url)
+    client = registry_client(cluster)
     codec = EventCodec(client, {t: e for e, t in topics.items()}.get)
-    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "enable.idempotence": True})
+    producer = Producer(cluster.kafka_config({"enable.idempotence": True}))
     samples = sample_events()
     for event_name, topic in topics.items():
         value = samples[event_name]
@@ -102,7 +102,7 @@ def test_every_event_type_round_trips_through_broker_and_registry(cluster, topic
 
 
 def test_subjects_are_record_names(cluster, topics) -> None:
-    client = registry_client(cluster.schema_registry_url)
+    client = registry_client(cluster)
     EventCodec(client).encode("SlaEvent", sample_events()["SlaEvent"], topics["SlaEvent"])
     subjects = client.get_subjects()
     assert subject_for("SlaEvent") == "cn.gov.wenzhou.envgrid.SlaEvent" and "cn.gov.wenzhou.envgrid.SlaEvent" in subjects

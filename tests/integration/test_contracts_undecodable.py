@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 def test_bad_values_from_the_broker_are_undecodable_with_a_reason(cluster, create_topic, unique_name) -> None:
     topic = create_topic(unique_name("envgrid.case.feedback"), partitions=1)
     sla_topic = unique_name("envgrid.case.sla")
-    codec = EventCodec(registry_client(cluster.schema_registry_url), {topic: "CaseFeedback", sla_topic: "SlaEvent"}.get)
+    codec = EventCodec(registry_client(cluster), {topic: "CaseFeedback", sla_topic: "SlaEvent"}.get)
     good = codec.encode("CaseFeedback", sample_events()["CaseFeedback"], topic)
     bad_values = {
         "garbage": (b"\x7b\x22not avro at all\x22\x7d", "not_confluent_framed"),
@@ -28,13 +28,13 @@ def test_bad_values_from_the_broker_are_undecodable_with_a_reason(cluster, creat
         "another event type": (codec.encode("SlaEvent", sample_events()["SlaEvent"], sla_topic), "wrong_event_type"),
         "good": (good, None),
     }
-    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers})
+    producer = Producer(cluster.kafka_config())
     for label, (value, _) in bad_values.items():
         producer.produce(topic, key=label.encode(), value=value)
     assert producer.flush(30) == 0
 
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": unique_name("group"),
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer = Consumer(cluster.kafka_config({"group.id": unique_name("group"),
+                                              "auto.offset.reset": "earliest", "enable.auto.commit": False}))
     outcomes: dict[str, str | None] = {}
     try:
         consumer.subscribe([topic])

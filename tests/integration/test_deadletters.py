@@ -42,7 +42,7 @@ def test_early_notices_are_held_until_their_case_opens_or_dead_lettered_then_rei
     catalogue, codec = prepare(cluster, prefix)
     complaints = catalogue.intake("PetitionComplaint")
     history, dead = catalogue.topic("case.history"), catalogue.topic("deadletter")
-    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "partitioner": "murmur2_random"})
+    producer = Producer(cluster.kafka_config({"partitioner": "murmur2_random"}))
     opened_later, opens_soon = _complaint_and_notice(1), _complaint_and_notice(2)
 
     def notice_topic(notice: dict) -> str:

@@ -28,7 +28,7 @@ def test_hostile_input_through_the_real_worker_is_refused_with_documented_reason
     catalogue, codec = prepare(cluster, prefix)
     topics = {name: catalogue.intake(name) for name in ("PetitionComplaint", "PatrolReport")}
     topics["DepartmentNotice"] = catalogue.notice_topic("DEPARTMENT", "epb")
-    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "partitioner": "murmur2_random"})
+    producer = Producer(cluster.kafka_config({"partitioner": "murmur2_random"}))
 
     def real(event_name: str, data: bytes | None) -> bytes | None:
         """The record framed for the real registry; bytes that do not decode stay as they are."""
@@ -53,7 +53,7 @@ def test_hostile_input_through_the_real_worker_is_refused_with_documented_reason
             return False
         return True
 
-    progress = InputProgress(cluster.bootstrap_servers, prefix, pipeline_inputs(catalogue), codec.decode)
+    progress = InputProgress(cluster, prefix, pipeline_inputs(catalogue), codec.decode)
     worker = WorkerProcess(cluster, prefix, tmp_path / "state").start()
     try:
         for name, record, data in fuzz.REPORTS:

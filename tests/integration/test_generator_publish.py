@@ -35,10 +35,10 @@ def test_published_events_decode_as_generated(cluster, catalogue, unique_name):
     config = GeneratorConfig(broken_share=0.08)
     events = EventGenerator(seed=99, config=config).take(COUNT)
     topics = intake_topics(catalogue)
-    codec = EventCodec(registry_client(cluster.schema_registry_url), catalogue.event_type_of)
+    codec = EventCodec(registry_client(cluster), catalogue.event_type_of)
     progress_calls = []
 
-    result = publish(make_producer(cluster.bootstrap_servers), codec, events, topics,
+    result = publish(make_producer(cluster), codec, events, topics,
                      progress=lambda n, r: progress_calls.append(n), progress_every=100)
 
     assert not result.errors and not result.failed
@@ -71,16 +71,16 @@ def test_published_events_decode_as_generated(cluster, catalogue, unique_name):
 
 def test_rate_paces_publishing(cluster, catalogue):
     events = EventGenerator(seed=5).take(60)
-    codec = EventCodec(registry_client(cluster.schema_registry_url), catalogue.event_type_of)
+    codec = EventCodec(registry_client(cluster), catalogue.event_type_of)
     started = time.monotonic()
-    result = publish(make_producer(cluster.bootstrap_servers), codec, events, intake_topics(catalogue), rate=100)
+    result = publish(make_producer(cluster), codec, events, intake_topics(catalogue), rate=100)
     assert not result.errors and result.total == 60
     assert time.monotonic() - started >= 0.55
 
 
 def _consume(cluster, group: str, topics: list[str], count: int, timeout: float = 60.0) -> list:
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": group,
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer = Consumer(cluster.kafka_config({"group.id": group,
+                                              "auto.offset.reset": "earliest", "enable.auto.commit": False}))
     messages = []
     try:
         consumer.subscribe(topics)

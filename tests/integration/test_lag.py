@@ -8,6 +8,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from prometheus_client import REGISTRY
 
+from envgrid.localcluster.addresses import ClusterAddresses
 from envgrid.streams.lag import LagCollector, total_lag
 
 pytestmark = pytest.mark.integration
@@ -34,13 +35,13 @@ def _gauge(group: str, topic: str, partition: int) -> float | None:
 def test_lag_follows_commits(cluster, create_topic, unique_name, admin):
     topic = create_topic(unique_name("lag"))
     group = unique_name("group")
-    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers})
+    producer = Producer(cluster.kafka_config())
     for i in range(10):
         producer.produce(topic, key=b"k", value=f"m{i}".encode())
     assert producer.flush(30) == 0
 
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": group,
-                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    consumer = Consumer(cluster.kafka_config({"group.id": group,
+                                              "enable.auto.commit": False, "auto.offset.reset": "earliest"}))
     consumer.assign([TopicPartition(topic, 0, 0)])
     collector = LagCollector([group], admin=admin, interval=60)
     try:
@@ -63,16 +64,16 @@ def test_lag_follows_commits(cluster, create_topic, unique_name, admin):
 def test_background_thread_reports_lag(cluster, create_topic, unique_name, admin):
     topic = create_topic(unique_name("lag"), partitions=2)
     group = unique_name("group")
-    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers})
+    producer = Producer(cluster.kafka_config())
     for i in range(5):
         producer.produce(topic, value=b"x", partition=i % 2)
     assert producer.flush(30) == 0
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": group,
-                         "enable.auto.commit": False})
+    consumer = Consumer(cluster.kafka_config({"group.id": group,
+                                              "enable.auto.commit": False}))
     consumer.commit(offsets=[TopicPartition(topic, 0, 1), TopicPartition(topic, 1, 0)], asynchronous=False)
     consumer.close()
 
-    with LagCollector([group], bootstrap_servers=cluster.bootstrap_servers, interval=0.2) as collector:
+    with LagCollector([group], cluster=cluster, interval=0.2) as collector:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not collector.last(group):
             time.sleep(0.05)
@@ -81,6 +82,6 @@ def test_background_thread_reports_lag(cluster, create_topic, unique_name, admin
 
 
 def test_unreachable_broker_is_logged_not_raised(caplog):
-    collector = LagCollector(["envgrid-nobody"], bootstrap_servers="127.0.0.1:1", interval=60, timeout=1.0)
+    collector = LagCollector(["envgrid-nobody"], cluster=ClusterAddresses("127.0.0.1:1", ""), interval=60, timeout=1.0)
     assert collector.collect_once() == {}
     assert "not collected" in caplog.text

@@ -28,15 +28,15 @@ def test_broker_answers_list_topics(cluster, admin):
 
 def test_topic_round_trips_a_message(cluster, create_topic, unique_name):
     topic = create_topic(unique_name("topic"), partitions=2)
-    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "enable.idempotence": True})
+    producer = Producer(cluster.kafka_config({"enable.idempotence": True}))
     delivered = []
     producer.produce(topic, key=b"G-330302", value="投诉: 河道异味".encode(), headers={"h": b"1"},
                      on_delivery=lambda err, msg: delivered.append(err or msg))
     assert producer.flush(15) == 0
     assert delivered and not isinstance(delivered[0], Exception), delivered
 
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": unique_name("group"),
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer = Consumer(cluster.kafka_config({"group.id": unique_name("group"),
+                                              "auto.offset.reset": "earliest", "enable.auto.commit": False}))
     try:
         consumer.subscribe([topic])
         deadline, msg = time.monotonic() + 30, None
@@ -54,7 +54,7 @@ def test_topic_round_trips_a_message(cluster, create_topic, unique_name):
 def test_topics_are_not_auto_created(cluster, cluster_is_local, unique_name):
     if not cluster_is_local:
         pytest.skip("broker settings of an external cluster are not ours")
-    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "message.timeout.ms": 3000})
+    producer = Producer(cluster.kafka_config({"message.timeout.ms": 3000}))
     errors = []
     producer.produce(unique_name("absent"), b"x", on_delivery=lambda err, msg: errors.append(err))
     producer.flush(10)
@@ -62,7 +62,7 @@ def test_topics_are_not_auto_created(cluster, cluster_is_local, unique_name):
 
 
 def test_registry_registers_and_reads_back(cluster, unique_name):
-    client = SchemaRegistryClient({"url": cluster.schema_registry_url})
+    client = SchemaRegistryClient(cluster.registry_config())
     subject = unique_name("subject") + "-value"
     schema = _record({"name": "grid_code", "type": "string"})
     schema_id = client.register_schema(subject, schema)
@@ -75,7 +75,7 @@ def test_registry_registers_and_reads_back(cluster, unique_name):
 @pytest.mark.parametrize("level, third_accepted", [("BACKWARD", True), ("BACKWARD_TRANSITIVE", False)])
 def test_compatibility_level_is_enforced(cluster, unique_name, level, third_accepted):
     """v3 reads v2 data but not v1 data: only a transitive check refuses it."""
-    client = SchemaRegistryClient({"url": cluster.schema_registry_url})
+    client = SchemaRegistryClient(cluster.registry_config())
     subject = unique_name("subject") + "-value"
     client.register_schema(subject, _record({"name": "a", "type": "int"}))
     client.set_compatibility(subject, level)

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 def test_a_forged_notice_is_refused_and_the_real_one_applies(cluster, tmp_path):
     prefix = f"it.authors.{int(time.time())}"
     catalogue, codec = prepare(cluster, prefix)
-    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "partitioner": "murmur2_random"})
+    producer = Producer(cluster.kafka_config({"partitioner": "murmur2_random"}))
     history, deadletters = catalogue.topic("case.history"), catalogue.topic("deadletter")
     case = complaint(7)
     case_id = case_id_for(case["event_id"])

@@ -31,12 +31,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 
 def _load_changelogs(cluster: Any, app_id: str, partitions: int) -> int:
-    admin = AdminClient({"bootstrap.servers": cluster.bootstrap_servers})
+    admin = AdminClient(cluster.kafka_config())
     topics = [NewTopic(f"{app_id}-{table}-changelog", partitions, 1, config={"cleanup.policy": "compact"})
               for table in TABLES]
     for future in admin.create_topics(topics).values():
         future.result(60)
-    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "enable.idempotence": True})
+    producer = Producer(cluster.kafka_config({"enable.idempotence": True}))
     records = load_records()
     for record in records:
         assert record.partition < partitions, "the fixture was captured with more partitions than the catalogue has"
@@ -51,7 +51,7 @@ def test_a_worker_recovers_from_the_checked_in_changelog_and_carries_on(cluster,
     catalogue, codec = prepare(cluster, prefix)
     partitions = catalogue.spec(catalogue.topic("internal.case-commands")).partitions
     assert _load_changelogs(cluster, prefix, partitions) == len(load_records())
-    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "partitioner": "murmur2_random"})
+    producer = Producer(cluster.kafka_config({"partitioner": "murmur2_random"}))
     history, sla, deadletters = (catalogue.topic(name) for name in ("case.history", "case.sla", "deadletter"))
     cases = facts["cases"]
 

@@ -38,7 +38,7 @@ def test_a_registry_outage_is_waited_out_with_no_dead_letter_and_nothing_lost(cl
     complaints = [e.value for e in generate(21, 40, config) if e.truth.valid and e.value][:30]
     topic = catalogue.intake("PetitionComplaint")
     encoded = [(c["event_id"], codec.encode("PetitionComplaint", c, topic)) for c in complaints]  # registry up
-    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "partitioner": "murmur2_random"})
+    producer = Producer(cluster.kafka_config({"partitioner": "murmur2_random"}))
     worker = WorkerProcess(cluster, prefix, tmp_path / "state")
     history, dead = catalogue.topic("case.history"), catalogue.topic("deadletter")
     expected = {case_id_for(event_id) for event_id, _ in encoded}

@@ -33,7 +33,7 @@ def topics(cluster, tmp_path_factory) -> dict[str, list[dict[str, Any]]]:
     """Run every path through one worker; return what each topic holds: topic -> decoded records."""
     prefix = f"it.paths.{int(time.time())}"
     catalogue, codec = prepare(cluster, prefix)
-    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "partitioner": "murmur2_random"})
+    producer = Producer(cluster.kafka_config({"partitioner": "murmur2_random"}))
     complaints = {path: _complaint(number) for number, path in enumerate(PATHS, start=1)}
     sample = sample_events()["PetitionComplaint"]
     decision = load_routing_context().decide(records.routing_input("PetitionComplaint", sample))

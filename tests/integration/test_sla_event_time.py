@@ -67,8 +67,8 @@ def _traffic() -> list[tuple[datetime, str, dict]]:
 def _run(cluster, prefix: str, tmp_path, pause: bool) -> tuple[set, set]:
     catalogue, codec = prepare(cluster, prefix)
     lateness = load_pipeline_settings().allowed_lateness
-    producer = Producer({"bootstrap.servers": cluster.bootstrap_servers, "partitioner": "murmur2_random"})
-    progress = InputProgress(cluster.bootstrap_servers, prefix, pipeline_inputs(catalogue), codec.decode)
+    producer = Producer(cluster.kafka_config({"partitioner": "murmur2_random"}))
+    progress = InputProgress(cluster, prefix, pipeline_inputs(catalogue), codec.decode)
     worker = WorkerProcess(cluster, prefix, tmp_path / prefix).start()
     traffic, mark = _traffic(), None
     try:
@@ -95,7 +95,7 @@ def _run(cluster, prefix: str, tmp_path, pause: bool) -> tuple[set, set]:
             time.sleep(1)
             mark = watermark(final, progress.waiting(patience=60), lateness, mark)
             send_ticks(producer, codec, catalogue, mark)
-        drained = InputProgress(cluster.bootstrap_servers, prefix,
+        drained = InputProgress(cluster, prefix,
                                 [catalogue.topic("internal.sla-ticks"), catalogue.topic("internal.case-commands")],
                                 codec.decode)
         worker.wait_for(drained.caught_up, 300, "the case desk to take in the last ticks")

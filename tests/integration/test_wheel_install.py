@@ -30,7 +30,6 @@ from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.samples import sample_events
 from envgrid.connectors.serde import EventCodec, registry_client
 from envgrid.domain.case_ids import case_id_for
-from envgrid.localcluster.addresses import BOOTSTRAP_ENV, REGISTRY_ENV
 from tests.integration.pipeline_process import read_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -57,7 +56,7 @@ class Installed:
                if not key.startswith("ENVGRID_") and key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
         env["ENVGRID_VAR_DIR"] = str(var_dir)
         if cluster is not None:
-            env[BOOTSTRAP_ENV], env[REGISTRY_ENV] = cluster.bootstrap_servers, cluster.schema_registry_url
+            env.update(cluster.env())  # addresses and credentials (the pipeline principal's properties file)
         return env
 
     def run(self, command: list[str], var_dir: Path, cluster=None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -149,10 +148,10 @@ def test_the_installed_worker_routes_a_complaint(cluster, installed, tmp_path, u
             start_new_session=True)
     try:
         catalogue = Catalogue.load(prefix=prefix, env={})
-        codec = EventCodec(registry_client(cluster.schema_registry_url), catalogue.event_type_of)
+        codec = EventCodec(registry_client(cluster), catalogue.event_type_of)
         complaint = dict(sample_events()["PetitionComplaint"], event_id=str(uuid.uuid4()))
         topic = catalogue.intake("PetitionComplaint")
-        producer = Producer({"bootstrap.servers": cluster.bootstrap_servers})
+        producer = Producer(cluster.kafka_config())
         producer.produce(topic, codec.encode("PetitionComplaint", complaint, topic), complaint["event_id"].encode())
         assert producer.flush(30) == 0
         departments = [spec.name for spec in catalogue.by_template("dept.{department}.cases")]
@@ -183,7 +182,7 @@ def test_the_installed_demo_runs(cluster, installed, tmp_path, unique_name):
     assert worker_log.is_file(), "the demo's worker log is not under ENVGRID_VAR_DIR"
     assert "summary" in demo.stdout
     catalogue = Catalogue.load(prefix=prefix, env={})
-    codec = EventCodec(registry_client(cluster.schema_registry_url), catalogue.event_type_of)
+    codec = EventCodec(registry_client(cluster), catalogue.event_type_of)
     departments = [spec.name for spec in catalogue.by_template("dept.{department}.cases")]
     dispatched = [value for records in read_all(cluster, codec, departments).values()
                   for _, event, value, _ in records if event == "CaseDispatched"]

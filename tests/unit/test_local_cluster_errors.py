@@ -131,14 +131,14 @@ def test_a_broker_jvm_that_ends_while_starting_is_started_again_on_fresh_ports(t
 
     started: list[tuple[int, int]] = []
 
-    def fake_start(java, libs, var, port, controller_port):
+    def fake_start(java, libs, var, port, controller_port, super_user=None):
         started.append((port, controller_port))
         (var / "log").mkdir(parents=True, exist_ok=True)
         (var / "log" / "kafka.log").write_text(f"attempt {len(started)}\n")
         script = "exit 1" if len(started) == 1 else "sleep 30"
         return spawn(["/bin/sh", "-c", script, broker.MARKER], var / "log" / "kafka.out", cwd=var), 0.0
 
-    def fake_wait_ready(port, pid, log_file, timeout, popen=None):
+    def fake_wait_ready(port, pid, log_file, timeout, popen=None, client=None):
         if len(started) == 1:
             popen.wait(timeout=5)  # the first JVM's end is what the real wait sees
         if not alive(pid, broker.MARKER):
@@ -153,7 +153,7 @@ def test_a_broker_jvm_that_ends_while_starting_is_started_again_on_fresh_ports(t
     monkeypatch.setattr(registry, "wait_ready", lambda *a: 0.1)
     monkeypatch.setattr(broker, "start", fake_start)
     monkeypatch.setattr(broker, "wait_ready", fake_wait_ready)
-    local = LocalCluster(var_dir=tmp_path / "var")
+    local = LocalCluster(var_dir=tmp_path / "var", security="plaintext")  # no broker to create users in
     try:
         addresses = local.up()
         assert len(started) == 2 and started[0] != started[1]

@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         load_year_file(args.file)  # refuse a bad file before touching the cluster
         addresses = running_cluster()
         catalogue = Catalogue.load(prefix=args.prefix)
-        codec = EventCodec(registry_client(addresses.schema_registry_url), catalogue.event_type_of, auto_register=True)
-        producer = Producer({"bootstrap.servers": addresses.bootstrap_servers, "enable.idempotence": True})
+        codec = EventCodec(registry_client(addresses), catalogue.event_type_of, auto_register=True)
+        producer = Producer(addresses.kafka_config({"enable.idempotence": True}))
         publication, copies = publish(args.file, producer, codec, catalogue, args.at or datetime.now(UTC))
     except ClusterSettingsError as error:
         print(f"error: {error}", file=sys.stderr)

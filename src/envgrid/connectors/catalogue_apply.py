@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="apply: only show what would change")
     parser.add_argument("--prefix", help="topic name prefix (default ENVGRID_TOPIC_PREFIX or envgrid)")
     parser.add_argument("--profile", help="replication profile: local or production (default ENVGRID_TOPIC_PROFILE)")
-    parser.add_argument("--bootstrap-servers", help="default: envgrid.connectors.settings (ENVGRID_BOOTSTRAP_SERVERS or local)")
+    parser.add_argument("--bootstrap-servers", help="default: envgrid.connectors.settings (ENVGRID_BOOTSTRAP_SERVERS or "
+                        "local); given, it is reached with the security settings of the environment (ENVGRID_KAFKA_*)")
     args = parser.parse_args(argv)
     try:
         catalogue = Catalogue.load(prefix=args.prefix, profile=args.profile)
@@ -101,16 +102,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from confluent_kafka.admin import AdminClient
 
-    bootstrap = args.bootstrap_servers
-    if not bootstrap:
-        from envgrid.connectors.settings import ClusterSettingsError, running_cluster
+    from envgrid.connectors.settings import ClusterAddresses, ClusterSettingsError, client_security, running_cluster
 
-        try:
-            bootstrap = running_cluster().bootstrap_servers
-        except ClusterSettingsError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    try:
+        cluster = ClusterAddresses(args.bootstrap_servers, "", client_security()) if args.bootstrap_servers \
+            else running_cluster()
+    except ClusterSettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    bootstrap = cluster.bootstrap_servers
+    admin = AdminClient(cluster.kafka_config())
     dry_run = args.command == "plan" or args.dry_run
     statuses = apply(admin, catalogue, dry_run=dry_run)
     _print_statuses(statuses, f"{'plan' if dry_run else 'apply'}: {catalogue.prefix}.* on {bootstrap}")

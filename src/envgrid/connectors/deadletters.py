@@ -20,7 +20,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.serde import EventCodec, registry_client
-from envgrid.connectors.settings import ClusterSettingsError, running_cluster
+from envgrid.connectors.settings import ClusterAddresses, ClusterSettingsError, running_cluster
 
 REINJECTION_HEADER = "envgrid-reinjections"
 
@@ -40,11 +40,11 @@ class Selection:
 
 
 def read_dead_letters(
-    bootstrap_servers: str, codec: EventCodec, topic: str, timeout: float = 30.0
+    cluster: ClusterAddresses, codec: EventCodec, topic: str, timeout: float = 30.0
 ) -> Iterator[dict[str, Any]]:
     """Every dead letter from the beginning up to the topic's current end."""
-    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": f"deadletters-{time.time_ns()}",
-                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    consumer = Consumer(cluster.kafka_config({"group.id": f"deadletters-{time.time_ns()}",
+                                              "enable.auto.commit": False, "auto.offset.reset": "earliest"}))
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         ends: dict[int, int] = {}
@@ -103,16 +103,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     catalogue = Catalogue.load(prefix=args.prefix)
-    codec = EventCodec(registry_client(addresses.schema_registry_url), catalogue.event_type_of, auto_register=False)
-    letters = read_dead_letters(addresses.bootstrap_servers, codec, catalogue.topic("deadletter"))
+    codec = EventCodec(registry_client(addresses), catalogue.event_type_of, auto_register=False)
+    letters = read_dead_letters(addresses, codec, catalogue.topic("deadletter"))
     selection = Selection(args.reason, args.stage, args.source_topic, args.max_reinjections)
     if args.command == "list":
         kinds = Counter((letter["stage"], letter["reason_code"], letter["source_topic"]) for letter in letters if selection.picks(letter))
         for (stage, reason, source), n in sorted(kinds.items()):
             print(f"{n:>8}  {stage:<9} {reason:<28} {source}")
         return 0
-    producer = Producer({"bootstrap.servers": addresses.bootstrap_servers, "enable.idempotence": True,
-                         "partitioner": "murmur2_random"})
+    producer = Producer(addresses.kafka_config({"enable.idempotence": True, "partitioner": "murmur2_random"}))
     counts = reinject(producer, letters, selection, dry_run=args.dry_run)
     verb = "would re-inject" if args.dry_run else "re-injected"
     for source, n in sorted(counts.items()):

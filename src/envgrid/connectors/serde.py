@@ -47,6 +47,7 @@ from envgrid.connectors.wire import (
     record_name,
     split_frame,
 )
+from envgrid.localcluster.addresses import ClusterAddresses
 
 __all__ = [
     "COMPATIBILITY_LEVEL",
@@ -73,10 +74,11 @@ TopicEvents = Callable[[str], "str | None"]
 REGISTRY_TIMEOUT_S = 5  # a registry that hangs must not hang the worker: the call fails and is tried again
 
 
-def registry_client(url: str, **extra: Any) -> SchemaRegistryClient:
-    """Client for the registry at `url` (for Apicurio: its Confluent-compatible `.../apis/ccompat/v7`).
-    Requests time out after REGISTRY_TIMEOUT_S (the client's own default is to wait forever)."""
-    return SchemaRegistryClient({"url": url, "timeout": REGISTRY_TIMEOUT_S, **extra})
+def registry_client(cluster: ClusterAddresses, **extra: Any) -> SchemaRegistryClient:
+    """Client for the cluster's registry (for Apicurio: its Confluent-compatible `.../apis/ccompat/v7`), with
+    the cluster's registry credentials. Requests time out after REGISTRY_TIMEOUT_S (the client's own
+    default is to wait forever)."""
+    return SchemaRegistryClient({**cluster.registry_config(), "timeout": REGISTRY_TIMEOUT_S, **extra})
 
 
 def subject_for(event_name: str) -> str:

@@ -1,20 +1,55 @@
-"""Cluster settings: the ONE reader of ENVGRID_BOOTSTRAP_SERVERS and ENVGRID_SCHEMA_REGISTRY_URL.
+"""Cluster settings: the ONE reader of the variables naming the cluster and how to authenticate to it.
 
-Both set  -> an external cluster; nothing local is ever started.
-Neither   -> the local cluster of `envgrid.localcluster`: `running_cluster()` (the worker and the operator
-             commands) uses it only if it already runs; `ensure_cluster()` (the demo, the simulator, the
-             benchmarks) starts it when needed. A production worker never starts a cluster of its own.
-Only one  -> an error: half an external cluster is almost certainly a mistake.
+Addresses:
+  ENVGRID_BOOTSTRAP_SERVERS and ENVGRID_SCHEMA_REGISTRY_URL
+    both set  -> an external cluster; nothing local is ever started.
+    neither   -> the local cluster of `envgrid.localcluster`: `running_cluster()` (the worker and the operator
+                 commands) uses it only if it already runs; `ensure_cluster()` (the demo, the simulator, the
+                 benchmarks) starts it when needed. A production worker never starts a cluster of its own.
+                 The local cluster brings its own credentials (the `pipeline` principal's).
+    only one  -> an error: half an external cluster is almost certainly a mistake.
+
+Security of an external cluster, with the standard client keys:
+  ENVGRID_KAFKA_CONFIG=<file>   a properties file with `security.protocol`, `sasl.mechanism`, `sasl.username`,
+                                `sasl.password` (and optionally `ssl.ca.location`, `sasl.jaas.config` for
+                                Java tools, `basic.auth.user.info` for the registry) — what
+                                `python -m envgrid.localcluster env` points at;
+  ENVGRID_KAFKA_SECURITY_PROTOCOL, ENVGRID_KAFKA_SASL_MECHANISM, ENVGRID_KAFKA_SASL_USERNAME,
+  ENVGRID_KAFKA_SASL_PASSWORD, ENVGRID_SCHEMA_REGISTRY_USER_INFO (user:password)
+                                one setting each; they override the file's.
+  None of them: PLAINTEXT, no authentication. Half a SASL configuration is an error naming what is missing.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
 
-from envgrid.localcluster.addresses import BOOTSTRAP_ENV, REGISTRY_ENV, ClusterAddresses
+from envgrid.localcluster.addresses import (
+    BOOTSTRAP_ENV,
+    KAFKA_CONFIG_ENV,
+    PLAINTEXT,
+    REGISTRY_ENV,
+    SASL_MECHANISMS,
+    SASL_PROTOCOLS,
+    SECURITY_ENV_KEYS,
+    SECURITY_ENVS,
+    SECURITY_PROTOCOL_ENV,
+    ClientSecurity,
+    ClusterAddresses,
+)
 
-__all__ = ["ClusterAddresses", "ClusterSettingsError", "cluster_settings", "ensure_cluster", "running_cluster"]
+__all__ = ["ClientSecurity", "ClusterAddresses", "ClusterSettingsError", "client_security", "cluster_settings",
+           "ensure_cluster", "read_client_properties", "running_cluster"]
+
+#: keys a client properties file may hold; anything else is refused rather than silently ignored
+FILE_KEYS = ("security.protocol", "sasl.mechanism", "sasl.username", "sasl.password", "ssl.ca.location",
+             "sasl.jaas.config", "basic.auth.credentials.source", "basic.auth.user.info")
+_ALIASES = {"sasl.mechanisms": "sasl.mechanism"}  # librdkafka's older spelling
+_JAAS_FIELD = re.compile(r'\b(username|password)\s*=\s*"([^"]*)"')
 
 
 class ClusterSettingsError(ValueError):
@@ -27,13 +62,62 @@ def cluster_settings(env: Mapping[str, str] | None = None) -> ClusterAddresses |
     bootstrap = env.get(BOOTSTRAP_ENV, "").strip()
     registry = env.get(REGISTRY_ENV, "").strip().rstrip("/")
     if bootstrap and registry:
-        return ClusterAddresses(bootstrap, registry)
+        return ClusterAddresses(bootstrap, registry, client_security(env))
     if bootstrap or registry:
         missing = REGISTRY_ENV if bootstrap else BOOTSTRAP_ENV
         raise ClusterSettingsError(
             f"{BOOTSTRAP_ENV if bootstrap else REGISTRY_ENV} is set but {missing} is not. Set both to use "
             f"an external cluster, or unset both to use the local one (python -m envgrid.localcluster up).")
+    stray = [name for name in SECURITY_ENVS if env.get(name, "").strip()]
+    if stray:
+        raise ClusterSettingsError(
+            f"{', '.join(stray)} {'is' if len(stray) == 1 else 'are'} set but {BOOTSTRAP_ENV} and {REGISTRY_ENV} are "
+            f"not: security settings are for an external cluster. Set both addresses too, or unset them to use "
+            f"the local cluster, which brings its own credentials (`eval \"$(python -m envgrid.localcluster env)\"` "
+            f"sets all of them).")
     return None
+
+
+def client_security(env: Mapping[str, str] | None = None) -> ClientSecurity:
+    """Security settings from ENVGRID_KAFKA_CONFIG's file, then the single variables, checked whole."""
+    env = os.environ if env is None else env
+    values: dict[str, str] = {}
+    origin: dict[str, str] = {}
+    config_file = env.get(KAFKA_CONFIG_ENV, "").strip()
+    if config_file:
+        for key, value in read_client_properties(Path(config_file)).items():
+            values[key], origin[key] = value, f"{key} in {config_file} ({KAFKA_CONFIG_ENV})"
+    overridden = False
+    for name, key in SECURITY_ENV_KEYS.items():
+        if env.get(name, "").strip():
+            values[key], origin[key] = env[name].strip(), name
+            overridden = True
+    security = _security_from(values, origin)
+    if config_file and not overridden:
+        security = replace(security, config_file=str(Path(config_file).resolve()))
+    return security
+
+
+def read_client_properties(path: Path) -> dict[str, str]:
+    """The settings of a Java-style client properties file (`key=value`, `key: value`, `#`/`!` comments,
+    trailing-backslash continuations), limited to FILE_KEYS."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ClusterSettingsError(f"{KAFKA_CONFIG_ENV}={path}: cannot read it ({error.strerror or error}). "
+                                   f"Point it at a client properties file, or unset it.") from None
+    values: dict[str, str] = {}
+    for number, line in _logical_lines(text):
+        match = re.match(r"([^=:\s]+)\s*[=:\s]\s*(.*)$", line)
+        if not match:
+            raise ClusterSettingsError(f"{path}, line {number}: expected key=value, found {line[:40]!r}")
+        key, value = _ALIASES.get(match.group(1), match.group(1)), match.group(2).strip()
+        if key not in FILE_KEYS:
+            hint = f" (set {BOOTSTRAP_ENV} instead)" if key == "bootstrap.servers" else ""
+            raise ClusterSettingsError(f"{path}, line {number}: {key} is not a setting envgrid reads{hint}; "
+                                       f"it reads {', '.join(FILE_KEYS)}")
+        values[key] = value
+    return values
 
 
 def ensure_cluster(env: Mapping[str, str] | None = None) -> ClusterAddresses:
@@ -60,3 +144,76 @@ def running_cluster(env: Mapping[str, str] | None = None) -> ClusterAddresses:
             f"and the schema registry's Confluent-compatible URL. For local work, start the local cluster "
             f"first (`python -m envgrid.localcluster up`); this command does not start one by itself.")
     return local
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _security_from(values: dict[str, str], origin: dict[str, str]) -> ClientSecurity:
+    if "sasl.jaas.config" in values:  # a Java tool's file: take what librdkafka's keys leave unsaid
+        for field_name, value in _JAAS_FIELD.findall(values["sasl.jaas.config"]):
+            key = f"sasl.{field_name}"
+            if key not in values:
+                values[key], origin[key] = value, origin["sasl.jaas.config"]
+    protocol = values.get("security.protocol", "").upper()
+    sasl_keys = [key for key in ("sasl.mechanism", "sasl.username", "sasl.password", "ssl.ca.location")
+                 if key in values]
+    if not protocol:
+        if sasl_keys:
+            raise ClusterSettingsError(
+                f"{', '.join(origin[k] for k in sasl_keys)} set, but no security.protocol: set "
+                f"{SECURITY_PROTOCOL_ENV} (or security.protocol in the file) to SASL_SSL, or SASL_PLAINTEXT on a "
+                f"trusted network such as loopback.")
+        protocol = PLAINTEXT
+    if protocol != PLAINTEXT and protocol not in SASL_PROTOCOLS:
+        raise ClusterSettingsError(f"{origin['security.protocol']} is {values['security.protocol']!r}; envgrid "
+                                   f"supports {', '.join((PLAINTEXT, *SASL_PROTOCOLS))}.")
+    if protocol == PLAINTEXT and sasl_keys:
+        raise ClusterSettingsError(
+            f"{', '.join(origin[k] for k in sasl_keys)} set, but security.protocol is PLAINTEXT, which sends no "
+            f"credentials: set it to SASL_SSL or SASL_PLAINTEXT, or remove the SASL settings.")
+    if protocol in SASL_PROTOCOLS:
+        missing = [key for key in ("sasl.mechanism", "sasl.username", "sasl.password") if not values.get(key)]
+        if missing:
+            raise ClusterSettingsError(
+                f"security.protocol is {protocol} ({origin['security.protocol']}) but {', '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} missing: give all of sasl.mechanism, sasl.username and "
+                f"sasl.password (ENVGRID_KAFKA_SASL_MECHANISM, _USERNAME, _PASSWORD, or in {KAFKA_CONFIG_ENV}'s file).")
+        mechanism = values["sasl.mechanism"].upper()
+        if mechanism not in SASL_MECHANISMS:
+            raise ClusterSettingsError(f"{origin['sasl.mechanism']} is {values['sasl.mechanism']!r}; envgrid "
+                                       f"supports {', '.join(SASL_MECHANISMS)}.")
+        values["sasl.mechanism"] = mechanism
+    if "ssl.ca.location" in values and protocol != "SASL_SSL":
+        raise ClusterSettingsError(f"{origin['ssl.ca.location']} set, but security.protocol is {protocol}: "
+                                   f"a CA is only used with SASL_SSL.")
+    source = values.get("basic.auth.credentials.source", "USER_INFO").upper()
+    if source != "USER_INFO":
+        raise ClusterSettingsError(f"{origin['basic.auth.credentials.source']} is {source!r}; envgrid reads the "
+                                   f"registry's credentials from basic.auth.user.info (USER_INFO) only.")
+    user_info = values.get("basic.auth.user.info")
+    if user_info is not None and ":" not in user_info:
+        raise ClusterSettingsError(f"{origin['basic.auth.user.info']} must be user:password.")
+    return ClientSecurity(protocol, values.get("sasl.mechanism"), values.get("sasl.username"),
+                          values.get("sasl.password"), values.get("ssl.ca.location"), user_info)
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, line) of every setting, continuations joined, comments and blanks left out."""
+    result: list[tuple[int, str]] = []
+    pending, start = "", 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.lstrip()
+        if not pending and (not line or line[0] in "#!"):
+            continue
+        if not pending:
+            start = number
+        trailing = len(line) - len(line.rstrip("\\"))
+        if trailing % 2:  # an odd number of backslashes continues the line
+            pending += line[:-1]
+            continue
+        result.append((start, pending + line))
+        pending = ""
+    if pending:
+        result.append((start, pending))
+    return result

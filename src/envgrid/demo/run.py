@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         addresses = external
     worker = None
     try:
-        console.print(f"  broker   {addresses.bootstrap_servers}\n  registry {addresses.schema_registry_url}")
+        who = f" as {addresses.security.username} ({addresses.security.protocol}/{addresses.security.mechanism})" \
+            if addresses.security.sasl else " (no authentication)"
+        console.print(f"  broker   {addresses.bootstrap_servers}{who}\n  registry {addresses.schema_registry_url}")
         catalogue = Catalogue.load(prefix=args.prefix)
         _prepare(addresses, catalogue, console)
         start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC).replace(microsecond=0)
@@ -87,10 +89,10 @@ def main(argv: list[str] | None = None) -> int:
 def _prepare(addresses: ClusterAddresses, catalogue: Catalogue, console: Console) -> None:
     from confluent_kafka.admin import AdminClient
 
-    statuses = apply_catalogue(AdminClient({"bootstrap.servers": addresses.bootstrap_servers}), catalogue)
+    statuses = apply_catalogue(AdminClient(addresses.kafka_config()), catalogue)
     created = sum(1 for s in statuses if s.status == "created")
     console.print(f"  topics   {len(statuses)} in the catalogue, {created} created")
-    ids = register_all(registry_client(addresses.schema_registry_url))
+    ids = register_all(registry_client(addresses))
     console.print(f"  schemas  {len(ids)} registered (BACKWARD_TRANSITIVE)")
 
 
@@ -106,8 +108,7 @@ def horizon_of(start: datetime, args: argparse.Namespace) -> datetime:
 def _start_worker(addresses: ClusterAddresses, args: argparse.Namespace, start: datetime, speedup: float,
                   origin: float) -> subprocess.Popen[bytes]:
     log_dir().mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, ENVGRID_BOOTSTRAP_SERVERS=addresses.bootstrap_servers,
-               ENVGRID_SCHEMA_REGISTRY_URL=addresses.schema_registry_url)
+    env = addresses.child_env(os.environ)
     command = [sys.executable, "-m", "envgrid.demo.worker", "--app-id", args.app_id, "--topic-prefix", args.prefix,
                "--processors", "router,cases,ticker,departments", "--clock", "accelerated",
                "--speedup", str(speedup), "--clock-start", start.isoformat(), "--clock-origin", repr(origin),
@@ -122,8 +123,8 @@ def _run(addresses: ClusterAddresses, catalogue: Catalogue, args: argparse.Names
     # on average `rate` reports per real second; busier by day than at night, as the generator makes them
     config = GeneratorConfig(start=clock.start, mean_interarrival_s=args.speedup / args.rate,
                              kind_shares={"PetitionComplaint": 0.78, "PatrolReport": 0.22, "DepartmentNotice": 0.0})
-    codec = EventCodec(registry_client(addresses.schema_registry_url), catalogue.event_type_of)
-    producer = make_producer(addresses.bootstrap_servers)
+    codec = EventCodec(registry_client(addresses), catalogue.event_type_of)
+    producer = make_producer(addresses)
     with Live(view.render(None, 0), console=console, refresh_per_second=2) as live:
         def progress(count: int, _result: PublishResult) -> None:
             live.update(view.render(scrape(view.metrics_url), count))
@@ -135,7 +136,7 @@ def _run(addresses: ClusterAddresses, catalogue: Catalogue, args: argparse.Names
         # Settle until the SLA clock has judged every deadline up to the horizon and the case desk has
         # taken in its last ticks: under load this takes longer, and the verdicts are the same.
         horizon = horizon_of(clock.start, args).timestamp()
-        done = InputProgress(addresses.bootstrap_servers, args.app_id,
+        done = InputProgress(addresses, args.app_id,
                              [catalogue.topic("internal.sla-ticks"), catalogue.topic("internal.case-commands")],
                              codec.decode)
         give_up = time.monotonic() + args.settle * 20 + 600

@@ -22,6 +22,12 @@ def _status(cluster: LocalCluster) -> int:
           f" (controller :{b['controller_port']})  log {b['log']}")
     print(f"  registry  {'up  ' if r['alive'] else 'DOWN'} pid {r['pid']}  {r['url']}"
           f" (health :{r['management_port']}/health/ready)  log {r['log']}")
+    if st.get("security") == "sasl":
+        print(f"  security  SASL_PLAINTEXT/SCRAM-SHA-512 on loopback, StandardAuthorizer, super user "
+              f"{st['super_user']}; registry: basic auth + roles; {st['principals']} principals' credentials "
+              f"in {st['credentials']} (owner-only)")
+    else:
+        print("  security  NONE: plaintext, no authentication (started with --plaintext)")
     return 0 if st["running"] else 1
 
 
@@ -33,9 +39,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--registry-port", type=int, help="fixed registry port (default: a free one)")
     p.add_argument("--var-dir", help="runtime directory (default: $ENVGRID_VAR_DIR, else ./var of the working directory)")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for each to answer")
+    p.add_argument("--principal", default=None,
+                   help="up/env: print the settings of this principal (config/principals.yaml; default: pipeline)")
+    p.add_argument("--plaintext", action="store_true",
+                   help="up: start WITHOUT any authentication (to measure what SASL costs); never the default")
     a = p.parse_args(argv)
     cluster = LocalCluster(var_dir=a.var_dir, kafka_port=a.kafka_port, registry_port=a.registry_port,
-                           broker_timeout=a.timeout, registry_timeout=a.timeout)
+                           broker_timeout=a.timeout, registry_timeout=a.timeout,
+                           security="plaintext" if a.plaintext else "sasl")
     try:
         if a.command == "up":
             addrs = cluster.up()
@@ -49,9 +60,11 @@ def main(argv: list[str] | None = None) -> int:
                 if port and st[part]["port"] != port:
                     print(f"# note: the running {part} uses port {st[part]['port']}, not {port}; "
                           "run `down` first to change ports", file=sys.stderr)
+            if a.principal:
+                addrs = cluster.addresses(a.principal) or addrs
             print(addrs.exports())
         elif a.command == "env":
-            addrs = cluster.addresses()
+            addrs = cluster.addresses(a.principal)
             if addrs is None:
                 print("# no local cluster running; start one: python -m envgrid.localcluster up", file=sys.stderr)
                 return 1

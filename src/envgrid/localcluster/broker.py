@@ -8,13 +8,17 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
+from .credentials import MECHANISM, write_private
 from .errors import BrokerExited, BrokerNotReady, LocalClusterError
 from .proc import HOST, alive, exit_status, log_tail, machine_state, port_open, spawn
 
 MARKER = "kafka.Kafka"  # in the JVM's command line; guards pid checks
 LOG4J2 = Path(__file__).parent / "kafka" / "log4j2.yaml"
 HEAP = ("-Xmx512m", "-Xms256m")
+Login = tuple[str, str]  # principal name, password
+SCRAM_ITERATIONS = 4096  # Kafka's minimum for SCRAM-SHA-512, as StorageTool's --add-scram uses
 
 
 def cluster_id() -> str:
@@ -26,16 +30,14 @@ def cluster_id() -> str:
             return cid
 
 
-def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
+def server_properties(port: int, controller_port: int, data_dir: Path, super_user: Login | None = None) -> str:
+    """The broker's config: SASL/SCRAM-SHA-512 and the StandardAuthorizer when `super_user` (name, password)
+    is given, else PLAINTEXT with no authentication (only for measuring what SASL costs)."""
     props = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@{HOST}:{controller_port}",
-        "listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://{HOST}:{port}",
-        "inter.broker.listener.name": "PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "log.dirs": str(data_dir),
         "num.partitions": "1",
         "auto.create.topics.enable": "false",  # every topic comes from config/topics.yaml
@@ -46,7 +48,41 @@ def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
         "share.coordinator.state.topic.min.isr": "1",
         "group.initial.rebalance.delay.ms": "0",
     }
+    if super_user is None:
+        props.update({
+            "listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
+            "advertised.listeners": f"PLAINTEXT://{HOST}:{port}",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        })
+    else:
+        props.update(_sasl_properties(port, controller_port, super_user))
     return "".join(f"{k}={v}\n" for k, v in props.items())
+
+
+def _sasl_properties(port: int, controller_port: int, super_user: Login) -> dict[str, str]:
+    """Clients and the broker itself use SCRAM-SHA-512 on CLIENT. The controller's listener cannot use
+    SCRAM (its credentials live in the metadata the controller serves), so it takes PLAIN with the super user
+    as its only user: no listener accepts a connection without a password."""
+    name, password = super_user
+    login = f'username="{name}" password="{password}"'
+    return {
+        "listeners": f"CLIENT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
+        "advertised.listeners": f"CLIENT://{HOST}:{port}",
+        "inter.broker.listener.name": "CLIENT",
+        "listener.security.protocol.map": "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+        "listener.name.client.sasl.enabled.mechanisms": MECHANISM,
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "sasl.mechanism.inter.broker.protocol": MECHANISM,
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        f"listener.name.client.{MECHANISM.lower()}.sasl.jaas.config":
+            f"org.apache.kafka.common.security.scram.ScramLoginModule required {login};",
+        "listener.name.controller.plain.sasl.jaas.config":
+            f'org.apache.kafka.common.security.plain.PlainLoginModule required {login} user_{name}="{password}";',
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": f"User:{name}",
+        "allow.everyone.if.no.acl.found": "false",  # the default, said out loud: no ACL, no access
+    }
 
 
 def _jvm(java: str, libs: Path, log_file: Path) -> list[str]:
@@ -55,18 +91,23 @@ def _jvm(java: str, libs: Path, log_file: Path) -> list[str]:
             "-cp", f"{libs}/*"]
 
 
-def start(java: str, libs: Path, var: Path, port: int, controller_port: int) -> tuple[subprocess.Popen, float]:
-    """Write a fresh config, format fresh storage, start the broker (does not wait for it).
-    Returns the process and the seconds formatting took."""
+def start(java: str, libs: Path, var: Path, port: int, controller_port: int,
+          super_user: Login | None = None) -> tuple[subprocess.Popen, float]:
+    """Write a fresh config, format fresh storage (with the super user's SCRAM credential when secured),
+    start the broker (does not wait for it). Returns the process and the seconds formatting took.
+    The other principals' credentials are created through the Admin API once it runs (`create_users`),
+    so their passwords never appear on a command line."""
     t0 = time.monotonic()
     home, log_file = var / "kafka", var / "log" / "kafka.log"
     shutil.rmtree(home, ignore_errors=True)  # the registry is in memory: start both empty
     (home / "data").mkdir(parents=True)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     config = home / "server.properties"
-    config.write_text(server_properties(port, controller_port, home / "data"))
+    write_private(config, server_properties(port, controller_port, home / "data", super_user))  # has a password
     jvm = _jvm(java, libs, log_file)
-    fmt = subprocess.run([*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(config)],
+    scram = [] if super_user is None else \
+        ["--add-scram", f"{MECHANISM}=[name={super_user[0]},password={super_user[1]}]"]
+    fmt = subprocess.run([*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(config), *scram],
                          cwd=var, capture_output=True, text=True, timeout=120)
     if fmt.returncode != 0:
         raise LocalClusterError(f"Formatting Kafka storage in {home / 'data'} failed "
@@ -76,8 +117,9 @@ def start(java: str, libs: Path, var: Path, port: int, controller_port: int) -> 
 
 
 def wait_ready(port: int, pid: int, log_file: Path, timeout: float,
-               popen: subprocess.Popen | None = None) -> float:
-    """Block until the broker answers AdminClient.list_topics; return the seconds it took.
+               popen: subprocess.Popen | None = None, client: dict[str, Any] | None = None) -> float:
+    """Block until the broker answers AdminClient.list_topics (as `client`: the super user's settings on a
+    secured broker); return the seconds it took.
     A JVM that ends first raises BrokerExited with how it ended, its console output (where the JVM
     itself reports fatal errors such as running out of memory or threads), its log's errors and
     the machine's free memory and disk."""
@@ -94,7 +136,7 @@ def wait_ready(port: int, pid: int, log_file: Path, timeout: float,
         if left <= 0:
             raise BrokerNotReady(address, timeout, log_file)
         if port_open(port):  # avoids librdkafka's "connection refused" noise while the JVM boots
-            admin = admin or AdminClient({"bootstrap.servers": address, "log_level": 0})
+            admin = admin or AdminClient({"bootstrap.servers": address, "log_level": 0, **(client or {})})
             try:
                 md = admin.list_topics(timeout=min(2.0, max(left, 0.1)))
                 if md.brokers:
@@ -103,6 +145,18 @@ def wait_ready(port: int, pid: int, log_file: Path, timeout: float,
                 pass
         time.sleep(0.1)
 
+
+def create_users(admin: Any, passwords: dict[str, str], timeout: float = 30.0) -> None:
+    """A SCRAM-SHA-512 credential for each principal (Admin API, as the super user)."""
+    from confluent_kafka.admin import ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
+
+    info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS)
+    upserts = [UserScramCredentialUpsertion(name, info, password.encode()) for name, password in passwords.items()]
+    for name, future in admin.alter_user_scram_credentials(upserts, request_timeout=timeout).items():
+        try:
+            future.result(timeout)
+        except Exception as error:
+            raise LocalClusterError(f"Creating the SCRAM credential of principal {name} failed: {error}") from error
 
 
 def _exit_detail(pid: int, log_file: Path, popen: subprocess.Popen | None) -> str:

@@ -4,6 +4,12 @@
 until each answers. `status()`/`down()` work from any process through the state file.
 Sessions (pytest) use `acquire()`/`release()`: the last session out stops a cluster that a session
 started; a cluster started with the command (`python -m envgrid.localcluster up`) is left running.
+
+Secured by default (`security="sasl"`): SASL/SCRAM-SHA-512 and the StandardAuthorizer on the broker, basic
+authentication and roles on the registry, one credential per principal of config/principals.yaml
+(`envgrid.localcluster.credentials`), and the bootstrap ACL set for the pipeline principal. The addresses it
+returns carry the pipeline principal's credentials. `security="plaintext"` starts both without any
+authentication, for measuring what SASL costs only.
 """
 
 from __future__ import annotations
@@ -19,19 +25,24 @@ from pathlib import Path
 
 from envgrid import paths
 
-from . import broker, fetch, registry
-from .addresses import ClusterAddresses
-from .errors import BrokerExited
+from . import broker, credentials, fetch, registry
+from .addresses import ClientSecurity, ClusterAddresses
+from .bootstrap_acls import create_bootstrap_acls
+from .errors import BrokerExited, LocalClusterError
 from .java import find_java, find_registry_java
 from .proc import HOST, alive, check_port_free, free_ports, stop
 
 BROKER_ATTEMPTS = 3  # a broker JVM that ends while starting is started again, twice at most
+SECURITY_MODES = ("sasl", "plaintext")
 
 
 class LocalCluster:
     def __init__(self, var_dir: Path | None = None, kafka_port: int | None = None,
                  registry_port: int | None = None, broker_timeout: float = 90.0,
-                 registry_timeout: float = 120.0):
+                 registry_timeout: float = 120.0, security: str = "sasl"):
+        if security not in SECURITY_MODES:
+            raise ValueError(f"security must be one of {', '.join(SECURITY_MODES)}, not {security!r}")
+        self.security = security
         self.var = Path(var_dir or paths.var_dir()).resolve()
         self.kafka_port, self.registry_port = kafka_port, registry_port
         self.broker_timeout, self.registry_timeout = broker_timeout, registry_timeout
@@ -60,10 +71,14 @@ class LocalCluster:
         st["sessions"] = self._live_leases()
         return st
 
-    def addresses(self) -> ClusterAddresses | None:
-        """Addresses of the running local cluster, None if it does not run."""
+    def addresses(self, principal: str | None = None) -> ClusterAddresses | None:
+        """Addresses of the running local cluster, with the credentials of `principal` (default: the pipeline
+        principal) when it is secured; None if it does not run."""
         st = self.status()
-        return self._addresses(st) if st["running"] else None
+        return self._addresses(st, principal) if st["running"] else None
+
+    def credentials_dir(self) -> Path:
+        return credentials.directory(self.var)
 
     def acquire(self) -> ClusterAddresses:
         """up() for a test session: record this process as a user of the cluster."""
@@ -112,17 +127,34 @@ class LocalCluster:
                 (self.leases / str(pid)).unlink(missing_ok=True)
         return [pid for pid in pids if alive(pid)]
 
-    @staticmethod
-    def _addresses(st: dict) -> ClusterAddresses:
-        return ClusterAddresses(st["broker"]["bootstrap_servers"], st["registry"]["url"])
+    def _security(self, st: dict, principal: str | None) -> ClientSecurity:
+        if st.get("security", "plaintext") == "plaintext":
+            return ClientSecurity()
+        name = principal or st["pipeline"]
+        try:
+            return credentials.security(self.var, name)
+        except KeyError as error:
+            raise LocalClusterError(f"{error.args[0]}; it is made when the local cluster starts "
+                                    f"(principals: src/envgrid/config/principals.yaml)") from None
+
+    def _addresses(self, st: dict, principal: str | None = None) -> ClusterAddresses:
+        return ClusterAddresses(st["broker"]["bootstrap_servers"], st["registry"]["url"],
+                                self._security(st, principal))
 
     def _up(self, owner: str) -> ClusterAddresses:
         st = self._read()
         if st and alive(st["broker"]["pid"], broker.MARKER) and alive(st["registry"]["pid"], registry.MARKER):
+            running = st.get("security", "plaintext")
+            if running != self.security:
+                raise LocalClusterError(
+                    f"The local cluster in {self.var} runs {running}, and {self.security} was asked for. Stop it "
+                    f"first (python -m envgrid.localcluster down --var-dir {self.var}) or use another var dir.")
+            admin = self._security(st, st.get("super_user"))
             broker.wait_ready(st["broker"]["port"], st["broker"]["pid"], Path(st["broker"]["log"]),
-                              self.broker_timeout)
+                              self.broker_timeout, client=admin.librdkafka())
             registry.wait_ready(st["registry"]["port"], st["registry"]["management_port"],
-                                st["registry"]["pid"], Path(st["registry"]["log"]), self.registry_timeout)
+                                st["registry"]["pid"], Path(st["registry"]["log"]), self.registry_timeout,
+                                self._security(st, None).registry_user_info)
             if owner == "cli" and st.get("owner") != "cli":
                 st["owner"] = "cli"  # asked for by hand: keep it after the sessions end
                 self._write(st)
@@ -146,22 +178,27 @@ class LocalCluster:
                          "bootstrap_servers": f"{HOST}:{kport}", "log": str(logs / "kafka.log"),
                          "stdout": str(logs / "kafka.out")},
               "registry": {"port": rport, "management_port": mport, "pid": None, "java": rjava,
-                           "url": registry.url(rport), "log": str(logs / "registry.log")}}
+                           "url": registry.url(rport), "log": str(logs / "registry.log")},
+              "security": self.security}
+        passwords, super_user, pipeline, users = self._credentials(st)
         try:
             t_reg = time.monotonic()
-            rproc = registry.start(rjava, home, self.var, rport, mport)  # boots while Kafka formats
+            rproc = registry.start(rjava, home, self.var, rport, mport, users,  # boots while Kafka formats
+                                   credentials.directory(self.var) / "registry-users.properties")
             st["registry"]["pid"] = rproc.pid
             self._procs["registry"] = rproc
             self._write(st)
             for attempt in range(1, BROKER_ATTEMPTS + 1):
                 st["broker"]["attempts"] = attempt
-                bproc, st["broker"]["format_s"] = broker.start(java, libs, self.var, kport, cport)
+                bproc, st["broker"]["format_s"] = broker.start(
+                    java, libs, self.var, kport, cport, (super_user, passwords[super_user]) if passwords else None)
                 st["broker"]["pid"] = bproc.pid
                 self._procs["broker"] = bproc
                 self._write(st)
                 try:
                     st["broker"]["ready_s"] = round(broker.wait_ready(
-                        kport, bproc.pid, logs / "kafka.log", self.broker_timeout, popen=bproc), 2)
+                        kport, bproc.pid, logs / "kafka.log", self.broker_timeout, popen=bproc,
+                        client=self._security(st, super_user).librdkafka()), 2)
                     break
                 except BrokerExited as exited:
                     if attempt == BROKER_ATTEMPTS:
@@ -177,13 +214,54 @@ class LocalCluster:
                         kport, cport = self._broker_ports(exclude={rport, mport})
                     st["broker"].update(port=kport, controller_port=cport,
                                         bootstrap_servers=f"{HOST}:{kport}")
-            registry.wait_ready(rport, mport, rproc.pid, logs / "registry.log", self.registry_timeout)
+            if passwords:
+                self._secure(st, passwords, super_user, pipeline)
+            registry.wait_ready(rport, mport, rproc.pid, logs / "registry.log", self.registry_timeout,
+                                self._security(st, None).registry_user_info)
             st["registry"]["ready_s"] = round(time.monotonic() - t_reg, 2)
         except BaseException:
             self._down()
             raise
         self._write(st)
         return self._addresses(st)
+
+    def _credentials(self, st: dict) -> tuple[dict[str, str], str, str, dict[str, tuple[str, str]]]:
+        """For a secured start: every principal's password, the super user's and the pipeline's names, and
+        the registry's users (name -> (password, role)); recorded in `st`. Nothing for a plaintext start."""
+        if self.security == "plaintext":
+            return {}, "", "", {}
+        from envgrid.connectors.principals import load_principals  # the one list of principals
+
+        principals = load_principals()
+        passwords = credentials.ensure(self.var, principals.names())
+        super_user, pipeline = principals.only("super-user").name, principals.only("pipeline").name
+        st.update(super_user=super_user, pipeline=pipeline, credentials=str(credentials.directory(self.var)),
+                  principals=len(passwords))
+        users = {p.name: (passwords[p.name], registry.ROLE_OF_KIND.get(p.kind, registry.READ_ONLY_ROLE))
+                 for p in principals}
+        return passwords, super_user, pipeline, users
+
+    def _secure(self, st: dict, passwords: dict[str, str], super_user: str, pipeline: str) -> None:
+        """As the super user: every other principal's SCRAM credential and the bootstrap ACL set; then wait
+        until the pipeline principal is let in (its credential reaches the broker's metadata)."""
+        from confluent_kafka import KafkaException
+        from confluent_kafka.admin import AdminClient
+
+        t0 = time.monotonic()
+        admin = AdminClient(self._addresses(st, super_user).kafka_config({"log_level": 0}))
+        broker.create_users(admin, {name: pw for name, pw in passwords.items() if name != super_user})
+        create_bootstrap_acls(admin, pipeline)
+        client = AdminClient(self._addresses(st, pipeline).kafka_config({"log_level": 0}))
+        deadline = time.monotonic() + self.broker_timeout
+        while True:
+            try:
+                client.list_topics(timeout=2)
+                break
+            except KafkaException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        st["broker"]["secured_s"] = round(time.monotonic() - t0, 2)
 
     def _ports(self) -> tuple[int, int, int, int]:
         """Broker, registry, controller and registry-management ports, all distinct."""

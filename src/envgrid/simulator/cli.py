@@ -51,8 +51,8 @@ def _publish(events, rate: float | None) -> int:
 
     addresses = ensure_cluster()
     catalogue = Catalogue.load()
-    codec = EventCodec(registry_client(addresses.schema_registry_url), catalogue.event_type_of)
-    producer = make_producer(addresses.bootstrap_servers)
+    codec = EventCodec(registry_client(addresses), catalogue.event_type_of)
+    producer = make_producer(addresses)
 
     def progress(count, result) -> None:
         print(f"\r{count} events, {result.rate:,.0f}/s, {sum(result.failed.values())} failed", end="", file=sys.stderr)

@@ -17,6 +17,7 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from envgrid.connectors.catalogue import CatalogueError
 from envgrid.connectors.serde import EventCodec
+from envgrid.localcluster.addresses import ClusterAddresses
 from envgrid.simulator.broken import truncate_frame
 from envgrid.simulator.model import EVENT_KINDS, INVALID_AVRO, MISSING_FIELDS, GeneratedEvent, Truth
 
@@ -60,9 +61,9 @@ class PublishResult:
 ProgressCallback = Callable[[int, PublishResult], None]
 
 
-def make_producer(bootstrap_servers: str, **overrides: Any) -> Producer:
+def make_producer(cluster: ClusterAddresses, **overrides: Any) -> Producer:
     """An idempotent producer with a short linger, for the intake topics."""
-    return Producer({"bootstrap.servers": bootstrap_servers, **PRODUCER_DEFAULTS, **overrides})
+    return Producer(cluster.kafka_config({**PRODUCER_DEFAULTS, **overrides}))
 
 
 class IntakeTopics:

@@ -7,6 +7,7 @@ doubled"). Agents run with concurrency 1, so faust never commits past a message 
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,7 @@ import faust
 from envgrid import paths
 from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.serde import EventCodec, registry_client
+from envgrid.localcluster.addresses import ClientSecurity, ClusterAddresses
 from envgrid.streams import metrics
 from envgrid.streams.deadletter import DeadLetterSink
 from envgrid.streams.routing_service import Output
@@ -30,8 +32,7 @@ log = logging.getLogger("envgrid.streams")
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    bootstrap_servers: str
-    schema_registry_url: str
+    cluster: ClusterAddresses  # where the broker and registry are, and the worker's credentials
     app_id: str = "envgrid"
     topic_prefix: str | None = None
     datadir: Path = field(default_factory=lambda: paths.var_dir() / "faust")
@@ -112,7 +113,8 @@ def build_runtime(config: WorkerConfig) -> Runtime:
     (config.datadir / config.app_id).mkdir(parents=True, exist_ok=True)
     app = faust.App(
         config.app_id,
-        broker=[f"kafka://{server}" for server in config.bootstrap_servers.split(",")],
+        broker=[f"kafka://{server}" for server in config.cluster.bootstrap_servers.split(",")],
+        broker_credentials=broker_credentials(config.cluster.security),
         store=config.store,
         datadir=str(config.datadir / config.app_id),
         topic_partitions=catalogue.spec(catalogue.topic("internal.case-commands")).partitions,
@@ -125,8 +127,17 @@ def build_runtime(config: WorkerConfig) -> Runtime:
         producer_linger=0.005,
         consumer_auto_offset_reset="earliest",
     )
-    codec = EventCodec(registry_client(config.schema_registry_url), catalogue.event_type_of, auto_register=True)
+    codec = EventCodec(registry_client(config.cluster), catalogue.event_type_of, auto_register=True)
     return Runtime(config, app, catalogue, codec)
+
+
+def broker_credentials(security: ClientSecurity) -> faust.types.auth.CredentialsT | None:
+    """faust's (aiokafka's) form of the client security settings; None for PLAINTEXT."""
+    if not security.sasl:
+        return None
+    context = ssl.create_default_context(cafile=security.ca_location) if security.protocol == "SASL_SSL" else None
+    return faust.SASLCredentials(username=security.username, password=security.password,
+                                 mechanism=security.mechanism, ssl_context=context)
 
 
 def raw_topic(runtime: Runtime, *names: str) -> faust.TopicT:
@@ -147,7 +158,7 @@ def declare_changelog_topics(runtime: Runtime, timeout: float = 60.0) -> None:
     replication = runtime.catalogue.spec(runtime.catalogue.topic("case.history")).replication_factor
     wanted = {table.changelog_topic.get_topic_name(): int(table.partitions or 0)
               for table in runtime.app.tables.values()}
-    admin = AdminClient({"bootstrap.servers": runtime.config.bootstrap_servers})
+    admin = AdminClient(runtime.config.cluster.kafka_config())
     existing = set(admin.list_topics(timeout=timeout).topics)
     missing = [NewTopic(name, partitions, replication, config={"cleanup.policy": "compact"})
                for name, partitions in wanted.items() if name not in existing]

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from confluent_kafka import ConsumerGroupTopicPartitions, IsolationLevel, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from envgrid.localcluster.addresses import ClusterAddresses
 from envgrid.streams import metrics
 
 __all__ = ["Partition", "LagCollector", "compute_lag", "total_lag", "fetch_lag"]
@@ -60,20 +61,20 @@ def fetch_lag(admin: AdminClient, group: str, timeout: float = 10.0,
     return compute_lag(committed, end, start)
 
 
-def total_lag(group: str, admin: AdminClient | None = None, bootstrap_servers: str | None = None,
+def total_lag(group: str, admin: AdminClient | None = None, cluster: ClusterAddresses | None = None,
               timeout: float = 10.0) -> int:
     """Messages `group` has yet to consume, over all its partitions (fresh, not the last tick's gauge).
 
-    Pass an AdminClient, or bootstrap servers, or neither to use the configured cluster
-    (ENVGRID_BOOTSTRAP_SERVERS, else the local one)."""
-    return sum(fetch_lag(admin or _admin(bootstrap_servers), group, timeout).values())
+    Pass an AdminClient, or the cluster, or neither to use the configured cluster
+    (envgrid.connectors.settings: ENVGRID_BOOTSTRAP_SERVERS and ENVGRID_KAFKA_*, else the local one)."""
+    return sum(fetch_lag(admin or _admin(cluster), group, timeout).values())
 
 
 class LagCollector:
     """Polls the lag of `groups` every `interval` seconds on a daemon thread and exports it as
     CONSUMER_LAG. `start()` / `stop()`; also usable as a context manager."""
 
-    def __init__(self, groups: Iterable[str], *, bootstrap_servers: str | None = None,
+    def __init__(self, groups: Iterable[str], *, cluster: ClusterAddresses | None = None,
                  admin: AdminClient | None = None, interval: float = 15.0, timeout: float = 10.0,
                  isolation_level: IsolationLevel = IsolationLevel.READ_UNCOMMITTED) -> None:
         self.groups = tuple(dict.fromkeys(groups))
@@ -85,7 +86,7 @@ class LagCollector:
         self.timeout = timeout
         self.isolation_level = isolation_level
         self._admin = admin
-        self._bootstrap_servers = bootstrap_servers
+        self._cluster = cluster
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._exported: dict[str, set[Partition]] = {g: set() for g in self.groups}
@@ -148,7 +149,7 @@ class LagCollector:
     @property
     def admin(self) -> AdminClient:
         if self._admin is None:
-            self._admin = _admin(self._bootstrap_servers)
+            self._admin = _admin(self._cluster)
         return self._admin
 
     # -- helpers ---------------------------------------------------------------------------------------
@@ -172,12 +173,12 @@ class LagCollector:
         self._exported[group] = set(lag)
 
 
-def _admin(bootstrap_servers: str | None) -> AdminClient:
-    if bootstrap_servers is None:
+def _admin(cluster: ClusterAddresses | None) -> AdminClient:
+    if cluster is None:
         from envgrid.connectors.settings import running_cluster
 
-        bootstrap_servers = running_cluster().bootstrap_servers
-    return AdminClient({"bootstrap.servers": bootstrap_servers})
+        cluster = running_cluster()
+    return AdminClient(cluster.kafka_config())
 
 
 def _committed_offsets(admin: AdminClient, group: str, timeout: float) -> dict[Partition, int]:

@@ -34,7 +34,7 @@ def install_ticker(runtime: Runtime) -> None:
     until = datetime.fromisoformat(config.clock_until) if config.clock_until else None
     topic = runtime.catalogue.topic("internal.sla-ticks")
     partitions = runtime.catalogue.spec(topic).partitions
-    progress = InputProgress(config.bootstrap_servers, config.app_id,
+    progress = InputProgress(config.cluster, config.app_id,
                              pipeline_inputs(runtime.catalogue, with_departments="departments" in config.processors),
                              runtime.codec.decode)
     last: list[datetime] = []

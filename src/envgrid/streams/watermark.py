@@ -19,6 +19,7 @@ from typing import Any
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaException, TopicPartition
 
 from envgrid.connectors import records
+from envgrid.localcluster.addresses import ClusterAddresses
 
 Decode = Callable[[bytes, str], tuple[str, dict[str, Any]]]
 
@@ -29,7 +30,7 @@ class ProgressUnknown(RuntimeError):
 
 @dataclass
 class InputProgress:
-    bootstrap_servers: str
+    cluster: ClusterAddresses
     group: str
     topics: list[str]
     decode: Decode
@@ -116,15 +117,15 @@ class InputProgress:
 
     def _committed_client(self) -> Consumer:
         if self._committed is None:
-            self._committed = Consumer({**self.client_settings, "bootstrap.servers": self.bootstrap_servers,
-                                        "group.id": self.group, "enable.auto.commit": False})
+            self._committed = Consumer(self.cluster.kafka_config(
+                {**self.client_settings, "group.id": self.group, "enable.auto.commit": False}))
         return self._committed
 
     def _reader_client(self) -> Consumer:
         if self._reader is None:
-            self._reader = Consumer({**self.client_settings, "bootstrap.servers": self.bootstrap_servers,
-                                     "group.id": f"{self.group}-progress-reader", "enable.auto.commit": False,
-                                     "enable.partition.eof": False})
+            self._reader = Consumer(self.cluster.kafka_config(
+                {**self.client_settings, "group.id": f"{self.group}-progress-reader", "enable.auto.commit": False,
+                 "enable.partition.eof": False}))
         return self._reader
 
 

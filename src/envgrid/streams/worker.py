@@ -35,8 +35,7 @@ def main(argv: list[str] | None = None, extra_processors: Mapping[str, Installer
         print(f"envgrid worker: {error}", file=sys.stderr)
         return 2
     config = WorkerConfig(
-        bootstrap_servers=addresses.bootstrap_servers,
-        schema_registry_url=addresses.schema_registry_url,
+        cluster=addresses,
         app_id=args.app_id,
         topic_prefix=args.topic_prefix,
         datadir=Path(args.datadir),

@@ -85,7 +85,11 @@ def summary(statuses: Sequence[TopicStatus]) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m envgrid.connectors.catalogue", description="envgrid topic catalogue")
-    parser.add_argument("command", choices=["list", "plan", "apply"])
+    parser.add_argument("command", choices=["list", "plan", "apply", "acls"],
+                        help="acls: the ACLs generated from the catalogue and config/principals.yaml (no cluster)")
+    parser.add_argument("--acls", action="store_true",
+                        help="plan/apply: the ACLs too (needs the super user's credentials, e.g. "
+                             "ENVGRID_KAFKA_CONFIG=<var>/credentials/admin.properties)")
     parser.add_argument("--dry-run", action="store_true", help="apply: only show what would change")
     parser.add_argument("--prefix", help="topic name prefix (default ENVGRID_TOPIC_PREFIX or envgrid)")
     parser.add_argument("--profile", help="replication profile: local or production (default ENVGRID_TOPIC_PROFILE)")
@@ -99,6 +103,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "list":
         _print_catalogue(catalogue)
+        return 0
+    if args.command == "acls":
+        from envgrid.connectors.acls import access_table, plan_acls
+        from envgrid.connectors.principals import load_principals
+
+        principals = load_principals()
+        acls = plan_acls(catalogue, principals)
+        print(access_table(catalogue, principals))
+        print(f"\n{len(acls)} ACLs for {len(principals)} principals on {catalogue.prefix}.*:")
+        for acl in acls:
+            print(f"  {acl}")
         return 0
     from confluent_kafka.admin import AdminClient
 
@@ -115,7 +130,32 @@ def main(argv: list[str] | None = None) -> int:
     dry_run = args.command == "plan" or args.dry_run
     statuses = apply(admin, catalogue, dry_run=dry_run)
     _print_statuses(statuses, f"{'plan' if dry_run else 'apply'}: {catalogue.prefix}.* on {bootstrap}")
-    return 1 if any(s.status == FAILED for s in statuses) else 0
+    failed = any(s.status == FAILED for s in statuses)
+    if args.acls:
+        failed = _acls(admin, catalogue, dry_run) or failed
+    return 1 if failed else 0
+
+
+def _acls(admin: Any, catalogue: Catalogue, dry_run: bool) -> bool:
+    """Plan or apply the ACLs; True when that failed (the message says why)."""
+    from confluent_kafka import KafkaException
+
+    from envgrid.connectors.acls import apply_acls
+    from envgrid.connectors.principals import load_principals
+
+    try:
+        report = apply_acls(admin, catalogue, load_principals(), dry_run=dry_run)
+    except KafkaException as error:
+        print(f"ACLs: {error.args[0]} (reading and setting ACLs needs the super user's credentials)", file=sys.stderr)
+        return True
+    verb = "would create" if dry_run else "created"
+    print(f"ACLs: {len(report.planned)} planned, {len(report.existing)} in place, {verb} "
+          f"{len(report.missing if dry_run else report.created)}, drift {len(report.drift)}")
+    for acl in (report.missing if dry_run else report.created):
+        print(f"  + {acl}")
+    for acl in report.drift:
+        print(f"  ~ {acl}  (not in the plan; left as it is)")
+    return False
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -30,11 +30,24 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # safe as a SCRAM user, a properti
 
 
 @dataclass(frozen=True)
+class Grants:
+    """What a principal may do, as catalogue topic templates (`{department}`/`{grid}`: its own code)."""
+
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+    groups: str | None = None  # consumer-group prefix
+    all: bool = False  # ALL on every topic, group and transactional id (the pipeline)
+    describe_all: bool = False  # describe every topic, group and config (ops)
+
+
+@dataclass(frozen=True)
 class Principal:
     name: str  # e.g. dept-epb
     kind: str  # one of KINDS
     purpose: str  # what it is for
     template: str  # the entry it came from, e.g. dept-{department}
+    grants: Grants = Grants()
+    binding: tuple[str, str] | None = None  # the placeholder its name expanded, e.g. ("department", "epb")
 
     @property
     def kafka_principal(self) -> str:
@@ -95,15 +108,16 @@ def load_principals(
         placeholders = re.findall(r"{(\w+)}", entry.name)
         if len(placeholders) > 1 or any(p not in values for p in placeholders):
             raise ConfigError(path, where, f"a name may hold one of {{department}}, {{grid}}; found {placeholders}")
-        names = [entry.name.format(**{placeholders[0]: v}) for v in values[placeholders[0]]] if placeholders \
-            else [entry.name]
-        for name in names:
+        bindings = [(placeholders[0], v) for v in values[placeholders[0]]] if placeholders else [None]
+        grants = Grants(tuple(entry.read), tuple(entry.write), entry.groups, entry.all, entry.describe_all)
+        for binding in bindings:
+            name = entry.name.format(**{binding[0]: binding[1]}) if binding else entry.name
             if not _NAME.match(name):
                 raise ConfigError(path, where, f"{name!r} must be 1-64 letters, digits, '-' or '_'")
             if name in seen:
                 raise ConfigError(path, where, f"{name} also comes from {seen[name]}")
             seen[name] = entry.name
-            expanded.append(Principal(name, entry.kind, " ".join(entry.purpose.split()), entry.name))
+            expanded.append(Principal(name, entry.kind, " ".join(entry.purpose.split()), entry.name, grants, binding))
     for kind in ("super-user", "pipeline"):
         count = sum(1 for p in expanded if p.kind == kind)
         if count != 1:
@@ -116,6 +130,11 @@ class _PrincipalEntry(BaseModel):
     name: str = Field(min_length=1)
     kind: Kind
     purpose: str = Field(min_length=10)
+    read: list[str] = Field(default_factory=list)
+    write: list[str] = Field(default_factory=list)
+    groups: str | None = None
+    all: bool = False
+    describe_all: bool = False
 
 
 class _PrincipalsFile(BaseModel):

@@ -14,6 +14,7 @@ principals, or on these topics, that the plan does not have): it never deletes o
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -172,4 +173,13 @@ def apply_acls(admin: Any, catalogue: Catalogue, principals: Principals, dry_run
     for binding, future in admin.create_acls(list(bindings), request_timeout=timeout).items():
         future.result(timeout)
         report.created.append(bindings[binding])
+    _wait_visible(admin, set(report.created), timeout)
     return report
+
+
+def _wait_visible(admin: Any, created: set[Acl], timeout: float) -> None:
+    """Until the broker describes every created ACL (they reach it through the controller's metadata), so a
+    run right after sees them in place."""
+    deadline = time.monotonic() + timeout
+    while created - set(existing_acls(admin, timeout)) and time.monotonic() < deadline:
+        time.sleep(0.2)

@@ -47,6 +47,8 @@ def test_credentials_are_owner_only_stable_and_readable_as_client_settings(tmp_p
     assert (security.protocol, security.mechanism, security.username, security.password) == \
         ("SASL_PLAINTEXT", "SCRAM-SHA-512", "auditor", again["auditor"])
     assert security.registry_user_info == f"auditor:{again['auditor']}"
+    credentials.ensure(tmp_path, ["admin", "pipeline"])  # auditor left principals.yaml
+    assert not credentials.properties_file(tmp_path, "auditor").exists() and "auditor" not in credentials.read(tmp_path)
 
 
 def test_the_registry_knows_every_principal_by_role_with_passwords_in_a_file(tmp_path, monkeypatch):

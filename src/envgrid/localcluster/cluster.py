@@ -184,7 +184,7 @@ class LocalCluster:
         try:
             t_reg = time.monotonic()
             rproc = registry.start(rjava, home, self.var, rport, mport, users,  # boots while Kafka formats
-                                   credentials.directory(self.var) / "registry-users.properties")
+                                   credentials.directory(self.var) / credentials.REGISTRY_USERS)
             st["registry"]["pid"] = rproc.pid
             self._procs["registry"] = rproc
             self._write(st)

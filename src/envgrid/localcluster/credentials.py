@@ -24,6 +24,7 @@ MECHANISM = "SCRAM-SHA-512"
 PROTOCOL = "SASL_PLAINTEXT"  # loopback only; see README: no TLS
 DIR_NAME = "credentials"
 STORE_NAME = "credentials.json"
+REGISTRY_USERS = "registry-users.properties"  # written by the registry's start (registry.start)
 
 
 def directory(var: Path) -> Path:
@@ -42,6 +43,9 @@ def ensure(var: Path, principals: Iterable[str]) -> dict[str, str]:
         passwords.setdefault(name, secrets.token_urlsafe(24))  # 192 bits; [A-Za-z0-9_-]: safe in every file
     passwords = {name: passwords[name] for name in wanted}
     write_private(folder / STORE_NAME, json.dumps({"mechanism": MECHANISM, "passwords": passwords}, indent=2) + "\n")
+    for stale in folder.glob("*.properties"):  # a principal no longer in config/principals.yaml
+        if stale.stem not in passwords and stale.name != REGISTRY_USERS:
+            stale.unlink()
     for name, password in passwords.items():
         write_private(properties_file(var, name), security(var, name, password).properties(
             f"envgrid local cluster: the credentials of principal `{name}` (User:{name}), SASL/{MECHANISM} on\n"

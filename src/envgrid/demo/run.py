@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.live import Live
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             if addresses.security.sasl else " (no authentication)"
         console.print(f"  broker   {addresses.bootstrap_servers}{who}\n  registry {addresses.schema_registry_url}")
         catalogue = Catalogue.load(prefix=args.prefix)
-        _prepare(addresses, catalogue, console)
+        _prepare(addresses, catalogue, console, local)
         start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC).replace(microsecond=0)
         speedup = args.speedup
         # The clock shows `start` once the worker has had time to join its group, and the traffic begins
@@ -86,12 +87,20 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"stopped. logs in {log_dir()}")
 
 
-def _prepare(addresses: ClusterAddresses, catalogue: Catalogue, console: Console) -> None:
+def _prepare(addresses: ClusterAddresses, catalogue: Catalogue, console: Console, local: Any) -> None:
     from confluent_kafka.admin import AdminClient
 
     statuses = apply_catalogue(AdminClient(addresses.kafka_config()), catalogue)
     created = sum(1 for s in statuses if s.status == "created")
     console.print(f"  topics   {len(statuses)} in the catalogue, {created} created")
+    admin = local.addresses("admin") if local is not None and addresses.security.sasl else None
+    if admin is not None:  # on the local secured cluster the demo holds the super user's credentials
+        from envgrid.connectors.acls import apply_acls
+        from envgrid.connectors.principals import load_principals
+
+        report = apply_acls(AdminClient(admin.kafka_config()), catalogue, load_principals())
+        console.print(f"  ACLs     {len(report.planned)} for {len(load_principals())} principals, "
+                      f"{len(report.created)} created (departments and grids read only their own topics)")
     ids = register_all(registry_client(addresses))
     console.print(f"  schemas  {len(ids)} registered (BACKWARD_TRANSITIVE)")
 

@@ -1,11 +1,11 @@
-"""TEMPORARY — the bootstrap ACL set: what the pipeline principal may do until ACLs are generated.
+"""The pipeline principal's ACLs, set by the local cluster when it starts.
 
-The local cluster runs Kafka's StandardAuthorizer, which refuses everything without an ACL
-(allow.everyone.if.no.acl.found=false) to all but the super user. Until the ACLs generated from the topic
-catalogue and config/principals.yaml (issue 9, ACL part) replace this module, the pipeline principal — the
-worker, the demo, the simulator, the benchmarks and the tests — gets ALL on every topic, consumer group
-and transactional id; every other principal gets nothing. The set is created through the Admin API, as the
-super user, each time the local cluster starts.
+Kafka's StandardAuthorizer refuses everything without an ACL (allow.everyone.if.no.acl.found=false) to all
+but the super user. The pipeline's grant in config/principals.yaml is `all: true`: ALL on every topic,
+consumer group and transactional id (the same three ACLs `envgrid.connectors.acls.plan_acls` plans for it),
+so the worker, the demo, the simulator, the benchmarks and the tests work under any topic prefix. Every
+other principal's ACLs name one deployment's topics; `python -m envgrid.connectors.catalogue apply --acls`
+sets them for a prefix, as the super user (the demo does this for its own prefix).
 """
 
 from __future__ import annotations

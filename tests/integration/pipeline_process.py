@@ -18,8 +18,11 @@ from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.catalogue_apply import apply
 from envgrid.connectors.serde import EventCodec, register_all, registry_client
 from envgrid.streams.clock import tick_record
+from tests.unit.pipeline.harness import TEST_KEY
 
 REPO = Path(__file__).resolve().parents[2]
+# The workers' pseudonym key: the in-memory harness's fixed test key (tokens the tests can recompute)
+TEST_KEY_ENV = {"ENVGRID_PSEUDONYM_KEY": TEST_KEY.secret.decode(), "ENVGRID_PSEUDONYM_KEY_VERSION": TEST_KEY.version}
 
 
 def prepare(cluster, prefix: str) -> tuple[Catalogue, EventCodec]:
@@ -49,7 +52,8 @@ class WorkerProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.port_file.unlink(missing_ok=True)
         env = dict(os.environ, ENVGRID_BOOTSTRAP_SERVERS=self.cluster.bootstrap_servers,
-                   ENVGRID_SCHEMA_REGISTRY_URL=self.cluster.schema_registry_url)
+                   ENVGRID_SCHEMA_REGISTRY_URL=self.cluster.schema_registry_url, **TEST_KEY_ENV)
+        env.pop("ENVGRID_PSEUDONYM_KEY_FILE", None)  # a shell's own key file would clash with the test key
         module = "envgrid.demo.worker" if "departments" in self.processors.split(",") else "envgrid.streams.worker"
         command = [sys.executable, "-m", module, "--app-id", self.prefix, "--topic-prefix", self.prefix,
                    "--datadir", str(self.datadir), "--processors", self.processors, "--clock", self.clock,

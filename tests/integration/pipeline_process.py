@@ -117,6 +117,13 @@ def send_ticks(producer, codec: EventCodec, catalogue: Catalogue, now) -> None:
 
 def read_all(cluster, codec: EventCodec, topics: list[str], timeout: float = 60.0) -> dict[str, list]:
     """Every record of `topics` from the beginning up to their current end: topic -> [(key, event, value, raw)]."""
+    return defaultdict(list, {topic: [(key, *codec.decode(value, topic), value) for key, value, _headers in found]
+                              for topic, found in read_raw(cluster, topics, timeout).items()})
+
+
+def read_raw(cluster, topics: list[str], timeout: float = 60.0) -> dict[str, list]:
+    """Every record of `topics` from the beginning up to their current end, undecoded:
+    topic -> [(key, value, headers)] (headers as a list of (name, bytes) pairs)."""
     consumer = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": f"reader-{time.time_ns()}",
                          "enable.auto.commit": False, "auto.offset.reset": "earliest"})
     metadata = consumer.list_topics(timeout=10).topics
@@ -136,8 +143,7 @@ def read_all(cluster, codec: EventCodec, topics: list[str], timeout: float = 60.
             if message.error():
                 continue
             key = (message.topic(), message.partition())
-            event_name, value = codec.decode(message.value(), message.topic())
-            result[message.topic()].append((message.key(), event_name, value, message.value()))
+            result[message.topic()].append((message.key(), message.value(), list(message.headers() or [])))
             if key in remaining and message.offset() + 1 >= remaining[key]:
                 del remaining[key]
     consumer.close()

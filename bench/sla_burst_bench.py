@@ -19,7 +19,7 @@ from envgrid.domain.sla.commands import Milestone, SlaAction, SlaCommand
 from envgrid.streams.case_service import MAX_SENT_PER_TICK, CaseState
 from envgrid.streams.composition import case_service
 from envgrid.streams.state_codec import encode_state
-from tests.unit.pipeline.harness import CATALOGUE
+from tests.unit.pipeline.harness import CATALOGUE, TEST_PSEUDONYMISER
 
 
 class Recording(MutableMapping[str, Any]):
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=50_000)
     cases = parser.parse_args(argv).cases
-    service = case_service(CATALOGUE)
+    service = case_service(CATALOGUE, TEST_PSEUDONYMISER)
     buckets = Recording()
     state = CaseState({}, {}, buckets, {})
     start = datetime(2026, 6, 2, 1, 0, tzinfo=UTC)  # 09:00 in Wenzhou, a Tuesday

@@ -18,8 +18,11 @@ from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.catalogue_apply import apply
 from envgrid.connectors.serde import EventCodec, register_all, registry_client
 from envgrid.streams.clock import tick_record
+from tests.unit.pipeline.harness import TEST_KEY
 
 REPO = Path(__file__).resolve().parents[2]
+# The workers' pseudonym key: the in-memory harness's fixed test key (tokens the tests can recompute)
+TEST_KEY_ENV = {"ENVGRID_PSEUDONYM_KEY": TEST_KEY.secret.decode(), "ENVGRID_PSEUDONYM_KEY_VERSION": TEST_KEY.version}
 
 
 def prepare(cluster, prefix: str) -> tuple[Catalogue, EventCodec]:
@@ -48,7 +51,8 @@ class WorkerProcess:
     def start(self) -> WorkerProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.port_file.unlink(missing_ok=True)
-        env = self.cluster.child_env(os.environ)  # addresses and credentials
+        env = {**self.cluster.child_env(os.environ), **TEST_KEY_ENV}  # addresses, credentials, the test key
+        env.pop("ENVGRID_PSEUDONYM_KEY_FILE", None)  # a shell's own key file would clash with the test key
         module = "envgrid.demo.worker" if "departments" in self.processors.split(",") else "envgrid.streams.worker"
         command = [sys.executable, "-m", module, "--app-id", self.prefix, "--topic-prefix", self.prefix,
                    "--datadir", str(self.datadir), "--processors", self.processors, "--clock", self.clock,
@@ -112,6 +116,13 @@ def send_ticks(producer, codec: EventCodec, catalogue: Catalogue, now) -> None:
 
 def read_all(cluster, codec: EventCodec, topics: list[str], timeout: float = 60.0) -> dict[str, list]:
     """Every record of `topics` from the beginning up to their current end: topic -> [(key, event, value, raw)]."""
+    return defaultdict(list, {topic: [(key, *codec.decode(value, topic), value) for key, value, _headers in found]
+                              for topic, found in read_raw(cluster, topics, timeout).items()})
+
+
+def read_raw(cluster, topics: list[str], timeout: float = 60.0) -> dict[str, list]:
+    """Every record of `topics` from the beginning up to their current end, undecoded:
+    topic -> [(key, value, headers)] (headers as a list of (name, bytes) pairs)."""
     consumer = Consumer(cluster.kafka_config({"group.id": f"reader-{time.time_ns()}",
                                               "enable.auto.commit": False, "auto.offset.reset": "earliest"}))
     metadata = consumer.list_topics(timeout=10).topics
@@ -131,8 +142,7 @@ def read_all(cluster, codec: EventCodec, topics: list[str], timeout: float = 60.
             if message.error():
                 continue
             key = (message.topic(), message.partition())
-            event_name, value = codec.decode(message.value(), message.topic())
-            result[message.topic()].append((message.key(), event_name, value, message.value()))
+            result[message.topic()].append((message.key(), message.value(), list(message.headers() or [])))
             if key in remaining and message.offset() + 1 >= remaining[key]:
                 del remaining[key]
     consumer.close()

@@ -30,7 +30,7 @@ from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.samples import sample_events
 from envgrid.connectors.serde import EventCodec, registry_client
 from envgrid.domain.case_ids import case_id_for
-from tests.integration.pipeline_process import read_all
+from tests.integration.pipeline_process import TEST_KEY_ENV, read_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -144,8 +144,8 @@ def test_the_installed_worker_routes_a_complaint(cluster, installed, tmp_path, u
         worker = subprocess.Popen(
             [str(installed.bin / "envgrid-worker"), "--app-id", prefix, "--topic-prefix", prefix,
              "--processors", "router,cases", "--clock", "manual", "--metrics-port", "0"],
-            cwd=installed.home, env=installed.env(var_dir, cluster), stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            cwd=installed.home, env=dict(installed.env(var_dir, cluster), **TEST_KEY_ENV), stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True)
     try:
         catalogue = Catalogue.load(prefix=prefix, env={})
         codec = EventCodec(registry_client(cluster), catalogue.event_type_of)

@@ -39,6 +39,7 @@ EVENT_TYPES: Mapping[str, str] = {
     "DeadLetter": "DeadLetter.avsc",
     "ClockTick": "ClockTick.avsc",
     "CalendarPublished": "CalendarPublished.avsc",
+    "ComplainantIdentityRecorded": "ComplainantIdentityRecorded.avsc",
 }
 
 PRIMITIVE_TYPES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})

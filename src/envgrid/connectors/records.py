@@ -15,6 +15,7 @@ from envgrid.domain.cases.model import Reporter, ReporterKind
 from envgrid.domain.cases.notices import Notice, NoticeKind
 from envgrid.domain.geo.datums import Datum
 from envgrid.domain.intake_contract import usable_point
+from envgrid.domain.privacy import ComplainantIdentity, Pseudonym, Pseudonymiser, mask_digit_runs
 from envgrid.domain.routing.model import Coordinates, RoutingDecision, RoutingInput, Severity
 from envgrid.domain.sla.calendar import CalendarVersion, ScheduledDay, Source, YearStatus
 from envgrid.domain.sla.calendar_change import Publication
@@ -25,6 +26,8 @@ SOURCE_KINDS = {"PetitionComplaint": "PETITION_COMPLAINT", "PatrolReport": "PATR
 _ROLE_SYMBOLS = {"lead": "LEAD", "assisting": "ASSISTING", "owning_grid": "OWNING_GRID",
                  "handling_grid": "HANDLING_GRID", "triage": "TRIAGE"}
 _FEEDBACK_STAGES = {reason: reason.value.upper() for reason in FeedbackReason}  # same names in FeedbackStage
+#: TargetRole symbols of the units that call a complainant back: their copies carry the masked contact
+CALLBACK_ROLES = frozenset({"LEAD", "HANDLING_GRID", "TRIAGE"})
 
 
 def channel_of(event_name: str, record: dict[str, Any]) -> str:
@@ -65,10 +68,13 @@ def reporter_of(event_name: str, record: dict[str, Any]) -> Reporter:
 
 def dispatched_record(
     case_id: str, revision: int, event_name: str, record: dict[str, Any], decision_record: dict[str, Any],
-    target: tuple[str, str, str], dispatched_at: datetime, cause_event_id: str,
+    target: tuple[str, str, str], dispatched_at: datetime, cause_event_id: str, complainant: Pseudonym | None,
 ) -> dict[str, Any]:
-    """A CaseDispatched record for one target (kind, code, role)."""
+    """A CaseDispatched record for one target (kind, code, role). It never carries the complainant's
+    identity: `complainant` is the token and masked contact instead (the contact only for a unit that calls
+    back), and digit runs in the free text are masked (`envgrid.domain.privacy`)."""
     kind, code, role = target
+    target_record = _target_record(kind, code, role)
     return {
         "event_id": _dispatch_id(case_id, revision, kind, code),
         "case_id": case_id,
@@ -79,28 +85,107 @@ def dispatched_record(
         "channel": "PATROL" if event_name == "PatrolReport" else record.get("channel", "OTHER"),
         "category": record["category"],
         "severity": record.get("severity", "MEDIUM"),
-        "description": record["description"],
+        "description": mask_digit_runs(record["description"]),
         "occurred_at": record["occurred_at"],
-        "location": record["location"],
-        "complainant": record.get("complainant"),
-        "target": _target_record(kind, code, role),
-        "decision": decision_record,
+        "location": _masked_location(record["location"]),
+        "complainant": None,
+        "complainant_token": complainant.token if complainant else None,
+        "complainant_contact": _callback_contact(target_record["role"], complainant.contact if complainant else None),
+        "target": target_record,
+        "decision": _masked_decision(decision_record, record["location"]),
     }
 
 
 def handover_record(dossier: dict[str, Any], handover: Handover, cause_event_id: str,
                     decision_changes: dict[str, Any]) -> dict[str, Any]:
     """The CaseDispatched a unit receives when it gains or loses a role (revision = the case's revision),
-    built on the case's first dispatch, with the decision as it stands now and why it moved."""
+    built on the case's first dispatch (`withheld_dossier`: no identity), with the decision as it stands
+    now and why it moved; the masked contact only for a unit that calls back."""
     kind, role = handover.unit_kind.value, handover.role.value
+    target = _target_record(kind, handover.unit, role)
     return dict(
         dossier, event_id=f"{_dispatch_id(dossier['case_id'], handover.version, kind, handover.unit)}:{role}:{handover.change.value}",
-        revision=handover.version, dispatched_at=handover.at, target=_target_record(kind, handover.unit, role),
+        revision=handover.version, dispatched_at=handover.at, target=target,
+        complainant=None, complainant_contact=_callback_contact(target["role"], dossier.get("complainant_contact")),
         decision=dict(dossier["decision"], **decision_changes),
         handover={"change": handover.change.value.upper(), "cause": handover.cause.value.upper(),
                   "previous_holder": handover.previous_holder, "next_holder": handover.next_holder,
                   "cause_event_id": cause_event_id, "reason": handover.reason},
     )
+
+
+def dossier_record(first_copy: dict[str, Any], case_id: str, complainant: Pseudonym | None) -> dict[str, Any]:
+    """The command that opens the case, which the case desk keeps as the case's dossier: the first copy,
+    with the masked contact whatever that copy's role (a later lead's copy is built on it)."""
+    return dict(first_copy, event_id=f"{case_id}:open", complainant_contact=complainant.contact if complainant else None)
+
+
+def withheld_dossier(dossier: dict[str, Any], pseudonymiser: Pseudonymiser) -> dict[str, Any]:
+    """A dossier as this release keeps it. One written by a release before the identity was withheld (a
+    case file restored from the changelog, an opening command still on the internal topic) holds the
+    complainant's identity and no token: it gets the token and masked contact instead, and masked free
+    text. A current dossier is returned as it is."""
+    if dossier.get("complainant") is None and "complainant_token" in dossier:
+        return dossier
+    pseudonym = pseudonymiser.pseudonym(identity_of(dossier.get("complainant")))
+    return dict(dossier, complainant=None, complainant_token=pseudonym.token if pseudonym else None,
+                complainant_contact=pseudonym.contact if pseudonym else None,
+                description=mask_digit_runs(dossier["description"]), location=_masked_location(dossier["location"]),
+                decision=_masked_decision(dossier["decision"], dossier["location"]))
+
+
+def same_opening(dossier: dict[str, Any], command: dict[str, Any]) -> bool:
+    """Whether an opening command is the one that opened the case (a redelivery), not another report
+    with its event id. A token computed under another key version (the key rotated in between) does not
+    make them differ."""
+    if _key_version(dossier) != _key_version(command):
+        dossier, command = dict(dossier, complainant_token=None), dict(command, complainant_token=None)
+    return dossier == command
+
+
+def identity_record(case_id: str, record: dict[str, Any], complainant: Pseudonym | None) -> dict[str, Any]:
+    """The ComplainantIdentityRecorded of a petition complaint (restricted identity topic, key report id)."""
+    return {
+        "event_id": f"{record['event_id']}:identity",
+        "report_id": record["event_id"],
+        "case_id": case_id,
+        "recorded_at": record["received_at"],
+        "channel": record.get("channel") or "OTHER",
+        "channel_reference": record.get("channel_reference"),
+        "identity": record.get("complainant"),
+        "token": complainant.token if complainant else None,
+        "key_version": complainant.key_version if complainant else None,
+    }
+
+
+def identity_of(value: dict[str, Any] | None) -> ComplainantIdentity | None:
+    """The domain identity of a ComplainantIdentity record (None for an anonymous complaint)."""
+    if not value:
+        return None
+    return ComplainantIdentity(value.get("name"), value.get("phone"), value.get("id_number"))
+
+
+def _callback_contact(role_symbol: str, contact: str | None) -> str | None:
+    return contact if role_symbol in CALLBACK_ROLES else None
+
+
+def _masked_location(location: dict[str, Any]) -> dict[str, Any]:
+    address = location.get("address")
+    return dict(location, address=mask_digit_runs(address)) if isinstance(address, str) else location
+
+
+def _masked_decision(decision: dict[str, Any], location: dict[str, Any]) -> dict[str, Any]:
+    """The decision with the address text its reason quotes masked like the address (the rest of the reason
+    is the pipeline's own words, grid codes included, and stays as it is)."""
+    address = location.get("address")
+    if not isinstance(address, str) or mask_digit_runs(address) == address:
+        return decision
+    return dict(decision, reason=decision["reason"].replace(address, mask_digit_runs(address)))
+
+
+def _key_version(dispatched: dict[str, Any]) -> str | None:
+    token = dispatched.get("complainant_token")
+    return token.partition(":")[0] if isinstance(token, str) else None
 
 
 def _dispatch_id(case_id: str, revision: int, kind: str, code: str) -> str:

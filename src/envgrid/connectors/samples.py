@@ -92,6 +92,8 @@ def sample_events() -> dict[str, dict[str, Any]]:
             "occurred_at": _T0 - timedelta(hours=2),
             "location": dict(_LOCATION),
             "complainant": None,
+            "complainant_token": "k1:5f0c9e1a7b3d42c8a61e0f9d2b7c4a13",
+            "complainant_contact": "138****7001",
             "target": {"kind": "DEPARTMENT", "code": "epb", "role": "LEAD"},
             "decision": {
                 "grid_chain": [dict(g) for g in _GRID_CHAIN],
@@ -171,6 +173,17 @@ def sample_events() -> dict[str, dict[str, Any]]:
             "event_id": "tick:wall:3:1748941200000",
             "now": _T0 + timedelta(hours=2),
             "clock": "wall",
+        },
+        "ComplainantIdentityRecorded": {
+            "event_id": "b3f1c2de-5a7e-4c1b-9f0a-6d2e8c4a1b01:identity",
+            "report_id": "b3f1c2de-5a7e-4c1b-9f0a-6d2e8c4a1b01",
+            "case_id": "CASE-b3f1c2de5a7e",
+            "recorded_at": _T0,
+            "channel": "HOTLINE_12345",
+            "channel_reference": "WZ12345-20240513-000871",
+            "identity": dict(_COMPLAINANT),
+            "token": "k1:5f0c9e1a7b3d42c8a61e0f9d2b7c4a13",
+            "key_version": "k1",
         },
         "CalendarPublished": {
             "event_id": "2027-official-8f3a2c1d09@1794700800000",

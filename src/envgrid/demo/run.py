@@ -25,6 +25,7 @@ from rich.live import Live
 from envgrid import paths
 from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.catalogue_apply import apply as apply_catalogue
+from envgrid.connectors.pseudonym_key import KEY_ENV, KEY_FILE_ENV, local_key_file
 from envgrid.connectors.serde import EventCodec, register_all, registry_client
 from envgrid.connectors.settings import ClusterAddresses, cluster_settings
 from envgrid.demo.view import FlowView, scrape, total
@@ -118,6 +119,8 @@ def _start_worker(addresses: ClusterAddresses, args: argparse.Namespace, start: 
                   origin: float) -> subprocess.Popen[bytes]:
     log_dir().mkdir(parents=True, exist_ok=True)
     env = addresses.child_env(os.environ)
+    if not (env.get(KEY_FILE_ENV) or env.get(KEY_ENV)):  # the demo's own pseudonym key: var/pseudonym.key, 0600
+        env[KEY_FILE_ENV] = str(local_key_file(paths.var_dir()))
     command = [sys.executable, "-m", "envgrid.demo.worker", "--app-id", args.app_id, "--topic-prefix", args.prefix,
                "--processors", "router,cases,ticker,departments", "--clock", "accelerated",
                "--speedup", str(speedup), "--clock-start", start.isoformat(), "--clock-origin", repr(origin),

@@ -34,7 +34,7 @@ log = logging.getLogger("envgrid.streams")
 def install_router(runtime: Runtime) -> RoutingService:
     """Stage 1 locates every intake record and re-keys it by merge zone; stage 2 opens or merges cases."""
     app, catalogue = runtime.app, runtime.catalogue
-    service = routing_service(catalogue, runtime.codec.decode)
+    service = routing_service(catalogue, runtime.codec.decode, runtime.pseudonymiser)
     located_name = catalogue.topic("internal.located")
     partitions = catalogue.spec(located_name).partitions
     intake = raw_topic(runtime, catalogue.intake("PetitionComplaint"), catalogue.intake("PatrolReport"))
@@ -86,7 +86,7 @@ def install_cases(runtime: Runtime) -> CaseService:
     """The case state machine: case commands, department notices, clock ticks and published holiday
     schedules (one copy per partition, like the ticks), all co-partitioned."""
     app, catalogue = runtime.app, runtime.catalogue
-    service = case_service(catalogue)
+    service = case_service(catalogue, runtime.pseudonymiser)
     commands_name, ticks_name = catalogue.topic("internal.case-commands"), catalogue.topic("internal.sla-ticks")
     gate = notice_gate(catalogue, runtime.codec.decode)
     partitions = catalogue.spec(commands_name).partitions

@@ -19,6 +19,7 @@ import faust
 from envgrid import paths
 from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.serde import EventCodec, registry_client
+from envgrid.domain.privacy import Pseudonymiser
 from envgrid.localcluster.addresses import ClientSecurity, ClusterAddresses
 from envgrid.streams import metrics
 from envgrid.streams.deadletter import DeadLetterSink
@@ -55,6 +56,7 @@ class Runtime:
     app: faust.App
     catalogue: Catalogue
     codec: EventCodec
+    pseudonymiser: Pseudonymiser  # the complainant token's key, read once by the worker's command
     deadletters: DeadLetterSink = field(init=False)
     # In-process sources of inputs not in Kafka yet (the demo's department simulator): each returns the
     # event times of what it will still send, which the SLA clock must wait for.
@@ -107,7 +109,7 @@ def _shorten_fetch_wait() -> None:
     thread._envgrid_fetch_wait = True  # type: ignore[attr-defined]
 
 
-def build_runtime(config: WorkerConfig) -> Runtime:
+def build_runtime(config: WorkerConfig, pseudonymiser: Pseudonymiser) -> Runtime:
     _shorten_fetch_wait()
     catalogue = Catalogue.load(prefix=config.topic_prefix)
     (config.datadir / config.app_id).mkdir(parents=True, exist_ok=True)
@@ -128,7 +130,7 @@ def build_runtime(config: WorkerConfig) -> Runtime:
         consumer_auto_offset_reset="earliest",
     )
     codec = EventCodec(registry_client(config.cluster), catalogue.event_type_of, auto_register=True)
-    return Runtime(config, app, catalogue, codec)
+    return Runtime(config, app, catalogue, codec, pseudonymiser)
 
 
 def broker_credentials(security: ClientSecurity) -> faust.types.auth.CredentialsT | None:

@@ -35,6 +35,7 @@ from envgrid.domain.cases.effects import (
 )
 from envgrid.domain.cases.model import Case, Reporter, ReporterKind
 from envgrid.domain.intake_contract import Breach, Reason, check_notice, check_notice_for_case
+from envgrid.domain.privacy import Pseudonymiser
 from envgrid.domain.sla.calendar import CalendarBasis
 from envgrid.domain.sla.commands import Milestone, SlaCommand
 from envgrid.domain.sla.timer import SlaEscalation, SlaEvent
@@ -65,9 +66,10 @@ SENT_REMEMBERED = 16  # inputs per case whose outputs are kept, to answer a rede
 
 @dataclass
 class CaseFile:
-    """A case, its dossier (the first dispatch record, on which later dispatches are built) and what was
-    sent for its latest inputs: a redelivered input (after a restart or rebalance) gets the same outputs
-    again, because they may not have reached the broker before the worker stopped."""
+    """A case, its dossier (the first dispatch record, on which later dispatches are built; without the
+    complainant's identity, `records.withheld_dossier`) and what was sent for its latest inputs: a
+    redelivered input (after a restart or rebalance) gets the same outputs again, because they may not
+    have reached the broker before the worker stopped."""
 
     case: Case
     dossier: dict[str, Any]
@@ -128,8 +130,9 @@ class Transition:
 
 class CaseService:
     def __init__(self, known_departments: frozenset[str], tracker: SlaTracker, topics: CaseTopics,
-                 held_notice_wait: timedelta = HELD_NOTICE_WAIT) -> None:
+                 pseudonymiser: Pseudonymiser, held_notice_wait: timedelta = HELD_NOTICE_WAIT) -> None:
         self.known = known_departments
+        self.pseudonymiser = pseudonymiser  # for dossiers an earlier release kept with the identity in them
         self.held_notice_wait = held_notice_wait
         self.tracker = tracker
         self.out = CaseOutputs(topics)
@@ -206,8 +209,10 @@ class CaseService:
 
     def _open(self, dispatched: dict[str, Any], state: CaseState, partition: int) -> Handled:
         case_id = dispatched["case_id"]
+        dispatched = records.withheld_dossier(dispatched, self.pseudonymiser)  # one an earlier release sent
         existing = state.files.get(case_id)
-        if existing is not None and existing.dossier != dispatched:
+        if existing is not None and not records.same_opening(
+                records.withheld_dossier(existing.dossier, self.pseudonymiser), dispatched):
             # not a redelivery (the router sends the same command again): another report with the first one's
             # event id, routed in another merge zone, whose router could not know the first
             breach = Breach(Reason.EVENT_ID_CONFLICT,
@@ -298,6 +303,8 @@ class CaseService:
         """Adopt the outcome's case into `file` and carry out its effects (which may settle further outcomes
         of the same case: a re-route after a transfer, an escalation after a breach)."""
         file.case = outcome.case
+        file.dossier = records.withheld_dossier(file.dossier, self.pseudonymiser)  # a case file restored from an
+        # earlier release's changelog loses the identity at its first change, before any copy is built on it
         handled.transitions.append(Transition(
             before.lead_department if before else None, before.state.value if before else None,
             outcome.case.lead_department, outcome.case.state.value))

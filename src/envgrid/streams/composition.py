@@ -1,5 +1,8 @@
 """The one place the router and the case desk are put together: the worker's agents and the in-memory
-test harness both call these functions, so the glue the worker runs is the glue the tests run."""
+test harness both call these functions, so the glue the worker runs is the glue the tests run.
+
+The pseudonymiser (the complainant token's key) is passed in: the worker reads the key once at its edge
+(`envgrid.connectors.pseudonym_key`), the tests use a fixed test key; no service reads the environment."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from envgrid import paths
 from envgrid.connectors.catalogue import Catalogue
 from envgrid.domain.config_errors import ConfigError, read_yaml
 from envgrid.domain.departments import department_codes
+from envgrid.domain.privacy import Pseudonymiser
 from envgrid.domain.routing.context import RoutingContext, load_routing_context
 from envgrid.domain.sla.policy import load_sla_policies
 from envgrid.domain.sla.tracker import SlaTracker
@@ -32,19 +36,21 @@ class PipelineSettings:
     held_notice_wait: timedelta
 
 
-def routing_service(catalogue: Catalogue, decode: Decode) -> RoutingService:
-    return RoutingService(decode, _routing_context(), catalogue.topic_for, catalogue.topic("internal.case-commands"))
+def routing_service(catalogue: Catalogue, decode: Decode, pseudonymiser: Pseudonymiser) -> RoutingService:
+    return RoutingService(decode, _routing_context(), catalogue.topic_for, catalogue.topic("internal.case-commands"),
+                          catalogue.topic("restricted.complainant-identity"), pseudonymiser)
 
 
 def notice_gate(catalogue: Catalogue, decode: Decode) -> NoticeGate:
     return NoticeGate(decode, catalogue.notice_author)
 
 
-def case_service(catalogue: Catalogue, settings: PipelineSettings | None = None) -> CaseService:
+def case_service(catalogue: Catalogue, pseudonymiser: Pseudonymiser,
+                 settings: PipelineSettings | None = None) -> CaseService:
     settings = settings or load_pipeline_settings()
     topics = CaseTopics(catalogue.topic_for, catalogue.topic("case.history"), catalogue.topic("case.feedback"),
                         catalogue.topic("case.sla"))
-    return CaseService(frozenset(department_codes()), SlaTracker(load_sla_policies()), topics,
+    return CaseService(frozenset(department_codes()), SlaTracker(load_sla_policies()), topics, pseudonymiser,
                        settings.held_notice_wait)
 
 

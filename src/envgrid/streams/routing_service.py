@@ -3,6 +3,9 @@
 Stage 1 (`locate`): decode an intake record, validate it, decide its routing, and name its merge zone.
 Stage 2 (`open_or_merge`): in the merge zone's partition, either merge a repeat report into an open case
 or open a case: dispatch copies to every target topic plus a command to the case state machine.
+A complaint's identity goes only to the restricted identity topic (one record per complaint, opened or
+merged); every copy and command carries the complainant's token and masked contact instead
+(`envgrid.domain.privacy`, with the key the composition passes in).
 Routing is pure and deterministic, so stage 2 decides again from the same bytes instead of carrying the
 decision across the internal topic in a second schema.
 """
@@ -28,6 +31,7 @@ from envgrid.domain.intake_contract import (
     usable_point,
     without_unusable_point,
 )
+from envgrid.domain.privacy import Pseudonym, Pseudonymiser
 from envgrid.domain.routing.context import RoutingContext
 from envgrid.domain.routing.model import ResolutionNote, RoutingDecision
 from envgrid.domain.rules.model import UnknownCategory
@@ -91,13 +95,15 @@ class Intake:
 class RoutingService:
     def __init__(
         self, decode: Callable[[bytes | None, str], tuple[str, dict[str, Any]]], routing: RoutingContext,
-        topic_for: Callable[[tuple[str, str]], str], case_commands_topic: str,
-        policy: DuplicatePolicy | None = None,
+        topic_for: Callable[[tuple[str, str]], str], case_commands_topic: str, identity_topic: str,
+        pseudonymiser: Pseudonymiser, policy: DuplicatePolicy | None = None,
     ) -> None:
         self._decode = decode
         self._routing = routing
         self._topic_for = topic_for
         self._case_commands_topic = case_commands_topic
+        self._identity_topic = identity_topic
+        self._pseudonymiser = pseudonymiser
         self._categories = frozenset(c.code for c in routing.categories)
         self.policy = policy or DuplicatePolicy()
         self._recently_located: dict[bytes, Located] = {}  # stage 1 → stage 2 in the same process
@@ -171,7 +177,7 @@ class RoutingService:
                                 f"a producer must give every report its own event id")
                 return contract_refusal("VALIDATE", breach, located.event_id)
             case_id, merged = handled
-            outputs = [self._merge_command(located, case_id)] if merged else self._open_outputs(located, case_id)
+            outputs = self._merge_outputs(located, case_id) if merged else self._open_outputs(located, case_id)
             return Intake(case_id, merged, outputs, redelivered=True)
         intake = self._open_or_merge(located, index)
         index.handled(located.event_id, intake.case_id, intake.merged, located.record["occurred_at"], self.policy,
@@ -183,7 +189,7 @@ class RoutingService:
         sighting = self._sighting(located)
         duplicate_of = index.find_duplicate(sighting, self.policy) if not decision.is_triage else None
         if duplicate_of is not None:
-            return Intake(duplicate_of, True, [self._merge_command(located, duplicate_of)])
+            return Intake(duplicate_of, True, self._merge_outputs(located, duplicate_of))
         case_id = case_id_for(located.event_id)
         if not decision.is_triage:
             index.add(Sighting(case_id, sighting.category, sighting.occurred_at, sighting.grid_code,
@@ -191,19 +197,39 @@ class RoutingService:
         return Intake(case_id, False, self._open_outputs(located, case_id))
 
     def _open_outputs(self, located: Located, case_id: str) -> list[Output]:
-        """A dispatch copy for every target of the decision, and the command that opens the case."""
+        """The complainant's identity record, a dispatch copy for every target of the decision, and the
+        command that opens the case."""
         record, decision = located.record, located.decision
         decision_record = decision.to_dict()
+        complainant = self._pseudonym(located)
         copies = [
             records.dispatched_record(case_id, 0, located.event_name, record, decision_record, target,
-                                      record["received_at"], located.event_id)
+                                      record["received_at"], located.event_id, complainant)
             for target in records.dispatch_targets(decision)
         ]
-        outputs = [Output(self._topic_for((c["target"]["kind"].lower(), c["target"]["code"])), case_id,
-                          "CaseDispatched", c, records.dispatch_headers(c)) for c in copies]
-        command = dict(copies[0], event_id=f"{case_id}:open")
+        outputs = self._identity_outputs(located, case_id, complainant)
+        outputs += [Output(self._topic_for((c["target"]["kind"].lower(), c["target"]["code"])), case_id,
+                           "CaseDispatched", c, records.dispatch_headers(c)) for c in copies]
+        command = records.dossier_record(copies[0], case_id, complainant)
         outputs.append(Output(self._case_commands_topic, case_id, "CaseDispatched", command))
         return outputs
+
+    def _merge_outputs(self, located: Located, case_id: str) -> list[Output]:
+        """The repeat's complainant's identity record (feedback on the case reaches them too), and the
+        command that merges the report into the case."""
+        return [*self._identity_outputs(located, case_id, self._pseudonym(located)),
+                self._merge_command(located, case_id)]
+
+    def _pseudonym(self, located: Located) -> Pseudonym | None:
+        return self._pseudonymiser.pseudonym(records.identity_of(located.record.get("complainant")))
+
+    def _identity_outputs(self, located: Located, case_id: str, complainant: Pseudonym | None) -> list[Output]:
+        """A complaint's record on the restricted identity topic, keyed by report id (what CaseFeedback names
+        as the recipient), anonymous or not: the feedback gateway finds every complainant's channel there."""
+        if located.event_name != "PetitionComplaint":
+            return []
+        value = records.identity_record(case_id, located.record, complainant)
+        return [Output(self._identity_topic, located.event_id, "ComplainantIdentityRecorded", value)]
 
     def _merge_command(self, located: Located, case_id: str) -> Output:
         reporter = records.reporter_of(located.event_name, located.record)

@@ -1,8 +1,10 @@
 """`python -m envgrid.streams.worker`: one pipeline worker process (faust), with its metrics endpoint.
 
 Cluster addresses come from ENVGRID_BOOTSTRAP_SERVERS / ENVGRID_SCHEMA_REGISTRY_URL (or the local
-cluster); topic names from the catalogue (ENVGRID_TOPIC_PREFIX). Several workers with the same app id
-share the work by partition.
+cluster); topic names from the catalogue (ENVGRID_TOPIC_PREFIX); the complainant token's key from
+ENVGRID_PSEUDONYM_KEY_FILE and ENVGRID_PSEUDONYM_KEY_VERSION (without one the worker does not start; on the
+local cluster it makes var/pseudonym.key). Several workers with the same app id share the work by
+partition; they must share the key too.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from envgrid import paths
-from envgrid.connectors.settings import ClusterSettingsError, running_cluster
+from envgrid.connectors.pseudonym_key import PseudonymKeyError, required_pseudonym_key
+from envgrid.connectors.settings import ClusterSettingsError, cluster_settings, running_cluster
+from envgrid.domain.privacy import Pseudonymiser
 from envgrid.streams import metrics
 from envgrid.streams.app import Runtime, WorkerConfig, build_runtime, declare_changelog_topics
 
@@ -32,6 +36,11 @@ def main(argv: list[str] | None = None, extra_processors: Mapping[str, Installer
     try:
         addresses = running_cluster()
     except ClusterSettingsError as error:
+        print(f"envgrid worker: {error}", file=sys.stderr)
+        return 2
+    try:  # the local development cluster makes its own key under the run state directory; nothing else does
+        key = required_pseudonym_key(local_dir=paths.var_dir() if cluster_settings() is None else None)
+    except PseudonymKeyError as error:
         print(f"envgrid worker: {error}", file=sys.stderr)
         return 2
     config = WorkerConfig(
@@ -54,7 +63,7 @@ def main(argv: list[str] | None = None, extra_processors: Mapping[str, Installer
     if unknown:
         print(f"unknown processors {sorted(unknown)}; choose from {', '.join(known)}", file=sys.stderr)
         return 2
-    runtime = build_runtime(config)
+    runtime = build_runtime(config, Pseudonymiser(key))
     install(runtime)
     for name, installer in extra.items():
         if name in config.processors:

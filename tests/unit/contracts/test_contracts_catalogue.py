@@ -25,7 +25,7 @@ def test_every_topic_of_the_design_is_there() -> None:
         "envgrid.dept.epb.cases", "envgrid.dept.housing.cases",
         "envgrid.grid.330302.cases", "envgrid.grid.330383.cases", "envgrid.grid.330391.cases",
         "envgrid.triage.cases", "envgrid.case.history", "envgrid.case.feedback", "envgrid.case.sla",
-        "envgrid.deadletter",
+        "envgrid.deadletter", "envgrid.restricted.complainant-identity",
         "envgrid.internal.located", "envgrid.internal.case-commands", "envgrid.internal.sla-ticks",
         "envgrid.internal.calendar",
     }

@@ -39,7 +39,7 @@ from envgrid.streams.case_service import CaseState
 from envgrid.streams.composition import notice_gate, routing_service
 from envgrid.streams.routing_service import Intake, Refused
 from envgrid.streams.state_codec import decode_state, encode_state
-from tests.unit.pipeline.harness import CATALOGUE, InMemoryPipeline
+from tests.unit.pipeline.harness import CATALOGUE, TEST_PSEUDONYMISER, InMemoryPipeline
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "INPUT_CONTRACT.md"
 DOCUMENTED = frozenset(re.findall(r"^\| `([a-z_]+)` \|", DOCS.read_text(encoding="utf-8"), re.MULTILINE))
@@ -84,7 +84,7 @@ def _encode(event_name: str, value: dict[str, Any]) -> bytes:
 
 
 def _build_base() -> tuple[bytes, list[tuple[str, dict[str, Any], bytes]], list[dict[str, Any]]]:
-    pipeline = InMemoryPipeline(routing=routing_service(CATALOGUE, CODEC.decode))
+    pipeline = InMemoryPipeline(routing=routing_service(CATALOGUE, CODEC.decode, TEST_PSEUDONYMISER))
     reports, notices = [], []
     for event in generate(seed=11, count=120):
         if event.value is None or event.truth.broken:
@@ -106,7 +106,8 @@ def _restore(base: bytes) -> tuple[defaultdict[str, IncidentIndex], CaseState]:
 
 
 BASE, REPORTS, NOTICES = _build_base()
-PIPELINE = InMemoryPipeline(routing=routing_service(CATALOGUE, CODEC.decode), gate=notice_gate(CATALOGUE, CODEC.decode))  # state restored per example
+PIPELINE = InMemoryPipeline(routing=routing_service(CATALOGUE, CODEC.decode, TEST_PSEUDONYMISER),
+                            gate=notice_gate(CATALOGUE, CODEC.decode))  # state restored per example
 _BASE_STATE: CaseState = _restore(BASE)[1]
 OPEN_CASES = [(f.case.case_id, f.case.lead_department, f.case.created_at)
               for f in _BASE_STATE.files.values() if f.case.lead_department and not f.case.finished]

@@ -9,12 +9,18 @@ from dataclasses import dataclass, field
 from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.serde import UndecodableRecord
 from envgrid.domain.duplicates import IncidentIndex
+from envgrid.domain.privacy import Pseudonymiser, PseudonymKey
 from envgrid.streams.case_service import CaseService, CaseState
 from envgrid.streams.composition import case_service, notice_gate, routing_service
 from envgrid.streams.notice_gate import NoticeGate
 from envgrid.streams.routing_service import Refused, RoutingService
 
 CATALOGUE = Catalogue.load(prefix="envgrid", env={})
+# The fixed key of every test (the in-memory harness here, the workers the integration tests start): a real
+# deployment's key comes from ENVGRID_PSEUDONYM_KEY_FILE (envgrid.connectors.pseudonym_key).
+TEST_KEY = PseudonymKey("test", b"envgrid tests: a fixed pseudonym key, never a real one")
+TEST_PSEUDONYMISER = Pseudonymiser(TEST_KEY)
+IDENTITY = CATALOGUE.topic("restricted.complainant-identity")
 COMMANDS, HISTORY, FEEDBACK, SLA = (CATALOGUE.topic(name) for name in
                                     ("internal.case-commands", "case.history", "case.feedback", "case.sla"))
 
@@ -27,8 +33,8 @@ def decode(value, topic):
 
 @dataclass
 class InMemoryPipeline:
-    routing: RoutingService = field(default_factory=lambda: routing_service(CATALOGUE, decode))
-    cases: CaseService = field(default_factory=lambda: case_service(CATALOGUE))
+    routing: RoutingService = field(default_factory=lambda: routing_service(CATALOGUE, decode, TEST_PSEUDONYMISER))
+    cases: CaseService = field(default_factory=lambda: case_service(CATALOGUE, TEST_PSEUDONYMISER))
     gate: NoticeGate = field(default_factory=lambda: notice_gate(CATALOGUE, decode))
     indexes: dict = field(default_factory=lambda: defaultdict(IncidentIndex))
     state: CaseState = field(default_factory=lambda: CaseState({}, {}, {}, {}))

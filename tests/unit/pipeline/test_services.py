@@ -85,17 +85,17 @@ def test_stage_two_gets_the_same_answer_with_or_without_stage_one_in_the_process
     import pickle
 
     from envgrid.streams.composition import routing_service
-    from tests.unit.pipeline.harness import CATALOGUE
+    from tests.unit.pipeline.harness import CATALOGUE, TEST_PSEUDONYMISER
 
     def decode(value, topic):
         return pickle.loads(value)
 
     event = next(e for e in generate(seed=11, count=50, config=CONFIG) if e.truth.valid)
     value = pickle.dumps((event.kind, event.value))
-    here = routing_service(CATALOGUE, decode)
+    here = routing_service(CATALOGUE, decode, TEST_PSEUDONYMISER)
     first = here.locate(value, "intake")
     assert here.locate_again(value, "located") is first  # remembered
-    elsewhere = routing_service(CATALOGUE, decode)
+    elsewhere = routing_service(CATALOGUE, decode, TEST_PSEUDONYMISER)
     again = elsewhere.locate_again(value, "located")  # a worker that did not run stage 1 works it out
     assert (again.zone, again.decision) == (first.zone, first.decision)
 
@@ -131,7 +131,8 @@ def test_the_case_desk_answers_a_redelivered_input_with_the_same_outputs_and_no_
     assert again.replayed and again.outputs == first_open and first_open
     assert pipeline.state.files[intake.case_id].case == state_before
 
-    lead_copy = next(o.value for o in intake.outputs if o.value["target"]["role"] == "LEAD")
+    lead_copy = next(o.value for o in intake.outputs
+                     if o.event_name == "CaseDispatched" and o.value["target"]["role"] == "LEAD")
     notice = respond(lead_copy)[0].notice
     applied = pipeline.notice(notice)
     case_after = pipeline.state.files[intake.case_id].case
@@ -151,7 +152,7 @@ def test_the_case_desk_answers_a_redelivered_input_with_the_same_outputs_and_no_
 def test_dispatched_copies_carry_the_decisions_key_facts_in_headers(run):
     _, outcomes = run
     intake = next(o for _, o in outcomes if not isinstance(o, Refused) and not o.merged)
-    for output in (o for o in intake.outputs if o.topic != COMMANDS):
+    for output in (o for o in intake.outputs if o.event_name == "CaseDispatched" and o.topic != COMMANDS):
         headers = dict(output.headers)
         decision = output.value["decision"]
         assert headers["envgrid-case-id"] == intake.case_id.encode()

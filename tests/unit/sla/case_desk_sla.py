@@ -25,9 +25,9 @@ from envgrid.streams.case_service import CaseService, CaseState, _timer_key
 from envgrid.streams.composition import case_service
 from envgrid.streams.due_minutes import DueMinutes
 from envgrid.streams.routing_service import Output
-from tests.unit.pipeline.harness import CATALOGUE
+from tests.unit.pipeline.harness import CATALOGUE, TEST_PSEUDONYMISER
 
-_COMPOSED = case_service(CATALOGUE)  # the worker's own composition: its departments, topics and waits
+_COMPOSED = case_service(CATALOGUE, TEST_PSEUDONYMISER)  # the worker's own composition: departments, topics, waits
 
 
 class RecordingTracker(SlaTracker):
@@ -47,7 +47,8 @@ class CaseDeskSla:
     def __init__(self, tracker: RecordingTracker, start: datetime, partition: int = 0,
                  buckets: MutableMapping[str, Any] | None = None) -> None:
         self.tracker = tracker
-        self.desk = CaseService(_COMPOSED.known, tracker, _COMPOSED.out.topics, _COMPOSED.held_notice_wait)
+        self.desk = CaseService(_COMPOSED.known, tracker, _COMPOSED.out.topics, _COMPOSED.pseudonymiser,
+                                _COMPOSED.held_notice_wait)
         self.state = CaseState({}, {}, {} if buckets is None else buckets, {})
         self.partition = partition
         self.now = start

@@ -81,10 +81,15 @@ def topics(cluster, tmp_path_factory) -> dict[str, list[dict[str, Any]]]:
         notice("escalation", 20, "ESCALATION_REQUEST", "housing", reason="跨乡镇，需区级协调")
         notice("joint", 10, "ACKNOWLEDGE", "housing")
         notice("joint", 20, "JOINT_ENFORCEMENT_REQUEST", "housing", assisting=["psb", "transport"], reason="联合执法")
+        # a unit answers what it has seen: the township decides once the request is in the history (notices of
+        # different units come in on different topics, so only one unit's own notices keep their order)
         notice("extension", 10, "ACKNOWLEDGE", "housing")
         notice("extension", 20, "EXTENSION_REQUEST", "housing", reason="需检测报告")
+        after("extension", "extension_requested")
         notice("extension", 30, "EXTENSION_DECISION", TOWNSHIP, extension=2, reason="同意延期两个工作日")
+        after("extension", "extension_granted")
         notice("extension", 40, "EXTENSION_REQUEST", "housing", reason="检测仍未完成")
+        after("extension", "extension_requested", 2)
         notice("extension", 50, "EXTENSION_DECISION", TOWNSHIP, extension=2, reason="再延两日")
         for path, kind in (("transfer", "acknowledged"), ("loop", "sent_to_parent_grid"), ("escalation", "escalated"),
                            ("joint", "joint_handling"), ("extension", "extension_refused")):

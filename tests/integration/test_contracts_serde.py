@@ -29,6 +29,7 @@ KEYS = {  # what each event is keyed by, as the catalogue says
     "SlaEvent": "case_id", "DeadLetter": "source_topic",
     "ClockTick": "event_id",  # the ticker writes to explicit partitions; any key does for this test
     "CalendarPublished": "version_id",
+    "ComplainantIdentityRecorded": "report_id",
 }
 
 
@@ -47,6 +48,7 @@ def topics(cluster, create_topic, unique_name) -> dict[str, str]:
         "DeadLetter": catalogue.topic("deadletter"),
         "ClockTick": catalogue.topic("internal.sla-ticks"),
         "CalendarPublished": catalogue.topic("internal.calendar"),
+        "ComplainantIdentityRecorded": catalogue.topic("restricted.complainant-identity"),
     }
     for topic in chosen.values():
         create_topic(topic, partitions=1)

@@ -41,16 +41,19 @@ def test_every_input_is_accounted_for_exactly_once_across_a_kill(cluster, unique
     producer = make_producer(cluster)
     topics = intake_topics(catalogue)
     complaints = catalogue.intake("PetitionComplaint")
-    # the input topics this traffic uses: the report topics and the notice topics of the units that answer
-    inputs = [complaints, *sorted({topics.topic_of(event) for event in events} - {complaints})]
+
+    def inputs_of(published: list) -> list[str]:
+        """The input topics this traffic uses: the report topics and the notice topics of the units that answer."""
+        return [complaints, *sorted({topics.topic_of(event) for event in published} - {complaints})]
+
     internal = [catalogue.topic("internal.located"), catalogue.topic("internal.case-commands")]
     ticks = [catalogue.topic("internal.sla-ticks")]
     worker = WorkerProcess(cluster, prefix, tmp_path / "state").start()
     try:
         _publish_all(producer, codec, first, topics)
-        _drain(worker, cluster, prefix, inputs + internal)
+        _drain(worker, cluster, prefix, inputs_of(first) + internal)
         _tick_past_held_notices(producer, codec, catalogue, first)
-        _drain(worker, cluster, prefix, inputs + internal + ticks)
+        _drain(worker, cluster, prefix, inputs_of(first) + internal + ticks)
         _account(cluster, catalogue, codec, first)
 
         before = worker.consumed(complaints)
@@ -59,9 +62,9 @@ def test_every_input_is_accounted_for_exactly_once_across_a_kill(cluster, unique
         worker.wait_for(lambda: worker.consumed(complaints) > before + 0.3 * second_complaints, 600, "mid-stream")
         worker.kill()
         worker.start()
-        _drain(worker, cluster, prefix, inputs + internal)
+        _drain(worker, cluster, prefix, inputs_of(events) + internal)
         _tick_past_held_notices(producer, codec, catalogue, events)
-        _drain(worker, cluster, prefix, inputs + internal + ticks)
+        _drain(worker, cluster, prefix, inputs_of(events) + internal + ticks)
         _account(cluster, catalogue, codec, events)
     finally:
         worker.stop()
@@ -82,8 +85,12 @@ def _tick_past_held_notices(producer, codec, catalogue, events) -> None:
 
 
 def _drain(worker: WorkerProcess, cluster, group: str, topics: list[str]) -> None:
-    """Until the group has committed everything it consumes, three checks in a row, and has seen `topics`."""
-    worker.wait_for(lambda: all(worker.consumed(t) > 0 for t in topics), 600, f"the worker to consume {topics}")
+    """Until the group has committed everything of `topics`, three checks in a row, once this worker process
+    consumes: it has read the complaints (always, the first topic) and the internal hops. A notice topic whose
+    few records were all committed before a kill is never read again by the restarted process, so only the
+    committed offsets speak for those."""
+    seen = [topics[0], *(t for t in topics if ".internal." in t)]
+    worker.wait_for(lambda: all(worker.consumed(t) > 0 for t in seen), 600, f"the worker to consume {seen}")
     streak = [0]
 
     progress = InputProgress(cluster, group, topics, lambda value, topic: ("", {}))

@@ -61,7 +61,7 @@ def test_no_topic_but_the_restricted_ones_holds_a_complainants_identity(cluster,
     assert min(len(values) for values in personal.values()) > 50, {k: len(v) for k, v in personal.items()}
 
     worker = WorkerProcess(cluster, prefix, tmp_path / "state", processors="router,cases,departments").start()
-    producer = make_producer(cluster.bootstrap_servers)
+    producer = make_producer(cluster)
     try:
         result = publish(producer, codec, events, intake_topics(catalogue), flush_timeout_s=600)
         assert not result.failed and sum(result.delivered.values()) == len(events)
@@ -251,13 +251,13 @@ def _copies_carry_the_complainants_token(codec, catalogue, read, complaints) -> 
 def _drain(worker: WorkerProcess, cluster, group: str, catalogue, ticks: bool = False) -> None:
     """Until the group has committed everything it consumes (intake, internal hops, the copies the
     department simulator answers), three checks in a row."""
-    inputs = [catalogue.intake(kind) for kind in ("PetitionComplaint", "PatrolReport", "DepartmentNotice")]
+    inputs = [catalogue.intake(kind) for kind in ("PetitionComplaint", "PatrolReport")] + catalogue.notice_topics()
     internal = [catalogue.topic("internal.located"), catalogue.topic("internal.case-commands")]
     copies = [s.name for s in catalogue.by_template("dept.{department}.cases")] + \
              [s.name for s in catalogue.by_template("grid.{grid}.cases")]
     topics = inputs + internal + copies + ([catalogue.topic("internal.sla-ticks")] if ticks else [])
     worker.wait_for(lambda: all(worker.consumed(t) > 0 for t in inputs[:2] + internal), 600, "the worker to start")
-    progress = InputProgress(cluster.bootstrap_servers, group, topics, lambda value, topic: ("", {}))
+    progress = InputProgress(cluster, group, topics, lambda value, topic: ("", {}))
     streak = [0]
 
     def drained() -> bool:

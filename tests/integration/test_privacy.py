@@ -60,8 +60,8 @@ def test_no_topic_but_the_restricted_ones_holds_a_complainants_identity(cluster,
     personal = _personal_data(e.value for e in events if e.kind == "PetitionComplaint" and e.value is not None)
     assert min(len(values) for values in personal.values()) > 50, {k: len(v) for k, v in personal.items()}
 
-    worker = WorkerProcess(cluster, prefix, tmp_path / "state", processors="router,cases,departments").start()
     producer = make_producer(cluster)
+    worker = WorkerProcess(cluster, prefix, tmp_path / "state", processors="router,cases,departments").start()
     try:
         result = publish(producer, codec, events, intake_topics(catalogue), flush_timeout_s=600)
         assert not result.failed and sum(result.delivered.values()) == len(events)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.samples import sample_events
 from envgrid.connectors.serde import EventCodec, registry_client
 from envgrid.domain.case_ids import case_id_for
+from envgrid.localcluster.proc import stop
 from tests.integration.pipeline_process import TEST_KEY_ENV, read_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -199,13 +199,7 @@ def _check(command: list[str], what: str, timeout: float = 60) -> str:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    stop(process.pid, "envgrid-worker", timeout=30.0, popen=process)
 
 
 def _free_port() -> int:

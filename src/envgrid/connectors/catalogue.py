@@ -73,6 +73,7 @@ class Catalogue:
         self._by_template: dict[str, list[TopicSpec]] = {}
         for spec in self.topics:
             self._by_template.setdefault(spec.template, []).append(spec)
+        self._notice_authors = _notice_authors(self._by_template)  # notice topic -> who may write there
 
     @classmethod
     def load(
@@ -158,39 +159,25 @@ class Catalogue:
 
     def notice_topics(self) -> list[str]:
         """Every unit's notice topic (what the pipeline reads notices from)."""
-        return [spec.name for spec in self.topics if spec.template in _NOTICE_TEMPLATES.values()]
+        return list(self._notice_authors)
 
     def notice_topic(self, unit_kind: str, unit_code: str) -> str:
         """The topic a unit writes its notices to: its department's, its grid's, or for a township or village
-        the topic of the level-2 grid above it."""
+        the topic of the level-2 grid above it (the most specific grid topic that speaks for it)."""
         kind = unit_kind.upper()
-        if kind == "DEPARTMENT":
-            name = f"{self.prefix}.{_NOTICE_TEMPLATES['department'].format(department=unit_code)}"
-            if name in self._by_name:
-                return name
-        elif kind == "GRID":
-            grids = [spec for spec in self._by_template.get(_NOTICE_TEMPLATES["grid"], []) if spec.owner]
-            exact = [spec.name for spec in grids if spec.owner and spec.owner[1] == unit_code]
-            if exact:
-                return exact[0]
-            above = [spec for spec in grids if spec.owner and self.notice_author(spec.name).covers(unit_code)]
-            if above:
-                return max(above, key=lambda spec: len(spec.owner[1]) if spec.owner else 0).name
-        raise CatalogueError(f"no notice topic for {unit_kind} {unit_code!r}: departments come from "
-                             f"config/departments.yaml, grids from config/registry/")
+        speaks_for = [(len(author.code), topic) for topic, author in self._notice_authors.items()
+                      if author.unit_kind == kind and author.covers(unit_code)]
+        if not speaks_for:
+            raise CatalogueError(f"no notice topic for {unit_kind} {unit_code!r}: departments come from "
+                                 f"config/departments.yaml, grids from config/registry/")
+        return max(speaks_for)[1]
 
     def notice_author(self, topic: str) -> NoticeAuthor:
         """Who may write notices on a notice topic; an error for any other topic."""
-        spec = self._by_name.get(topic)
-        if spec is None or spec.template not in _NOTICE_TEMPLATES.values() or spec.owner is None:
-            raise CatalogueError(f"{topic!r} is not a notice topic of this catalogue")
-        placeholder, code = spec.owner
-        if placeholder == "department":
-            return NoticeAuthor("DEPARTMENT", code, covers_subgrids=False)
-        grid_codes = [s.owner[1] for s in self._by_template.get(_NOTICE_TEMPLATES["grid"], []) if s.owner]
-        # a grid above other grid topics' grids (the city) speaks only for itself; a level-2 grid also for
-        # the townships and villages under it
-        return NoticeAuthor("GRID", code, covers_subgrids=not any(g != code and g.startswith(code) for g in grid_codes))
+        try:
+            return self._notice_authors[topic]
+        except KeyError:
+            raise CatalogueError(f"{topic!r} is not a notice topic of this catalogue") from None
 
     def event_type_of(self, topic: str) -> str | None:
         """Event type a topic carries, None for a topic not in this catalogue."""
@@ -202,6 +189,20 @@ class Catalogue:
     def by_template(self, template: str) -> list[TopicSpec]:
         """Topics expanded from one entry, e.g. every `dept.{department}.cases`."""
         return list(self._by_template.get(template, []))
+
+
+def _notice_authors(by_template: Mapping[str, list[TopicSpec]]) -> dict[str, NoticeAuthor]:
+    """Who may write on each notice topic. A department for itself; a grid for itself and, unless other grid
+    topics' grids lie under it (the city), for the townships and villages under it."""
+    departments = [s for s in by_template.get(_NOTICE_TEMPLATES["department"], []) if s.owner]
+    grids = [s for s in by_template.get(_NOTICE_TEMPLATES["grid"], []) if s.owner]
+    codes = [s.owner[1] for s in grids if s.owner]
+    authors = {s.name: NoticeAuthor("DEPARTMENT", s.owner[1]) for s in departments if s.owner}
+    for spec in grids:
+        code = spec.owner[1] if spec.owner else ""
+        authors[spec.name] = NoticeAuthor("GRID", code, covers_subgrids=not any(g != code and g.startswith(code)
+                                                                              for g in codes))
+    return authors
 
 
 # --- template values -----------------------------------------------------------------------------

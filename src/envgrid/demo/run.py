@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -196,13 +195,10 @@ def _wait_until_ready(view: FlowView, catalogue: Catalogue, worker: subprocess.P
 
 
 def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
+    """SIGTERM its process group, then SIGKILL after 30 s (the local cluster's own `stop`)."""
+    from envgrid.localcluster.proc import stop
+
+    stop(worker.pid, "envgrid.demo.worker", timeout=30.0, popen=worker)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -81,8 +81,8 @@ class IntakeTopics:
             return self.reports[event.kind]
         value = event.value if event.value is not None else (event.raw.value if event.raw is not None else None)
         try:
-            return str(self.catalogue.notice_topic(value["unit_kind"], value["unit_code"]))  # type: ignore[index]
-        except (CatalogueError, KeyError, TypeError):
+            return str(self.catalogue.input_topic(event.kind, value or {}))
+        except CatalogueError:
             return self.notices[0]
 
     def all(self) -> list[str]:

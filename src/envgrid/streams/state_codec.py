@@ -152,16 +152,19 @@ def _to_json(value: Any) -> Any:
             if field.init:
                 encoded[field.name] = _to_json(getattr(value, field.name))
         return encoded
-    raise StateCodecError(f"a table value holds a {type(value).__qualname__}, which has no state tag; add it to "
-                          f"TYPES or ENUMS in {__name__} (with a test) or keep it out of the tables")
+    raise _untagged(type(value))
 
 
 def _tag(tags: dict[type, str], cls: type) -> str:
     try:
         return tags[cls]
     except KeyError:
-        raise StateCodecError(f"a table value holds a {cls.__qualname__}, which has no state tag; add it to "
-                              f"TYPES or ENUMS in {__name__} (with a test) or keep it out of the tables") from None
+        raise _untagged(cls) from None
+
+
+def _untagged(cls: type) -> StateCodecError:
+    return StateCodecError(f"a table value holds a {cls.__qualname__}, which has no state tag; add it to "
+                           f"TYPES or ENUMS in {__name__} (with a test) or keep it out of the tables")
 
 
 _SCALAR_TAGS: dict[str, Callable[[Any], Any]] = {

@@ -41,8 +41,10 @@ class WorkerProcess:
     or `python -m envgrid.demo.worker` when the department simulator is among its processors."""
 
     def __init__(self, cluster, prefix: str, datadir: Path, processors: str = "router,cases",
-                 clock: str = "manual", log: Path | None = None, store: str = "rocksdb://") -> None:
+                 clock: str = "manual", log: Path | None = None, store: str = "rocksdb://",
+                 loglevel: str = "warn") -> None:
         self.cluster, self.prefix, self.datadir, self.processors, self.clock = cluster, prefix, datadir, processors, clock
+        self.loglevel = loglevel
         self.log = log or REPO / "var" / "log" / f"test-worker-{prefix}.log"
         self.port_file = datadir / "metrics.port"
         self.store = store
@@ -56,7 +58,8 @@ class WorkerProcess:
         module = "envgrid.demo.worker" if "departments" in self.processors.split(",") else "envgrid.streams.worker"
         command = [sys.executable, "-m", module, "--app-id", self.prefix, "--topic-prefix", self.prefix,
                    "--datadir", str(self.datadir), "--processors", self.processors, "--clock", self.clock,
-                   "--metrics-port", "0", "--port-file", str(self.port_file), "--store", self.store]
+                   "--metrics-port", "0", "--port-file", str(self.port_file), "--store", self.store,
+                   "--loglevel", self.loglevel]
         self.process = subprocess.Popen(command, stdout=open(self.log, "a"), stderr=subprocess.STDOUT,  # noqa: SIM115
                                         env=env, start_new_session=True, cwd=REPO)
         return self
@@ -82,12 +85,24 @@ class WorkerProcess:
     def consumed(self, topic: str) -> float:
         return self.metrics().get(f"envgrid_events_consumed_total{{topic={topic}}}", 0.0)
 
-    def wait_for(self, predicate, timeout: float, what: str) -> None:
+    def wait_for(self, predicate, timeout: float, what: str, explain=lambda: "") -> None:
+        """Poll `predicate`; on timeout fail with `explain()` and the end of the worker's log (CI keeps no files)."""
         deadline = time.monotonic() + timeout
         while not predicate():
-            assert self.process is not None and self.process.poll() is None, f"worker died; see {self.log}"
-            assert time.monotonic() < deadline, f"timed out after {timeout:.0f}s waiting for {what}; see {self.log}"
+            assert self.process is not None and self.process.poll() is None, \
+                f"worker died; see {self.log}\n{self.log_tail()}"
+            assert time.monotonic() < deadline, \
+                f"timed out after {timeout:.0f}s waiting for {what}; see {self.log}\n{explain()}\n{self.log_tail()}"
             time.sleep(0.5)
+
+    def log_tail(self, lines: int = 60) -> str:
+        """The last `lines` lines of the worker's log, without the producer's routine back-pressure notes."""
+        if not self.log.exists():
+            return "(no worker log)"
+        noise = ("producer buffer full", "Timer commit is overlapping")
+        kept = [line for line in self.log.read_text(errors="replace").splitlines()
+                if not any(n in line for n in noise)]
+        return "--- worker log (end) ---\n" + "\n".join(line[:300] for line in kept[-lines:])
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no clean shutdown, no final commit."""

@@ -48,7 +48,7 @@ def test_every_input_is_accounted_for_exactly_once_across_a_kill(cluster, unique
 
     internal = [catalogue.topic("internal.located"), catalogue.topic("internal.case-commands")]
     ticks = [catalogue.topic("internal.sla-ticks")]
-    worker = WorkerProcess(cluster, prefix, tmp_path / "state").start()
+    worker = WorkerProcess(cluster, prefix, tmp_path / "state", loglevel="info").start()
     try:
         _publish_all(producer, codec, first, topics)
         _drain(worker, cluster, prefix, inputs_of(first) + internal)
@@ -99,8 +99,16 @@ def _drain(worker: WorkerProcess, cluster, group: str, topics: list[str]) -> Non
         streak[0] = streak[0] + 1 if progress.caught_up() else 0
         return streak[0] >= 3
 
+    def lag() -> str:
+        try:
+            behind = progress.behind()
+        except Exception as error:  # the report of a failure must not hide it
+            return f"lag unknown: {error}"
+        return "behind (topic, partition, committed, end): " + repr(behind) + "\nconsumed: " + repr(
+            {t: worker.consumed(t) for t in topics})
+
     try:
-        worker.wait_for(drained, 900, "the worker to drain its inputs")
+        worker.wait_for(drained, 900, "the worker to drain its inputs", lag)
     finally:
         progress.close()
 

@@ -64,19 +64,26 @@ class InputProgress:
                 client.close()
         self._committed = self._reader = None
 
+    def behind(self, timeout: float = 10.0) -> list[tuple[str, int, int, int]]:
+        """(topic, partition, processed up to, end offset) of every input partition the group is behind on."""
+        return [(tp.topic, tp.partition, tp.offset, end) for tp, end in self._positions(timeout) if tp.offset < end]
+
     def _behind(self, timeout: float) -> list[TopicPartition]:
+        return [tp for tp, end in self._positions(timeout) if tp.offset < end]
+
+    def _positions(self, timeout: float) -> list[tuple[TopicPartition, int]]:
+        """Every input partition with the group's position in it (committed, else its start) and its end."""
         consumer = self._committed_client()
         try:
             metadata = consumer.list_topics(timeout=timeout).topics
             partitions = [TopicPartition(t, p) for t in self.topics for p in metadata[t].partitions]
             committed = consumer.committed(partitions, timeout=timeout)
-            behind = []
+            positions = []
             for tp in committed:
                 low, high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=timeout)
                 position = low if tp.offset in (OFFSET_INVALID, -1) or tp.offset < low else tp.offset
-                if position < high:
-                    behind.append(TopicPartition(tp.topic, tp.partition, position))
-            return behind
+                positions.append((TopicPartition(tp.topic, tp.partition, position), high))
+            return positions
         except (KafkaException, KeyError) as error:
             raise ProgressUnknown(f"cannot read the progress of group {self.group}: {error}") from error
 

@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import pipeline_bench, routing_bench, sla_burst_bench
+from bench import pipeline_bench, routing_bench, sasl_bench, sla_burst_bench
 
 
 def main() -> None:
@@ -13,6 +13,8 @@ def main() -> None:
     sla_burst_bench.main([])
     print("\n== pipeline on the local broker ==", flush=True)
     pipeline_bench.main()
+    print("\n== what SASL costs (secured vs plaintext local cluster) ==", flush=True)
+    sasl_bench.main([])
 
 
 if __name__ == "__main__":

@@ -49,9 +49,7 @@ def render(deployment: Deployment | None = None) -> dict[str, str]:
     }
     texts = {name: HEADER + _documents(manifests) for name, manifests in files.items()}
     kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-                     "resources": list(files),
-                     "images": [{"name": deployment.worker_image.split(":")[0],
-                                 "newTag": deployment.worker_image.split(":")[-1]}]}
+                     "resources": list(files)}
     texts[KUSTOMIZATION] = HEADER + _dump(kustomization)
     return texts
 

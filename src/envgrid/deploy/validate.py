@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from envgrid.deploy.settings import KEDA_VERSION, KUBERNETES_VERSION, STRIMZI_VERSION
+from envgrid.localcluster.errors import LocalClusterError
 from envgrid.localcluster.fetch import DEPENDENCY_PLUGIN, _locked, _mvn, cache_dir
 from envgrid.localcluster.java import find_registry_java
 
@@ -70,8 +71,7 @@ class Report:
 
 def validate(files: Sequence[Path], cache: Path | None = None) -> Report:
     """Run kubeconform over `files` with the cached schemas (fetched and built the first time)."""
-    cache = cache or cache_dir()
-    binary, schemas = kubeconform(cache), schema_dir(cache)
+    binary, schemas = tools(cache or cache_dir())
     command = [str(binary), "-strict", "-summary", "-verbose", "-output", "json", "-schema-location",
                str(schemas / SCHEMA_LOCATION), *map(str, files)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
@@ -91,6 +91,14 @@ def validate(files: Sequence[Path], cache: Path | None = None) -> Report:
     if result.returncode != 0 and not report.errors:
         report.errors.append(f"kubeconform exited {result.returncode}: {result.stderr.strip()[-2000:]}")
     return report
+
+
+def tools(cache: Path) -> tuple[Path, Path]:
+    """kubeconform and the schema directory; what is missing to make them is a ValidationUnavailable."""
+    try:
+        return kubeconform(cache), schema_dir(cache)
+    except LocalClusterError as error:  # no Java 21+, no Maven, Maven Central unreachable
+        raise ValidationUnavailable(f"the Strimzi CRDs cannot be made: {error}") from error
 
 
 def kubeconform(cache: Path) -> Path:
@@ -272,14 +280,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.fetch_only:
-            print(f"kubeconform: {kubeconform(cache_dir())}\nschemas: {schema_dir(cache_dir())}")
+            binary, schemas = tools(cache_dir())
+            print(f"kubeconform: {binary}\nschemas: {schemas}")
             return 0
         report = validate(resource_files(args.dir))
     except (ValidationUnavailable, OSError) as error:
         print(f"envgrid validate: {error}", file=sys.stderr)
         return 2
-    for error in report.errors:
-        print(error, file=sys.stderr)
+    for finding in report.errors:
+        print(finding, file=sys.stderr)
     kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(report.valid.items()))
     print(f"{args.dir}: {report.total} resources valid ({kinds}); {len(report.errors)} invalid")
     return 1 if report.errors else 0

@@ -28,6 +28,7 @@ _RUN = "/run/envgrid"  # in memory, owner-only: the client properties and the ke
 _STATE = "/var/lib/envgrid"
 _USER = 10001  # the worker image's user (deploy/container/Containerfile)
 _REGISTRY_USER = 1001  # the Apicurio image's user
+_KEDA_SASL = {"SCRAM-SHA-512": "scram_sha512", "SCRAM-SHA-256": "scram_sha256"}  # KEDA's kafka scaler spelling
 _GROUP_READ = 0o440  # mounted Secrets: readable by the pod's fsGroup (the container's user is not their owner)
 
 
@@ -168,7 +169,7 @@ def autoscaling(catalogue: Catalogue, principals: Principals, deployment: Deploy
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": _meta(name, deployment, labels),
-        "data": {"username": ops, "sasl": MECHANISM.lower().replace("-", "_"), "tls": "enable"},
+        "data": {"username": ops, "sasl": _KEDA_SASL[MECHANISM], "tls": "enable"},
     }
     authentication = {
         "apiVersion": KEDA_API,

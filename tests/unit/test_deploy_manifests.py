@@ -126,6 +126,20 @@ def test_the_worker_keeps_its_tables_on_its_volume_and_serves_metrics_to_the_pod
     assert "replicas" not in statefulset["spec"]  # KEDA owns it
 
 
+def test_the_worker_commands_are_ones_the_worker_takes() -> None:
+    """Every flag of the StatefulSet's and the systemd unit's command is one the worker's parser knows."""
+    from envgrid.streams.worker import build_parser
+
+    (statefulset, *_rest) = _resources("worker.yaml")
+    command = statefulset["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[0] == "envgrid-worker"
+    assert build_parser().parse_args(command[1:]).metrics_host == "0.0.0.0"
+    unit = (SYSTEMD / "envgrid-worker@.service").read_text(encoding="utf-8")
+    (exec_start,) = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    arguments = exec_start.replace("%i", "9464").split()[1:]
+    assert build_parser().parse_args(arguments).metrics_port == 9464
+
+
 def test_keda_watches_the_workers_group_and_never_outgrows_the_partitions() -> None:
     (config, authentication, scaled) = _resources("worker-autoscaling.yaml")
     (statefulset, *_rest) = _resources("worker.yaml")

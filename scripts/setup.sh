@@ -24,11 +24,13 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$digest" ]]; then
 fi
 
 # Debian packages: Java for the broker, Maven to fetch its jars, promtool (package prometheus) for the
-# alert-rule tests. Installed when missing (as root, or with sudo); otherwise `need` says what to run.
+# alert-rule tests, systemd-analyze for the single-host units' test. Installed when missing (as root, or with
+# sudo); otherwise `need` says what to run.
 missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 if ((${#missing[@]})) && command -v apt-get >/dev/null 2>&1; then
   sudo=""; [[ "$(id -u)" -ne 0 ]] && command -v sudo >/dev/null 2>&1 && sudo="sudo"
   echo "envgrid setup: installing Debian packages ${missing[*]} ..."
@@ -38,4 +40,11 @@ fi
 need java "Install a Java 17+ runtime: apt-get install -y openjdk-17-jre-headless"
 need mvn "Install Maven: apt-get install -y maven"
 need promtool "Install Prometheus' promtool: apt-get install -y prometheus"
+need systemd-analyze "Install systemd: apt-get install -y systemd"
 .venv/bin/python -m envgrid.localcluster fetch
+
+# The offline check of deploy/k8s (tests/unit/test_deploy_validate.py): kubeconform built from its Go module
+# and the Kubernetes, Strimzi and KEDA schemas, made once into the same cache. Go 1.26+ (kubeconform's
+# go.mod asks for it) is found on PATH or in /usr/local/go; Debian's golang-go is older.
+PATH="$PATH:/usr/local/go/bin" need go "Install Go 1.26 or newer (https://go.dev/doc/install), or put it on PATH."
+.venv/bin/python -m envgrid.deploy.validate --fetch-only >/dev/null

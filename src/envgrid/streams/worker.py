@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None, extra_processors: Mapping[str, Installer
         if name in config.processors:
             installer(runtime, args)
     declare_changelog_topics(runtime)
-    port = metrics.serve_metrics(config.metrics_port)
-    logging.getLogger("envgrid").warning("metrics at http://127.0.0.1:%s/metrics", port)
+    port = metrics.serve_metrics(config.metrics_port, args.metrics_host)
+    logging.getLogger("envgrid").warning("metrics at http://%s:%s/metrics", args.metrics_host, port)
     if args.port_file:
         Path(args.port_file).write_text(str(port))
     worker_argv = ["worker", "--loglevel", args.loglevel, "--without-web"]
@@ -119,6 +119,9 @@ def build_parser(extra_processors: tuple[str, ...] = (), prog: str = "python -m 
                         help="ISO instant the SLA clock stops at (a demo's or replay's end); the department "
                              "simulator sends nothing after it")
     parser.add_argument("--metrics-port", type=int, default=9464, help="Prometheus endpoint port (0 = any free)")
+    parser.add_argument("--metrics-host", default="127.0.0.1",
+                        help="address the metrics endpoint listens on (default loopback; 0.0.0.0 in a container, "
+                             "to be scraped and probed from outside it)")
     parser.add_argument("--port-file", default=None, help="write the metrics port here once serving")
     parser.add_argument("--store", default="rocksdb://", choices=["rocksdb://", "memory://"],
                         help="table store: rocksdb (on disk, default) or memory (changelog only; for experiments)")

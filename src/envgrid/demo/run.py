@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                                          log=log_dir() / "prometheus.log")
             prometheus.check()
         except PrometheusError as error:
-            console.print(f"[red]envgrid demo: {error}[/]")
+            console.print(f"[red]envgrid demo: {error}[/]", soft_wrap=True)
             return 2
     local = None
     external = cluster_settings()

@@ -32,8 +32,8 @@ ROUTING_DECISIONS = Counter(
 )
 ROUTING_LATENCY = Histogram(
     "envgrid_routing_latency_seconds",
-    "Routing latency: 'processing' is decode-to-dispatch time in the router; 'event_time' is from the "
-    "report's receipt to its dispatch.",
+    "Routing latency: 'processing' is from the intake record's Kafka timestamp (when it was produced) to its "
+    "dispatch, queueing in Kafka included; 'event_time' is from the report's receipt (received_at) to its dispatch.",
     ["clock"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )

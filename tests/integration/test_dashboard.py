@@ -25,6 +25,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from envgrid import paths
@@ -75,7 +76,13 @@ def test_the_demo_serves_a_live_dashboard_with_data(cluster, unique_name, tmp_pa
         _wait(all_have_data, demo, 240, "data for every expression of the dashboard",
               lambda: f"still without data: {sorted(pending)}\n{explain()}")
 
-        scraped = _worker_series(prometheus)
+        config = yaml.safe_load((var / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
+        (target,) = prometheus.api("/api/v1/targets")["activeTargets"]
+        assert config["global"]["scrape_interval"] == "2s"
+        assert config["scrape_configs"][0]["static_configs"][0]["targets"] == [target["labels"]["instance"]]
+        assert target["labels"]["instance"] == f"127.0.0.1:{(var / 'demo-worker.port').read_text()}"  # --metrics-port 0
+
+        scraped = _worker_series(target["scrapeUrl"])
         for expr in (expr for panel in panels for expr in panel["expr"]):
             assert series_in(expr) <= scraped, f"{sorted(series_in(expr) - scraped)} not exported by the worker: {expr}"
 
@@ -93,6 +100,9 @@ def test_the_demo_serves_a_live_dashboard_with_data(cluster, unique_name, tmp_pa
         for panel_id, html in drawn.items():
             assert "prom_graph_error" not in html, f"{panel_id}: {re.findall(r'prom_graph_error[^<]*<', html)}"
             assert "<svg" in html and "<path" in html, f"{panel_id}: no graph drawn"
+            assert "/classic/graph?g0.expr=" in html, f"{panel_id}: no link to its query"
+        assert '<span class="label">intake.petition-complaints</span>' in drawn["events-in"], "topics keep their prefix"
+        assert 'id="prom_graph_refresh_button_value">10s<' in page, "the graphs do not refresh every 10 s"
     finally:
         stopped = _interrupt(demo, markers=(str(var),))
     assert stopped == 130, f"the demo did not stop cleanly on Ctrl-C (exit {stopped})\n{explain()}"
@@ -110,10 +120,9 @@ def _values(prometheus: LocalPrometheus, expr: str, since: float) -> list[float]
     return [float(v) for series in result for _, v in series["values"] if math.isfinite(float(v))]
 
 
-def _worker_series(prometheus: LocalPrometheus) -> set[str]:
+def _worker_series(url: str) -> set[str]:
     """Every series name the demo's worker serves, read from the endpoint Prometheus scrapes."""
-    (target,) = prometheus.api("/api/v1/targets")["activeTargets"]
-    with urllib.request.urlopen(target["scrapeUrl"], timeout=10) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
         text = response.read().decode()
     return {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
 

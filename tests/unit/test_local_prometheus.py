@@ -5,6 +5,9 @@ the cluster: the endpoint scraped is this process's own (streams.metrics.serve_m
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
 import time
 import urllib.request
 
@@ -13,7 +16,7 @@ import yaml
 
 from envgrid.demo import run
 from envgrid.demo.prometheus import LocalPrometheus, PrometheusError, observability_dir, scrape_config
-from envgrid.localcluster.proc import port_open
+from envgrid.localcluster.proc import free_port, port_open
 from envgrid.streams import metrics
 from tests.unit.observability import OBSERVABILITY, alert_rules, promtool
 
@@ -59,6 +62,7 @@ def test_it_scrapes_the_worker_serves_the_dashboard_on_loopback_and_stops(tmp_pa
         flags = prometheus.api("/api/v1/status/flags")
         assert flags["web.listen-address"] == f"127.0.0.1:{prometheus.port}"
         assert flags["storage.tsdb.path"] == str(run_dir / "data")
+        assert flags["storage.tsdb.retention.time"] == "2d"
         assert flags["web.console.templates"] == str(OBSERVABILITY / "consoles")
         assert (run_dir / "data").is_dir() and (run_dir / "prometheus.yml").is_file()
 
@@ -68,6 +72,8 @@ def test_it_scrapes_the_worker_serves_the_dashboard_on_loopback_and_stops(tmp_pa
         with urllib.request.urlopen(prometheus.console_url, timeout=10) as response:  # noqa: S310 - loopback
             page = response.read().decode()
         assert response.status == 200 and 'id="envgrid-panel-spec"' in page and "/classic/static/js/prom_console.js" in page
+        with urllib.request.urlopen(prometheus.url + "/classic/alerts", timeout=10) as response:  # noqa: S310 - loopback
+            assert "EnvgridSlaBreaches" in response.read().decode()
         with pytest.raises(PrometheusError, match="parse error"):
             prometheus.query("sum by (topic (envgrid_events_consumed_total)")
     finally:
@@ -88,5 +94,49 @@ def test_without_a_checkout_it_asks_for_the_observability_files(monkeypatch, tmp
     monkeypatch.setenv("ENVGRID_OBSERVABILITY_DIR", str(tmp_path))
     with pytest.raises(PrometheusError, match="ENVGRID_OBSERVABILITY_DIR"):
         observability_dir()
+    shutil.copytree(OBSERVABILITY, tmp_path / "observability")
+    monkeypatch.setenv("ENVGRID_OBSERVABILITY_DIR", str(tmp_path / "observability"))
+    assert observability_dir() == tmp_path / "observability"
     monkeypatch.delenv("ENVGRID_OBSERVABILITY_DIR")
     assert observability_dir() == OBSERVABILITY
+
+
+def test_the_demo_option_and_its_default_port():
+    assert run._parser().parse_args([]).prometheus is False
+    args = run._parser().parse_args(["--prometheus"])
+    assert args.prometheus is True and args.prometheus_port == 9090
+
+
+def test_the_sites_own_command_serves_the_dashboard(tmp_path):
+    """The command of deploy/observability/README.md, on a free port and with its storage in tmp_path."""
+    port = free_port()
+    command = [shutil.which("prometheus") or "prometheus", "--config.file=deploy/observability/prometheus.yml",
+               "--web.console.templates=deploy/observability/consoles",
+               "--web.console.libraries=deploy/observability/console_libraries",
+               f"--web.listen-address=127.0.0.1:{port}", f"--storage.tsdb.path={tmp_path / 'data'}"]
+    with open(tmp_path / "prometheus.log", "wb") as log:
+        process = subprocess.Popen(command, cwd=OBSERVABILITY.parents[1], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        page = ""
+        while not page:
+            assert process.poll() is None, (tmp_path / "prometheus.log").read_text()
+            assert time.monotonic() < deadline, "the site's Prometheus did not serve the dashboard within 60 s"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/consoles/envgrid.html", timeout=5) as response:  # noqa: S310
+                    page = response.read().decode()
+            except OSError:
+                time.sleep(0.3)
+        assert 'id="envgrid-panel-spec"' in page
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_a_port_in_use_is_named_with_the_way_out(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(PrometheusError, match=rf"127.0.0.1:{port}.*--prometheus-port 0"):
+            LocalPrometheus(tmp_path, port=port).check()

@@ -89,6 +89,7 @@ def test_console_shows_throughput_lag_latency_cases_sla_and_dead_letters():
     assert set(panels) == set(wanted)
     for panel_id, expected in wanted.items():
         assert expected in panels[panel_id]["expr"][0], (panel_id, panels[panel_id]["expr"])
+    assert 'topic!~".*-changelog"' in panels["consumer-lag"]["expr"][0]
     latency = panels["routing-latency"]["expr"]
     assert latency[0].startswith("histogram_quantile(0.5,") and latency[1].startswith("histogram_quantile(0.99,")
 
@@ -114,3 +115,4 @@ def test_scrape_config_points_at_the_worker_port():
     jobs = {job["job_name"]: job for job in doc["scrape_configs"]}
     targets = [t for sc in jobs["envgrid"]["static_configs"] for t in sc["targets"]]  # the job the rules name
     assert "127.0.0.1:9464" in targets
+    assert doc["global"]["scrape_interval"] == "15s"

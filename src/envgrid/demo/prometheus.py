@@ -106,12 +106,13 @@ class LocalPrometheus:
             if not (self.files / needed).is_file():
                 raise PrometheusError(f"{self.files / needed} is missing")
         if self._requested_port:
+            from envgrid.localcluster.errors import PortInUse
             from envgrid.localcluster.proc import check_port_free
 
             try:
                 check_port_free(self._requested_port, "Prometheus", HOST)
-            except Exception as error:  # noqa: BLE001 - PortInUse: its message says which port and what to do
-                raise PrometheusError(str(error)) from None
+            except PortInUse as error:  # e.g. the system's own Prometheus, which Debian's package starts on 9090
+                raise PrometheusError(f"{error} The demo's --prometheus-port 0 picks a free port.") from None
 
     def write_config(self) -> Path:
         site = yaml.safe_load((self.files / "prometheus.yml").read_text(encoding="utf-8"))

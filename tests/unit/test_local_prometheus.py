@@ -123,7 +123,7 @@ def test_the_sites_own_command_serves_the_dashboard(tmp_path):
             assert process.poll() is None, (tmp_path / "prometheus.log").read_text()
             assert time.monotonic() < deadline, "the site's Prometheus did not serve the dashboard within 60 s"
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/consoles/envgrid.html", timeout=5) as response:  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/consoles/envgrid.html", timeout=5) as response:
                     page = response.read().decode()
             except OSError:
                 time.sleep(0.3)

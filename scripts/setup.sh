@@ -23,13 +23,15 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$digest" ]]; then
   echo "$digest" > "$stamp"
 fi
 
-# Debian packages: Java for the broker, Maven to fetch its jars, promtool (package prometheus) for the
-# alert-rule tests, systemd-analyze for the single-host units' test. Installed when missing (as root, or with
+# Debian packages: Java for the broker, Maven to fetch its jars, Prometheus (package prometheus: the server
+# for `make demo ARGS=--prometheus`, promtool for the alert-rule tests), Chromium for the dashboard test
+# (headless), systemd-analyze for the single-host units' test. Installed when missing (as root, or with
 # sudo); otherwise `need` says what to run.
 missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
-command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+{ command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 if ((${#missing[@]})) && command -v apt-get >/dev/null 2>&1; then
   sudo=""; [[ "$(id -u)" -ne 0 ]] && command -v sudo >/dev/null 2>&1 && sudo="sudo"
@@ -39,7 +41,9 @@ if ((${#missing[@]})) && command -v apt-get >/dev/null 2>&1; then
 fi
 need java "Install a Java 17+ runtime: apt-get install -y openjdk-17-jre-headless"
 need mvn "Install Maven: apt-get install -y maven"
-need promtool "Install Prometheus' promtool: apt-get install -y prometheus"
+need promtool "Install Prometheus and promtool: apt-get install -y prometheus"
+need prometheus "Install Prometheus and promtool: apt-get install -y prometheus"
+need chromium "Install Chromium (the dashboard test loads the dashboard in it, headless): apt-get install -y chromium"
 need systemd-analyze "Install systemd: apt-get install -y systemd"
 .venv/bin/python -m envgrid.localcluster fetch
 

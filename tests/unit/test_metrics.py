@@ -5,7 +5,7 @@ from __future__ import annotations
 import urllib.request
 
 import pytest
-from prometheus_client import Counter, Gauge, Histogram, Summary
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Summary
 from prometheus_client.metrics import MetricWrapperBase
 
 from envgrid.streams import metrics
@@ -78,3 +78,14 @@ def test_serve_metrics_over_http_on_loopback():
         body = response.read().decode()
     assert 'envgrid_events_consumed_total{topic="envgrid.test-metrics"}' in body
     assert "# TYPE envgrid_routing_latency_seconds histogram" in body
+
+
+def test_counters_with_closed_label_sets_are_exported_from_zero():
+    """So that `increase()` (and the SLA-breach alert) counts each label's first increment."""
+    metrics.export_known_labels()
+    for kind in ("warning", "breach", "withdrawn"):
+        for milestone in ("acknowledge", "accept_decision", "resolve"):
+            assert REGISTRY.get_sample_value("envgrid_sla_events_total", {"kind": kind, "milestone": milestone}) is not None
+    for outcome in ("held", "applied_on_open", "refused_never_opened"):
+        assert REGISTRY.get_sample_value("envgrid_held_notices_total", {"outcome": outcome}) is not None
+    assert REGISTRY.get_sample_value("envgrid_escalations_total", {"cause": "sla_breach"}) is not None

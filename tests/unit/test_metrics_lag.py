@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka import KafkaException
 from prometheus_client import REGISTRY
 
-from envgrid.streams.lag import LagCollector, compute_lag
+from envgrid.streams.lag import LagCollector, compute_lag, export_lag
 
 OFFSET_INVALID = -1001
 
@@ -122,3 +122,17 @@ def test_collector_needs_a_group_and_a_positive_interval():
         LagCollector([], admin=FakeAdmin({}, {}))
     with pytest.raises(ValueError):
         LagCollector(["g"], admin=FakeAdmin({}, {}), interval=0)
+
+
+def test_a_partition_given_up_stops_being_reported():
+    """After a rebalance the new owner reports the partition; the old owner's last value must go, or a sum
+    over workers counts it twice and a stale lag keeps an alert firing."""
+    exported = export_lag("g-rebalance", {("t", 0): 5, ("t", 1): 7}, set())
+    assert REGISTRY.get_sample_value("envgrid_consumer_lag_messages",
+                                     {"group": "g-rebalance", "topic": "t", "partition": "1"}) == 7
+    exported = export_lag("g-rebalance", {("t", 0): 3}, exported)
+    assert exported == {("t", 0)}
+    assert REGISTRY.get_sample_value("envgrid_consumer_lag_messages",
+                                     {"group": "g-rebalance", "topic": "t", "partition": "0"}) == 3
+    assert REGISTRY.get_sample_value("envgrid_consumer_lag_messages",
+                                     {"group": "g-rebalance", "topic": "t", "partition": "1"}) is None

@@ -27,6 +27,7 @@ from envgrid.connectors.catalogue_apply import apply as apply_catalogue
 from envgrid.connectors.pseudonym_key import KEY_ENV, KEY_FILE_ENV, local_key_file
 from envgrid.connectors.serde import EventCodec, register_all, registry_client
 from envgrid.connectors.settings import ClusterAddresses, cluster_settings
+from envgrid.demo.prometheus import LocalPrometheus, PrometheusError
 from envgrid.demo.view import FlowView, scrape, total
 from envgrid.simulator.generator import generate
 from envgrid.simulator.model import GeneratedEvent, GeneratorConfig
@@ -44,6 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.app_id = args.app_id or args.prefix
     console = Console()
+    prometheus = None
+    if args.prometheus:  # what it needs is checked before anything starts
+        try:
+            prometheus = LocalPrometheus(paths.var_dir() / "prometheus", port=args.prometheus_port,
+                                         log=log_dir() / "prometheus.log")
+            prometheus.check()
+        except PrometheusError as error:
+            console.print(f"[red]envgrid demo: {error}[/]", soft_wrap=True)
+            return 2
     local = None
     external = cluster_settings()
     if external is None:
@@ -67,9 +77,14 @@ def main(argv: list[str] | None = None) -> int:
         # there: the same seed and start give the same traffic, however long the start-up took.
         origin = time.time() + STARTUP_ALLOWANCE_S
         worker = _start_worker(addresses, args, start, speedup, origin)
-        metrics_url = f"http://127.0.0.1:{args.metrics_port}/metrics"
+        metrics_port = _metrics_port(worker)
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         console.print(f"  worker   pid {worker.pid}, log {log_dir() / 'demo-worker.log'}\n  metrics  {metrics_url}\n"
                       f"  clock    accelerated ×{speedup:,.0f} (1 real second = {speedup / 3600:.1f} simulated hours)")
+        if prometheus is not None:
+            prometheus.start([f"127.0.0.1:{metrics_port}"])
+            console.print(f"  prometheus {prometheus.url}, storage {prometheus.run_dir / 'data'}, log {prometheus.log}\n"
+                          f"  dashboard  {prometheus.console_url}")
         view = FlowView(catalogue, metrics_url, args.count)
         clock = AcceleratedClock(start, speedup, origin)
         _wait_until_ready(view, catalogue, worker, console)
@@ -80,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         console.print("\n[yellow]interrupted: stopping …[/]")
         return 130
     finally:
+        if prometheus is not None:
+            prometheus.stop()
         if worker is not None:
             _stop_worker(worker)
         if local is not None:
@@ -124,9 +141,29 @@ def _start_worker(addresses: ClusterAddresses, args: argparse.Namespace, start: 
                "--processors", "router,cases,ticker,departments", "--clock", "accelerated",
                "--speedup", str(speedup), "--clock-start", start.isoformat(), "--clock-origin", repr(origin),
                "--tick-interval", "1", "--clock-until", horizon_of(start, args).isoformat(),
-               "--metrics-port", str(args.metrics_port)]
+               "--metrics-port", str(args.metrics_port), "--port-file", str(_port_file())]
+    _port_file().unlink(missing_ok=True)
     log = open(log_dir() / "demo-worker.log", "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+
+def _port_file() -> Path:
+    return paths.var_dir() / "demo-worker.port"
+
+
+def _metrics_port(worker: subprocess.Popen[bytes], timeout: float = 120) -> int:
+    """The port the worker serves its metrics on, once it does (it writes it to its --port-file)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return int(_port_file().read_text())
+        except (OSError, ValueError):
+            pass
+        if worker.poll() is not None:
+            raise RuntimeError(f"the worker stopped (exit {worker.returncode}); see {log_dir() / 'demo-worker.log'}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the worker did not serve its metrics within {timeout:.0f}s; see {log_dir() / 'demo-worker.log'}")
+        time.sleep(0.2)
 
 
 def _run(addresses: ClusterAddresses, catalogue: Catalogue, args: argparse.Namespace, clock: AcceleratedClock,
@@ -217,7 +254,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="real seconds of simulated time after the last report up to which deadlines are judged")
     parser.add_argument("--prefix", default=f"demo{int(time.time())}", help="topic prefix (default: a fresh one)")
     parser.add_argument("--app-id", default=None, help="worker group id (default: the prefix)")
-    parser.add_argument("--metrics-port", type=int, default=9464, help="worker metrics port (default 9464)")
+    parser.add_argument("--metrics-port", type=int, default=9464, help="worker metrics port (default 9464; 0 = any free)")
+    parser.add_argument("--prometheus", action="store_true",
+                        help="also run Prometheus (Debian's package) on 127.0.0.1, scraping the worker, with the alert "
+                             "rules and the throughput dashboard of deploy/observability; stopped with the demo")
+    parser.add_argument("--prometheus-port", type=int, default=9090,
+                        help="port of --prometheus (default 9090; 0 = any free)")
     return parser
 
 

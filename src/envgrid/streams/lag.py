@@ -22,7 +22,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 from envgrid.localcluster.addresses import ClusterAddresses
 from envgrid.streams import metrics
 
-__all__ = ["Partition", "LagCollector", "compute_lag", "total_lag", "fetch_lag"]
+__all__ = ["Partition", "LagCollector", "compute_lag", "export_lag", "total_lag", "fetch_lag"]
 
 log = logging.getLogger(__name__)
 
@@ -163,14 +163,20 @@ class LagCollector:
             self._stop.wait(self.interval)
 
     def _export(self, group: str, lag: Mapping[Partition, int]) -> None:
-        for (topic, partition), value in lag.items():
-            metrics.CONSUMER_LAG.labels(group=group, topic=topic, partition=str(partition)).set(value)
-        # A partition the group no longer commits to (topic deleted, offsets expired) must not report
-        # its last lag forever.
-        for topic, partition in self._exported[group] - lag.keys():
-            with contextlib.suppress(KeyError):
-                metrics.CONSUMER_LAG.remove(group, topic, str(partition))
-        self._exported[group] = set(lag)
+        self._exported[group] = export_lag(group, lag, self._exported[group])
+
+
+def export_lag(group: str, lag: Mapping[Partition, int], exported: set[Partition]) -> set[Partition]:
+    """Set CONSUMER_LAG of `group` to `lag`, and remove the partitions of `exported` (the last call's) that
+    `lag` no longer has; returns the partitions exported now. A partition the group no longer commits to
+    (topic deleted, offsets expired), or that a worker no longer owns after a rebalance, must not report its
+    last lag forever: the new owner reports it, and a stale copy would be counted twice."""
+    for (topic, partition), value in lag.items():
+        metrics.CONSUMER_LAG.labels(group=group, topic=topic, partition=str(partition)).set(value)
+    for topic, partition in exported - lag.keys():
+        with contextlib.suppress(KeyError):
+            metrics.CONSUMER_LAG.remove(group, topic, str(partition))
+    return set(lag)
 
 
 def _admin(cluster: ClusterAddresses | None) -> AdminClient:

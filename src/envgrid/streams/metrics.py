@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
 
+from envgrid.domain.sla.commands import Milestone
+from envgrid.domain.sla.timer import SlaEventKind
+
 if TYPE_CHECKING:
     from envgrid.streams.routing_service import Output
 
@@ -29,8 +32,8 @@ ROUTING_DECISIONS = Counter(
 )
 ROUTING_LATENCY = Histogram(
     "envgrid_routing_latency_seconds",
-    "Routing latency: 'processing' is decode-to-dispatch time in the router; 'event_time' is from the "
-    "report's receipt to its dispatch.",
+    "Routing latency: 'processing' is from the intake record's Kafka timestamp (when it was produced) to its "
+    "dispatch, queueing in Kafka included; 'event_time' is from the report's receipt (received_at) to its dispatch.",
     ["clock"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
@@ -79,6 +82,23 @@ LAG_COLLECTION_ERRORS = Counter(
     ["group"],
 )
 
+HELD_NOTICE_OUTCOMES = ("held", "applied_on_open", "refused_never_opened")
+ESCALATION_CAUSES = ("sla_breach", "escalated", "sent_to_parent_grid")
+
+
+def export_known_labels() -> None:
+    """Export at 0 every counter whose labels are a closed set. A labelled child is otherwise born at its
+    first increment, and `increase()` over a series that begins at 1 is 0: the alert on SLA breaches
+    (deploy/observability/alerts.yml) would miss each milestone's first breach after a worker starts."""
+    for kind in SlaEventKind:
+        for milestone in Milestone:
+            SLA_EVENTS.labels(kind=kind.value, milestone=milestone.value)
+    for outcome in HELD_NOTICE_OUTCOMES:
+        HELD_NOTICES.labels(outcome=outcome)
+    for cause in ESCALATION_CAUSES:
+        ESCALATIONS.labels(cause=cause)
+
+
 _server_lock = threading.Lock()
 _server_port: int | None = None
 
@@ -115,6 +135,6 @@ def count_outputs(outputs: Iterable[Output]) -> None:
 
 
 def count_held_notices(held: int, released: int, expired: int) -> None:
-    for outcome, count in (("held", held), ("applied_on_open", released), ("refused_never_opened", expired)):
+    for outcome, count in zip(HELD_NOTICE_OUTCOMES, (held, released, expired), strict=True):
         if count:
             HELD_NOTICES.labels(outcome=outcome).inc(count)

@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None, extra_processors: Mapping[str, Installer
         if name in config.processors:
             installer(runtime, args)
     declare_changelog_topics(runtime)
+    metrics.export_known_labels()
     port = metrics.serve_metrics(config.metrics_port, args.metrics_host)
     logging.getLogger("envgrid").warning("metrics at http://%s:%s/metrics", args.metrics_host, port)
     if args.port_file:

@@ -102,7 +102,7 @@ def _drain(worker: WorkerProcess, cluster, group: str, topics: list[str]) -> Non
     def lag() -> str:
         try:
             behind = progress.behind()
-        except Exception as error:  # the report of a failure must not hide it
+        except Exception as error:  # noqa: BLE001 - the report of a failure must not hide it
             return f"lag unknown: {error}"
         return "behind (topic, partition, committed, end): " + repr(behind) + "\nconsumed: " + repr(
             {t: worker.consumed(t) for t in topics})

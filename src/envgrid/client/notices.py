@@ -36,7 +36,8 @@ from typing import Any
 
 from envgrid.client.book import CaseBook, OpenCase, grids_at_or_above_handling, handling_grid
 from envgrid.client.errors import Reason, Refused
-from envgrid.domain.intake_contract import MAX_EXTENSION_DAYS, NoticeAuthor, Reason as ContractReason, check_author, check_notice
+from envgrid.domain.intake_contract import MAX_EXTENSION_DAYS, NoticeAuthor, check_author, check_notice
+from envgrid.domain.intake_contract import Reason as ContractReason
 
 #: the notice kinds a unit sends (the Avro symbols of NoticeKind but UNKNOWN, which the pipeline never applies)
 KINDS = ("ACKNOWLEDGE", "PROGRESS", "TRANSFER_REQUEST", "ESCALATION_REQUEST", "JOINT_ENFORCEMENT_REQUEST", "RESULT",

@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Producer
 
 from envgrid.client.client import DepartmentClient
 from envgrid.client.errors import BrokerRefused, Reason, Refused

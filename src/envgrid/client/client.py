@@ -176,9 +176,11 @@ class DepartmentClient:
         """One open case, read fresh; Refused when the unit has no copy of it or it is not open."""
         return self.book(refresh=True).case(case_id)
 
-    def watcher(self, group: str | None = None) -> CopyWatcher:
-        """A consumer of the unit's topic in its group (default `<group prefix>-desk`), for `poll`/`done`/`commit`."""
-        return CopyWatcher(self._config(), self.cases_topic, self.group(group), self.codec.decode, timeout=self.timeout)
+    def watcher(self, group: str | None = None, settings: Mapping[str, Any] | None = None) -> CopyWatcher:
+        """A consumer of the unit's topic in its group (default `<group prefix>-desk`), for `poll`/`done`/`commit`;
+        `settings`: librdkafka consumer settings of its own."""
+        return CopyWatcher(self._config(settings), self.cases_topic, self.group(group), self.codec.decode,
+                           timeout=self.timeout)
 
     def watch(self, *, group: str | None = None, idle: float | None = None) -> Iterator[dict[str, Any]]:
         """Every new copy on the unit's topic, in its group: a copy is committed once the caller asks for the
@@ -377,7 +379,7 @@ def _unit_principal(name: str | None, principals: Principals) -> Principal:
     except KeyError:
         raise Refused(Reason.NOT_A_UNIT, f"{name!r} is not a principal of {principals.source}") from None
     if principal.kind not in UNIT_KINDS or principal.binding is None:
-        raise Refused(Reason.NOT_A_UNIT, f"logged in as {name}, a {principal.kind} principal: log in as a department "
+        raise Refused(Reason.NOT_A_UNIT, f"logged in as {name} (a principal of kind {principal.kind}): log in as a department "
                                          f"(dept-<code>) or a grid (grid-<code>) with its credentials file")
     return principal
 

@@ -121,13 +121,6 @@ class CopyWatcher:
         """Partition -> the next offset not handled yet, for the partitions assigned so far."""
         return dict(self._position)
 
-    def ends(self, timeout: float | None = None) -> dict[int, int]:
-        """Partition -> the topic's end offset now, asked of the broker (not librdkafka's cached value)."""
-        timeout = timeout or self._timeout
-        partitions = self._consumer.list_topics(self.topic, timeout=timeout).topics[self.topic].partitions
-        return {p: self._consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=timeout, cached=False)[1]
-                for p in partitions}
-
     def close(self) -> None:
         """Commit what was handled, leave the group."""
         try:

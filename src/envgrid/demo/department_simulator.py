@@ -14,11 +14,12 @@ forget). The clients run in one thread of the worker.
 The SLA clock must not judge a deadline that a planned notice could still meet. The simulator reads outside the
 pipeline's consumer group, so the ticker asks it (`waiting`, run in the ticker's executor right after the
 pipeline's own progress was read): it compares each client's read position with its topic's end offsets asked
-of the broker now, and waits (up to `patience`) until every copy up to them is read. Reading and planning a
-copy happen under one lock, so under that lock a copy is either unread (the clock is held) or its notices are
-pending; `waiting` returns the event times of those still pending or in flight, and of those delivered since
-the pipeline's read began (which that read may have missed). A copy written after the end offsets were asked
-comes from an input the pipeline had not processed at its read, which holds the clock itself.
+of the broker now (`EndOffsets`, not librdkafka's cached watermarks), and waits (up to `patience`) until every
+copy up to them is read. Reading and planning a copy happen under one lock, so under that lock a copy is
+either unread (the clock is held) or its notices are pending; `waiting` returns the event times of those still
+pending or in flight, and of those delivered since the pipeline's read began (which that read may have missed).
+A copy written after the end offsets were asked comes from an input the pipeline had not processed at its
+read, which holds the clock itself.
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from envgrid import paths
 from envgrid.client.client import DepartmentClient
@@ -61,7 +65,7 @@ def install_department_simulator(runtime: Runtime, seed: int = 0, credentials: P
     config = runtime.config
     clients = unit_clients(config.cluster, runtime.catalogue, credentials or directory(paths.var_dir()))
     simulator = DepartmentSimulator(
-        clients, runtime.catalogue, config.app_id, seed=seed,
+        clients, runtime.catalogue, config.app_id, EndOffsets(config.cluster), seed=seed,
         clock=clock_for(config.clock, config.speedup, config.clock_start, config.clock_origin),
         speedup=config.speedup if config.clock == "accelerated" else 1.0,
         until=datetime.fromisoformat(config.clock_until) if config.clock_until else None)
@@ -83,6 +87,9 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+EndOffsetsOf = Callable[[Sequence[str]], dict[tuple[str, int], int]]
+
+
 class SimulatorSetupError(ValueError):
     """The simulator cannot log its units in (no credentials file, a refused login): the message says which."""
 
@@ -98,9 +105,11 @@ class _Planned:
 
 
 class DepartmentSimulator:
-    def __init__(self, clients: Sequence[DepartmentClient], catalogue: Catalogue, group_suffix: str, *, seed: int = 0,
-                 clock: Clock | None = None, speedup: float = 1.0, until: datetime | None = None) -> None:
+    def __init__(self, clients: Sequence[DepartmentClient], catalogue: Catalogue, group_suffix: str,
+                 end_offsets: EndOffsetsOf, *, seed: int = 0, clock: Clock | None = None, speedup: float = 1.0,
+                 until: datetime | None = None) -> None:
         self.clients = list(clients)
+        self._end_offsets = end_offsets
         self._catalogue, self._group_suffix, self._seed = catalogue, group_suffix, seed
         self._clock, self._speedup, self._until = clock, speedup, until
         self._by_topic = {client.notice_topic: client for client in self.clients}
@@ -115,7 +124,8 @@ class DepartmentSimulator:
         self.sent_count = 0
 
     def start(self) -> None:
-        self._watchers = [(client, client.watcher(f"{client.group_prefix}-simulator-{self._group_suffix}"))
+        self._watchers = [(client, client.watcher(f"{client.group_prefix}-simulator-{self._group_suffix}",
+                                                  {"queued.max.messages.kbytes": 4096}))  # 30-odd consumers in one process
                           for client in self.clients]
         self._thread = threading.Thread(target=self._run, name="department-simulator", daemon=True)
         self._thread.start()
@@ -133,15 +143,13 @@ class DepartmentSimulator:
     def waiting(self, since: float, patience: float = 10.0) -> list[datetime]:
         """Event times of the notices the SLA clock must wait for (see the module's doc); blocks until every copy
         up to the topics' end offsets now is read, ProgressUnknown after `patience` seconds."""
-        ends = [(watcher, watcher.ends()) for _, watcher in self._watchers]
+        ends = self._end_offsets([watcher.topic for _, watcher in self._watchers])
         give_up = time.monotonic() + patience
         while True:
             with self._lock:
-                behind = []
-                for watcher, partition_ends in ends:
-                    read = watcher.positions()
-                    behind += [(watcher.topic, partition, read.get(partition), end)
-                               for partition, end in partition_ends.items() if read.get(partition, -1) < end]
+                read = {(watcher.topic, partition): offset for _, watcher in self._watchers
+                        for partition, offset in watcher.positions().items()}
+                behind = [(*tp, read.get(tp), end) for tp, end in ends.items() if read.get(tp, -1) < end]
                 if not behind:
                     while self._sent and self._sent[0][0] < since:
                         self._sent.popleft()
@@ -234,6 +242,25 @@ class DepartmentSimulator:
         return min(0.05, max(0.0, next_due))
 
 
+class EndOffsets:
+    """The end offsets of topics now, asked of the broker in one request (the worker's own admin client: a
+    consumer's connection would queue each question behind its fetch, which waits up to fetch.wait.max.ms)."""
+
+    def __init__(self, cluster: ClusterAddresses, timeout: float = 10.0) -> None:
+        self._admin = AdminClient(cluster.kafka_config())
+        self._timeout = timeout
+
+    def __call__(self, topics: Sequence[str]) -> dict[tuple[str, int], int]:
+        try:
+            metadata = self._admin.list_topics(timeout=self._timeout).topics
+            wanted = {TopicPartition(topic, partition): OffsetSpec.latest()
+                      for topic in topics for partition in metadata[topic].partitions}
+            futures = self._admin.list_offsets(wanted, request_timeout=self._timeout)
+            return {(tp.topic, tp.partition): future.result().offset for tp, future in futures.items()}
+        except (KafkaException, KeyError) as error:
+            raise ProgressUnknown(f"cannot read the end offsets of the units' topics: {error}") from error
+
+
 def unit_clients(cluster: ClusterAddresses, catalogue: Catalogue, credentials: Path) -> list[DepartmentClient]:
     """A logged-in client for every department and grid principal, each with its own credentials file in
     `credentials` (on a cluster without authentication, the worker's addresses with the principal named)."""
@@ -249,8 +276,7 @@ def unit_clients(cluster: ClusterAddresses, catalogue: Catalogue, credentials: P
             addresses = replace(cluster, security=client_security({KAFKA_CONFIG_ENV: str(path)}))
         else:
             addresses = cluster
-        client = DepartmentClient(addresses, principal=principal.name, catalogue=catalogue,
-                                  settings={"queued.max.messages.kbytes": 4096})  # 30-odd consumers in one process
+        client = DepartmentClient(addresses, principal=principal.name, catalogue=catalogue)
         try:
             clients.append(client.login())
         except ClientError as error:

@@ -2,8 +2,10 @@
 
 Starts (or reuses) the local Kafka broker and schema registry — or uses the external cluster named by
 ENVGRID_BOOTSTRAP_SERVERS / ENVGRID_SCHEMA_REGISTRY_URL —, applies the topic catalogue, registers the
-schemas, starts a pipeline worker with the department simulator on an accelerated clock, publishes
-generated Wenzhou traffic, shows the flow live, and prints a summary. Ctrl-C stops everything.
+schemas, starts a pipeline worker with the department simulator (every department and grid logged in as
+itself) on an accelerated clock, publishes generated Wenzhou traffic, shows the flow live, and prints a
+summary. Ctrl-C stops everything. On an external cluster the departments' credentials files come from
+`--department-credentials DIR`, and their ACLs must be set there.
 """
 
 from __future__ import annotations
@@ -125,6 +127,8 @@ def _start_worker(addresses: ClusterAddresses, args: argparse.Namespace, start: 
                "--speedup", str(speedup), "--clock-start", start.isoformat(), "--clock-origin", repr(origin),
                "--tick-interval", "1", "--clock-until", horizon_of(start, args).isoformat(),
                "--metrics-port", str(args.metrics_port)]
+    if args.department_credentials:
+        command += ["--department-credentials", args.department_credentials]
     log = open(log_dir() / "demo-worker.log", "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
@@ -218,6 +222,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--prefix", default=f"demo{int(time.time())}", help="topic prefix (default: a fresh one)")
     parser.add_argument("--app-id", default=None, help="worker group id (default: the prefix)")
     parser.add_argument("--metrics-port", type=int, default=9464, help="worker metrics port (default 9464)")
+    parser.add_argument("--department-credentials", default=None, metavar="DIR",
+                        help="where the departments' and grids' credentials files are, <principal>.properties: the "
+                             "department simulator logs in as each (default: the local cluster's <var>/credentials)")
     return parser
 
 

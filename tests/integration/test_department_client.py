@@ -218,17 +218,21 @@ def test_the_readme_lines(deployment, busiest):
 
     cases = json.loads(run("--json", "cases").stdout)
     fresh = [c["case_id"] for c in cases if c["role"] == "LEAD" and c["status"] == "new"]
-    assert len(fresh) >= 2, cases
+    assert len(fresh) >= 3, cases
     listed = run("cases")
     assert listed.returncode == 0 and fresh[0] in listed.stdout
     watched = run("watch", "--idle", "5")
     assert watched.returncode == 0 and fresh[0] in watched.stdout, watched.stderr
     acked = run("ack", fresh[0], "-m", "已签收")
     assert acked.returncode == 0 and f"sent ACKNOWLEDGE for case {fresh[0]}" in acked.stdout, acked.stderr
-    other = next(d for d in DepartmentClient.from_properties(deployment.credentials(busiest), topic_prefix=deployment.prefix)
-                 .departments if d != busiest)
+    other = next(d for d in DepartmentClient.from_properties(deployment.credentials(busiest)).departments if d != busiest)
     moved = run("transfer", fresh[1], "--to", other, "--reason", "施工扬尘属住建部门")
     assert moved.returncode == 0 and "sent TRANSFER_REQUEST" in moved.stdout, moved.stderr
+    # the same from Python
+    client = DepartmentClient.from_properties(deployment.credentials(busiest), topic_prefix=deployment.prefix).login()
+    assert fresh[2] in {case.case_id for case in client.open_cases()}
+    assert client.acknowledge(fresh[2], "已签收").kind == "ACKNOWLEDGE"
+    assert client.show(fresh[2]).status.value == "acknowledged"
 
 
 def test_the_department_simulator_answers_through_each_units_own_client(cluster, cluster_is_local, tmp_path, unique_name):

@@ -182,6 +182,12 @@ def test_a_wrong_password_is_refused_with_a_clear_message(deployment, busiest):
     assert time.monotonic() - started < 5, "a wrong password must fail fast"
     assert refused.value.reason is Reason.AUTHENTICATION
     assert "the broker refused the login" in str(refused.value) and "sasl.password" in str(refused.value)
+    no_registry = replace(addresses, security=replace(addresses.security, registry_user_info=f"dept-{busiest}:wrong",
+                                                      config_file=None))
+    with pytest.raises(BrokerRefused) as refused:
+        DepartmentClient(no_registry, topic_prefix=deployment.prefix).login()
+    assert refused.value.reason is Reason.REGISTRY and "the schema registry refused" in str(refused.value)
+    assert "HTTP 401" in str(refused.value) and "basic.auth.user.info" in str(refused.value)
 
 
 def test_the_command_lists_the_open_cases_and_refuses_in_advance(deployment, busiest, tmp_path):

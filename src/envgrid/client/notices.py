@@ -160,7 +160,7 @@ class AnswerDesk:
         """The unit a notice names: the department itself; for a grid, the unit given, else the handling grid
         when it is one the grid speaks for (a township or village under it), else the grid holding the case."""
         if unit is not None:
-            if unit != self.author.code and not self.author.covers(unit):
+            if not self.author.covers(unit):
                 raise Refused(Reason.NOT_THIS_UNIT, _not_this_unit(self.author, unit))
             return unit
         if self.author.unit_kind == "DEPARTMENT":

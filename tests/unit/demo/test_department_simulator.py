@@ -13,8 +13,9 @@ import pytest
 from envgrid.client.watch import WatchedCopy
 from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.samples import sample_events
-from envgrid.demo.department_simulator import DepartmentSimulator
+from envgrid.demo.department_simulator import DepartmentSimulator, SimulatorSetupError, unit_clients
 from envgrid.domain.departments import department_codes
+from envgrid.localcluster.addresses import ClientSecurity, ClusterAddresses
 from envgrid.simulator.departments import respond
 from envgrid.streams.watermark import ProgressUnknown
 
@@ -189,3 +190,12 @@ def test_an_unexpected_error_does_not_stop_the_thread(caplog):
     thread.join(5)
     assert len(calls) >= 3 and not thread.is_alive()
     assert "unexpected error; carrying on" in caplog.text
+
+
+def test_without_a_units_credentials_file_the_simulator_says_which_and_where(tmp_path):
+    secured = ClusterAddresses("127.0.0.1:1", "http://127.0.0.1:1", ClientSecurity("SASL_PLAINTEXT", "SCRAM-SHA-512",
+                                                                                    "pipeline", "secret"))
+    with pytest.raises(SimulatorSetupError) as missing:
+        unit_clients(secured, CATALOGUE, tmp_path)
+    assert f"no credentials for dept-dev-reform: {tmp_path}/dept-dev-reform.properties does not exist" in str(missing.value)
+    assert "--department-credentials" in str(missing.value)

@@ -24,10 +24,9 @@ pipeline's own refusals (`forged_unit`); a department's system never needs it.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,22 +36,15 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from envgrid.client.book import CaseBook, OpenCase
 from envgrid.client.errors import BrokerRefused, Reason, Refused
+from envgrid.client.login import addresses_for, unit_principal
 from envgrid.client.notices import AnswerDesk, check_record
 from envgrid.client.watch import CopyWatcher, ErrorLog, authentication_failed, not_authorised, read_ranges
 from envgrid.connectors.catalogue import Catalogue, CatalogueError
-from envgrid.connectors.principals import Principal, Principals, load_principals
+from envgrid.connectors.principals import Principals, load_principals
 from envgrid.connectors.serde import EventCodec, EventEncodingError, registry_client
-from envgrid.connectors.settings import ClusterSettingsError, client_security, cluster_settings
 from envgrid.domain.departments import department_codes
-from envgrid.localcluster.addresses import (
-    BOOTSTRAP_ENV,
-    KAFKA_CONFIG_ENV,
-    REGISTRY_ENV,
-    SECURITY_ENVS,
-    ClusterAddresses,
-)
+from envgrid.localcluster.addresses import ClusterAddresses
 
-UNIT_KINDS = ("department", "grid")
 KAFKA_LOG = logging.getLogger("envgrid.client.librdkafka")
 
 
@@ -80,8 +72,8 @@ class DepartmentClient:
                  settings: Mapping[str, Any] | None = None) -> None:
         """`principal`: the principal to act as, default the SASL user (an unauthenticated cluster needs it)."""
         self.addresses = addresses
-        self.principal = _unit_principal(principal or addresses.security.username, principals or load_principals())
-        assert self.principal.binding is not None  # _unit_principal checked it
+        self.principal = unit_principal(principal or addresses.security.username, principals or load_principals())
+        assert self.principal.binding is not None  # unit_principal checked it
         kind, code = self.principal.binding
         self.catalogue = catalogue or Catalogue.load(prefix=topic_prefix)
         try:
@@ -345,43 +337,6 @@ class DepartmentClient:
         return BrokerRefused(Reason.DELIVERY, f"{count - delivered} of {count} notices to {self.notice_topic} not "
                                               f"delivered: {why}; send them again (same event ids: the pipeline drops "
                                               f"a notice it already applied)")
-
-
-def addresses_for(config_file: Path | str | None, env: Mapping[str, str] | None = None) -> ClusterAddresses:
-    """Where the cluster is and how to log in: the credentials file `config_file` (over any security setting of
-    the environment; none: $ENVGRID_KAFKA_CONFIG and the other variables), at $ENVGRID_BOOTSTRAP_SERVERS and
-    $ENVGRID_SCHEMA_REGISTRY_URL, else at the local cluster if it runs (it is never started here)."""
-    env = dict(os.environ if env is None else env)
-    if config_file is not None:
-        env = {k: v for k, v in env.items() if k not in SECURITY_ENVS}
-        env[KAFKA_CONFIG_ENV] = str(Path(config_file).resolve())
-    if env.get(BOOTSTRAP_ENV, "").strip() or env.get(REGISTRY_ENV, "").strip():
-        external = cluster_settings(env)
-        assert external is not None  # cluster_settings raises for half a configuration
-        return external
-    from envgrid.localcluster.cluster import LocalCluster
-
-    local = LocalCluster().addresses()
-    if local is None:
-        raise ClusterSettingsError(f"No cluster configured: set {BOOTSTRAP_ENV} and {REGISTRY_ENV}, or start the local "
-                                   f"cluster (`python -m envgrid.localcluster up`); this command starts none")
-    security = client_security(env) if config_file is not None or env.get(KAFKA_CONFIG_ENV) else local.security
-    return replace(local, security=security)
-
-
-def _unit_principal(name: str | None, principals: Principals) -> Principal:
-    if not name:
-        raise Refused(Reason.NOT_A_UNIT, "no principal to act as: log in with a unit's credentials file (--config "
-                                         "var/credentials/dept-<code>.properties), or name the principal (--principal) "
-                                         "on a cluster without authentication")
-    try:
-        principal = principals[name]
-    except KeyError:
-        raise Refused(Reason.NOT_A_UNIT, f"{name!r} is not a principal of {principals.source}") from None
-    if principal.kind not in UNIT_KINDS or principal.binding is None:
-        raise Refused(Reason.NOT_A_UNIT, f"logged in as {name} (a principal of kind {principal.kind}): log in as a department "
-                                         f"(dept-<code>) or a grid (grid-<code>) with its credentials file")
-    return principal
 
 
 def _collect(outcomes: list[Delivery | KafkaError], notice: dict[str, Any]) -> Callable[[KafkaError | None, Message], None]:

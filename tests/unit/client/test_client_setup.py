@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from envgrid.client import cli
-from envgrid.client.client import DepartmentClient, addresses_for
+from envgrid.client.client import DepartmentClient
 from envgrid.client.errors import Reason, Refused
+from envgrid.client.login import addresses_for
 from envgrid.connectors.settings import ClusterSettingsError
 from envgrid.localcluster.addresses import ClientSecurity, ClusterAddresses
 

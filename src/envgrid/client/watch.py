@@ -80,7 +80,7 @@ class CopyWatcher:
                 batch.append((message, None))
                 continue
             except Exception as error:
-                self._rewind(batch + [(message, None)], messages)
+                self._rewind(messages)
                 raise BrokerRefused(Reason.REGISTRY, f"{self.topic}: cannot decode a copy: the schema registry did "
                                                      f"not answer ({error}); try again") from error
             batch.append((message, record))
@@ -164,7 +164,7 @@ class CopyWatcher:
         if error is not None:
             log.warning("%s: group %s could not commit %s: %s", self.topic, self.group, partitions, error)
 
-    def _rewind(self, batch: list[tuple[Message, Any]], messages: list[Message]) -> None:
+    def _rewind(self, messages: list[Message]) -> None:
         """Put every partition of an undelivered batch back to its first record in it."""
         first: dict[int, int] = {}
         for message in messages:

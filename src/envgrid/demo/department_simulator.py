@@ -143,7 +143,8 @@ class DepartmentSimulator:
     def waiting(self, since: float, patience: float = 10.0) -> list[datetime]:
         """Event times of the notices the SLA clock must wait for (see the module's doc); blocks until every copy
         up to the topics' end offsets now is read, ProgressUnknown after `patience` seconds."""
-        ends = self._end_offsets([watcher.topic for _, watcher in self._watchers])
+        ends = self._end_offsets([client.cases_topic for client in self.clients])  # a partition not assigned yet
+        # (or a simulator not started yet) has no read position: it counts as behind
         give_up = time.monotonic() + patience
         while True:
             with self._lock:

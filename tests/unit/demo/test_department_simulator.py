@@ -199,3 +199,10 @@ def test_without_a_units_credentials_file_the_simulator_says_which_and_where(tmp
         unit_clients(secured, CATALOGUE, tmp_path)
     assert f"no credentials for dept-dev-reform: {tmp_path}/dept-dev-reform.properties does not exist" in str(missing.value)
     assert "--department-credentials" in str(missing.value)
+
+
+def test_before_its_consumers_are_assigned_the_ticker_is_held_even_on_empty_topics():
+    epb = FakeClient("DEPARTMENT", "epb")
+    simulator = DepartmentSimulator([epb], CATALOGUE, "app", lambda topics: {(t, 0): 0 for t in topics})  # not started
+    with pytest.raises(ProgressUnknown, match=r"\('envgrid.dept.epb.cases', 0, None, 0\)"):
+        simulator.waiting(time.monotonic(), patience=0)

@@ -144,6 +144,7 @@ class DepartmentClient:
         now (once; again with `refresh`)."""
         if self._book is None or refresh:
             book = CaseBook(self.author)
+            # assigned, not subscribed: the group (librdkafka needs one) is never joined, nothing is committed
             consumer = Consumer(self._config({"group.id": f"{self.group_prefix or self.principal.name}-reader",
                                               "enable.auto.commit": False, "error_cb": self._errors}))
             try:

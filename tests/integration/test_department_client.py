@@ -188,6 +188,9 @@ def test_a_wrong_password_is_refused_with_a_clear_message(deployment, busiest):
         DepartmentClient(no_registry, topic_prefix=deployment.prefix).login()
     assert refused.value.reason is Reason.REGISTRY and "the schema registry refused" in str(refused.value)
     assert "HTTP 401" in str(refused.value) and "basic.auth.user.info" in str(refused.value)
+    with pytest.raises(BrokerRefused) as refused:  # a deployment whose ACLs were not set for the department
+        DepartmentClient(addresses, topic_prefix=f"{deployment.prefix}.without-acls").login()
+    assert refused.value.reason is Reason.NOT_AUTHORISED and "the ACLs of this deployment are missing" in str(refused.value)
 
 
 def test_the_command_lists_the_open_cases_and_refuses_in_advance(deployment, busiest, tmp_path):

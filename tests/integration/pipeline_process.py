@@ -51,6 +51,8 @@ class WorkerProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> WorkerProcess:
+        if "departments" in self.processors.split(","):
+            grant_units(self.prefix)  # the simulated departments and grids log in as themselves
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.port_file.unlink(missing_ok=True)
         env = {**self.cluster.child_env(os.environ), **TEST_KEY_ENV}  # addresses, credentials, the test key
@@ -117,6 +119,48 @@ class WorkerProcess:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def grant_units(prefix: str) -> None:
+    """Every principal's ACLs on the topics of `prefix` (departments and grids read and answer their own), set as
+    the local cluster's super user. Nothing on a cluster that is not the local secured one: its ACLs are set apart."""
+    from confluent_kafka.admin import AdminClient
+
+    from envgrid.connectors.acls import apply_acls
+    from envgrid.connectors.principals import load_principals
+    from envgrid.localcluster.cluster import LocalCluster
+
+    local = LocalCluster()
+    if local.status().get("security") != "sasl" or local.addresses("admin") is None:
+        return
+    admin = AdminClient(local.addresses("admin").kafka_config())
+    apply_acls(admin, Catalogue.load(prefix=prefix, env={}), load_principals())
+
+
+class SimulatorProgress:
+    """Where the demo worker's department simulator stands: each unit's group (`<prefix>-simulator-<app id>`)
+    against the end of the unit's cases topic."""
+
+    def __init__(self, cluster, catalogue: Catalogue, app_id: str) -> None:
+        from envgrid.connectors.principals import load_principals
+        from envgrid.streams.watermark import InputProgress
+
+        self.progress = []
+        for principal in (*load_principals().of_kind("department"), *load_principals().of_kind("grid")):
+            kind, code = principal.binding
+            group = f"{principal.grants.groups.format(**{kind: code})}-simulator-{app_id}"
+            self.progress.append(InputProgress(cluster, group, [catalogue.topic_for((kind, code))],
+                                               lambda value, topic: ("", {})))
+
+    def caught_up(self) -> bool:
+        return all(progress.caught_up() for progress in self.progress)
+
+    def behind(self) -> list:
+        return [(p.group, *row) for p in self.progress for row in p.behind()]
+
+    def close(self) -> None:
+        for progress in self.progress:
+            progress.close()
 
 
 def send_ticks(producer, codec: EventCodec, catalogue: Catalogue, now) -> None:

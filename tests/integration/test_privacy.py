@@ -1,9 +1,9 @@
 """The complainant's identity stays in one place (issue 9), on the real broker with the real worker.
 
 Generated Wenzhou traffic (complaints with names, phones and identity card numbers, patrol reports, repeats,
-broken input) goes through a worker with the demo's department simulator, which answers every copy it
-reads (acknowledges, transfers, escalates, resolves); then ticks move the clock months on, so deadlines are
-judged and breaches escalate. Then every record of every topic that is not restricted is read back, and its
+broken input) goes through a worker with the demo's department simulator, whose departments and grids log in
+as themselves and answer every copy they read (acknowledge, transfer, escalate, resolve); then ticks move the
+clock months on, so deadlines are judged and breaches escalate. Then every record of every topic that is not restricted is read back, and its
 Avro-decoded fields (every string, recursively, map keys included), its key and its headers are searched
 for every generated name, phone number and identity card number: none may be there. The tables'
 changelog topics are searched the same way (decoded by the state codec).
@@ -39,7 +39,7 @@ from envgrid.simulator.publish import intake_topics, make_producer, publish
 from envgrid.streams.state_codec import decode_state
 from envgrid.streams.watermark import InputProgress
 from tests.integration.changelog_fixture import TABLES
-from tests.integration.pipeline_process import WorkerProcess, prepare, read_raw, send_ticks
+from tests.integration.pipeline_process import SimulatorProgress, WorkerProcess, prepare, read_raw, send_ticks
 from tests.unit.pipeline.harness import TEST_PSEUDONYMISER
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
@@ -249,23 +249,25 @@ def _copies_carry_the_complainants_token(codec, catalogue, read, complaints) -> 
 # --- running -----------------------------------------------------------------------------------------
 
 def _drain(worker: WorkerProcess, cluster, group: str, catalogue, ticks: bool = False) -> None:
-    """Until the group has committed everything it consumes (intake, internal hops, the copies the
-    department simulator answers), three checks in a row."""
+    """Until the group has committed everything it consumes (intake, internal hops, the notices) and the
+    department simulator, in each unit's own group, everything it answers (it commits a copy after sending the
+    notices due for it, at once on the manual clock), three checks in a row."""
     inputs = [catalogue.intake(kind) for kind in ("PetitionComplaint", "PatrolReport")] + catalogue.notice_topics()
     internal = [catalogue.topic("internal.located"), catalogue.topic("internal.case-commands")]
-    copies = [s.name for s in catalogue.by_template("dept.{department}.cases")] + \
-             [s.name for s in catalogue.by_template("grid.{grid}.cases")]
-    topics = inputs + internal + copies + ([catalogue.topic("internal.sla-ticks")] if ticks else [])
+    topics = inputs + internal + ([catalogue.topic("internal.sla-ticks")] if ticks else [])
     worker.wait_for(lambda: all(worker.consumed(t) > 0 for t in inputs[:2] + internal), 600, "the worker to start")
     progress = InputProgress(cluster, group, topics, lambda value, topic: ("", {}))
+    simulator = SimulatorProgress(cluster, catalogue, group)
     streak = [0]
 
     def drained() -> bool:
-        streak[0] = streak[0] + 1 if progress.caught_up() else 0
+        streak[0] = streak[0] + 1 if simulator.caught_up() and progress.caught_up() else 0
         time.sleep(0.5)
         return streak[0] >= 3
 
     try:
-        worker.wait_for(drained, 900, "the worker to drain its inputs")
+        worker.wait_for(drained, 900, "the worker to drain its inputs",
+                        lambda: f"pipeline behind: {progress.behind()}; simulator behind: {simulator.behind()}")
     finally:
         progress.close()
+        simulator.close()

@@ -29,8 +29,9 @@ from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.samples import sample_events
 from envgrid.connectors.serde import EventCodec, registry_client
 from envgrid.domain.case_ids import case_id_for
+from envgrid.localcluster.cluster import LocalCluster
 from envgrid.localcluster.proc import stop
-from tests.integration.pipeline_process import TEST_KEY_ENV, read_all
+from tests.integration.pipeline_process import TEST_KEY_ENV, grant_units, read_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -100,7 +101,7 @@ def test_the_wheel_holds_the_package_data(installed):
         assert not missing, f"the wheel lacks {missing}"
     entry_points = zipfile.ZipFile(installed.wheel).read("envgrid-0.1.0.dist-info/entry_points.txt").decode()
     for script in ("envgrid-demo", "envgrid-worker", "envgrid-catalogue", "envgrid-deadletters", "envgrid-calendar",
-                   "envgrid-cluster"):
+                   "envgrid-cluster", "envgrid-department"):
         assert f"{script} = " in entry_points
         assert (installed.bin / script).exists()
 
@@ -170,11 +171,15 @@ def test_the_installed_worker_routes_a_complaint(cluster, installed, tmp_path, u
     assert (var_dir / "faust" / prefix).is_dir(), "the worker's table state is not under ENVGRID_VAR_DIR"
 
 
-def test_the_installed_demo_runs(cluster, installed, tmp_path, unique_name):
+def test_the_installed_demo_runs(cluster, cluster_is_local, installed, tmp_path, unique_name):
+    if not cluster_is_local or not cluster.security.sasl:
+        pytest.skip("needs the secured local cluster: the simulated departments log in with their own credentials")
     prefix = unique_name("demo")
     var_dir = tmp_path / "var"
+    grant_units(prefix)  # to the demo the session's cluster is external: its departments' ACLs are set apart
     demo = installed.run([str(installed.bin / "envgrid-demo"), "--count", "40", "--rate", "20", "--settle", "5",
-                          "--seed", "7", "--prefix", prefix, "--metrics-port", str(_free_port())],
+                          "--seed", "7", "--prefix", prefix, "--metrics-port", str(_free_port()),
+                          "--department-credentials", str(LocalCluster().credentials_dir())],
                          var_dir, cluster, timeout=400)
     worker_log = var_dir / "log" / "demo-worker.log"
     assert demo.returncode == 0, (f"{demo.stdout[-3000:]}\n{demo.stderr[-3000:]}\n"

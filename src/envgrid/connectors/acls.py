@@ -143,7 +143,8 @@ def existing_acls(admin: Any, timeout: float = 30.0) -> list[Acl]:
         ResourceType,
     )
 
-    wanted = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None, AclOperation.ANY,
+    anything: Any = None  # the filter's wildcard, as documented (its type hints say str)
+    wanted = AclBindingFilter(ResourceType.ANY, anything, ResourcePatternType.ANY, anything, anything, AclOperation.ANY,
                               AclPermissionType.ANY)
     found = admin.describe_acls(wanted, request_timeout=timeout).result(timeout)
     return sorted(Acl(b.principal, b.restype.name, b.resource_pattern_type.name, b.name, b.operation.name)

@@ -2,8 +2,10 @@
 
 Starts (or reuses) the local Kafka broker and schema registry — or uses the external cluster named by
 ENVGRID_BOOTSTRAP_SERVERS / ENVGRID_SCHEMA_REGISTRY_URL —, applies the topic catalogue, registers the
-schemas, starts a pipeline worker with the department simulator on an accelerated clock, publishes
-generated Wenzhou traffic, shows the flow live, and prints a summary. Ctrl-C stops everything.
+schemas, starts a pipeline worker with the department simulator (every department and grid logged in as
+itself) on an accelerated clock, publishes generated Wenzhou traffic, shows the flow live, and prints a
+summary. Ctrl-C stops everything. On an external cluster the departments' credentials files come from
+`--department-credentials DIR`, and their ACLs must be set there.
 """
 
 from __future__ import annotations
@@ -143,6 +145,8 @@ def _start_worker(addresses: ClusterAddresses, args: argparse.Namespace, start: 
                "--tick-interval", "1", "--clock-until", horizon_of(start, args).isoformat(),
                "--metrics-port", str(args.metrics_port), "--port-file", str(_port_file())]
     _port_file().unlink(missing_ok=True)
+    if args.department_credentials:
+        command += ["--department-credentials", args.department_credentials]
     log = open(log_dir() / "demo-worker.log", "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
@@ -260,6 +264,9 @@ def _parser() -> argparse.ArgumentParser:
                              "rules and the throughput dashboard of deploy/observability; stopped with the demo")
     parser.add_argument("--prometheus-port", type=int, default=9090,
                         help="port of --prometheus (default 9090; 0 = any free)")
+    parser.add_argument("--department-credentials", default=None, metavar="DIR",
+                        help="where the departments' and grids' credentials files are, <principal>.properties: the "
+                             "department simulator logs in as each (default: the local cluster's <var>/credentials)")
     return parser
 
 

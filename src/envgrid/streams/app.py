@@ -58,12 +58,14 @@ class Runtime:
     codec: EventCodec
     pseudonymiser: Pseudonymiser  # the complainant token's key, read once by the worker's command
     deadletters: DeadLetterSink = field(init=False)
-    # In-process sources of inputs not in Kafka yet (the demo's department simulator): each returns the
-    # event times of what it will still send, which the SLA clock must wait for.
-    waiting_sources: list[Callable[[], list[datetime]]] = field(default_factory=list)
+    # Sources of inputs the pipeline's progress does not show (the demo's department simulator, which reads in
+    # groups of its own): the ticker calls each in its executor right after reading the pipeline's progress,
+    # with the monotonic time that read began; each returns the event times the SLA clock must wait for, may
+    # block, and raises ProgressUnknown to hold the clock.
+    waiting_sources: list[Callable[[float], list[datetime]]] = field(default_factory=list)
 
-    def waiting_in_process(self) -> list[datetime]:
-        return [t for source in self.waiting_sources for t in source()]
+    def waiting_outside(self, since: float) -> list[datetime]:
+        return [t for source in self.waiting_sources for t in source(since)]
 
     def __post_init__(self) -> None:
         self.deadletters = DeadLetterSink(self.catalogue.topic("deadletter"), self.codec.encode, self.send_bytes,

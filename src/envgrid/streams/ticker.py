@@ -2,7 +2,8 @@
 deadline check runs where its cases live (see envgrid.streams.case_service.CaseService.on_tick).
 
 The time it sends is a watermark (`envgrid.domain.sla.watermark`): the clock, held back by the allowed lateness
-(config/pipeline.yaml) and by the oldest input the pipeline has not processed yet (`envgrid.streams.watermark`).
+(config/pipeline.yaml) and by the oldest input the pipeline has not processed yet (`envgrid.streams.watermark`), and
+by what the demo's department simulator, reading outside the pipeline's group, still has to send.
 So a deadline is judged only after every answer that could still meet it was applied, however busy, slow
 or long stopped the workers were: the verdicts are a function of the events, not of processing speed.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime
 
 from envgrid.connectors.outages import outage_of
@@ -34,22 +36,24 @@ def install_ticker(runtime: Runtime) -> None:
     until = datetime.fromisoformat(config.clock_until) if config.clock_until else None
     topic = runtime.catalogue.topic("internal.sla-ticks")
     partitions = runtime.catalogue.spec(topic).partitions
-    progress = InputProgress(config.cluster, config.app_id,
-                             pipeline_inputs(runtime.catalogue, with_departments="departments" in config.processors),
-                             runtime.codec.decode)
+    progress = InputProgress(config.cluster, config.app_id, pipeline_inputs(runtime.catalogue), runtime.codec.decode)
     last: list[datetime] = []
+
+    def waiting() -> list[datetime]:
+        """The pipeline's unprocessed inputs, then what the sources outside its group still hold (after that
+        read, so that nothing slips between; see Runtime.waiting_sources). Blocking: run in the executor."""
+        since = time.monotonic()
+        return [*progress.waiting(), *runtime.waiting_outside(since)]
 
     @runtime.app.timer(config.tick_interval_s, name="sla-ticker")
     async def tick() -> None:
         now = clock.now()
-        in_process = runtime.waiting_in_process()  # before and after the broker's view: nothing slips between
         try:
-            waiting = await asyncio.get_running_loop().run_in_executor(None, progress.waiting)
+            held = await asyncio.get_running_loop().run_in_executor(None, waiting)
         except ProgressUnknown as error:
             log.warning("SLA clock held at its last time: %s", error)
             return
-        mark = watermark(now, [*in_process, *waiting, *runtime.waiting_in_process()], lateness,
-                         last[-1] if last else None, until)
+        mark = watermark(now, held, lateness, last[-1] if last else None, until)
         if last and mark <= last[-1]:
             return
         try:

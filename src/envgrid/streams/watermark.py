@@ -136,14 +136,12 @@ class InputProgress:
         return self._reader
 
 
-def pipeline_inputs(catalogue: Any, with_departments: bool = False) -> list[str]:
-    """The topics whose records can still change a case: intake, the router's hop, the case commands,
-    and, when the demo's department simulator runs in the group, the department and grid topics it answers."""
+def pipeline_inputs(catalogue: Any) -> list[str]:
+    """The topics the pipeline's group reads whose records can still change a case: intake, the units' notice
+    topics, the router's hop, the case commands. (The demo's department simulator reads the department and grid
+    topics in groups of its own and tells the ticker itself what it still has to send.)"""
     topics: list[str] = [catalogue.intake(name) for name in ("PetitionComplaint", "PatrolReport")]
     topics += catalogue.notice_topics()
     topics += [catalogue.topic("internal.located"), catalogue.topic("internal.case-commands")]
-    if with_departments:
-        topics += [spec.name for template in ("dept.{department}.cases", "grid.{grid}.cases")
-                   for spec in catalogue.by_template(template)]
     return topics
 

@@ -1,11 +1,12 @@
-"""What SASL/SCRAM and the ACL authoriser cost: router throughput on the secured local cluster next to the
-same measurement on a plaintext cluster (no authentication, no authoriser), both in this run.
+"""What SASL/SCRAM and the ACL authoriser cost: the router on the secured local cluster next to the same
+measurement on a plaintext cluster (no authentication, no authoriser), both in this run.
 
 The secured cluster is the usual one (`envgrid.localcluster`, SASL/SCRAM-SHA-512, StandardAuthorizer); the
 plaintext one is a second local cluster in its own state directory, started for this benchmark and stopped
-after it. Each is measured `--rounds` times, alternating, so that drift of the shared machine falls on both:
-the plain confluent-kafka loop (consume → decode → encode → produce) and the faust router over a backlog,
-as in `bench.pipeline_bench`.
+after it. Each is measured `--rounds` times, alternating, so that drift of the shared machine falls on both.
+Per run: the faust router over a backlog of reports (as in `bench.pipeline_bench`), its throughput, and the
+CPU seconds the worker process and the broker's JVM spent per report while it ran. CPU per report is the
+figure to trust on a shared machine: other load stretches the wall clock, much less the CPU a process uses.
 
 Run: python -m bench.sasl_bench [--events N] [--rounds R]
 """
@@ -13,44 +14,95 @@ Run: python -m bench.sasl_bench [--events N] [--rounds R]
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import tempfile
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
-from bench.pipeline_bench import _baseline, _router_throughput
+from bench.pipeline_bench import _backlog
 from envgrid import paths
 from envgrid.connectors.settings import ensure_cluster
+from envgrid.localcluster.addresses import ClusterAddresses
 from envgrid.localcluster.cluster import LocalCluster
+from tests.integration.pipeline_process import WorkerProcess
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class RouterRun:
+    events_per_s: float
+    worker_cpu_ms: float  # per report
+    broker_cpu_ms: float  # per report
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=20_000, help="backlog size per measurement")
-    parser.add_argument("--rounds", type=int, default=2, help="measurements per cluster, alternating")
+    parser.add_argument("--events", type=int, default=10_000, help="backlog size per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements per cluster, alternating")
     args = parser.parse_args(argv)
     secured = ensure_cluster()
+    secured_broker = _broker_pid(LocalCluster())
     plaintext_cluster = LocalCluster(var_dir=paths.var_dir() / "bench-plaintext", security="plaintext")
     print("starting a plaintext cluster for comparison ...", flush=True)
     plaintext = plaintext_cluster.acquire()
-    results: dict[str, dict[str, list[float]]] = {"secured": {"baseline": [], "router": []},
-                                                   "plaintext": {"baseline": [], "router": []}}
+    runs: dict[str, list[RouterRun]] = {"secured": [], "plaintext": []}
     try:
+        clusters = (("secured", secured, secured_broker), ("plaintext", plaintext, _broker_pid(plaintext_cluster)))
         for round_number in range(args.rounds):
-            for name, cluster in (("secured", secured), ("plaintext", plaintext)):
-                stamp = f"{time.strftime('%H%M%S')}r{round_number}"
-                results[name]["baseline"].append(_baseline(cluster, f"sasl{name[:3]}base{stamp}", args.events))
-                results[name]["router"].append(_router_throughput(cluster, f"sasl{name[:3]}router{stamp}", args.events))
-                print(f"  round {round_number + 1} {name:<9} baseline {results[name]['baseline'][-1]:>9,.0f}/s  "
-                      f"router {results[name]['router'][-1]:>9,.0f}/s", flush=True)
+            for name, cluster, broker in clusters:
+                run = _router_run(cluster, broker, f"sasl{name[:3]}{time.strftime('%H%M%S')}r{round_number}", args.events)
+                runs[name].append(run)
+                print(f"  round {round_number + 1} {name:<9} router {run.events_per_s:>7,.0f}/s   worker "
+                      f"{run.worker_cpu_ms:.2f} ms CPU/report   broker {run.broker_cpu_ms:.2f} ms CPU/report", flush=True)
     finally:
         plaintext_cluster.release()
     mechanism = secured.security.mechanism if secured.security.sasl else "none"
     print(f"\nSASL cost ({secured.security.protocol}/{mechanism} + StandardAuthorizer vs PLAINTEXT, "
-          f"{args.events:,} events, median of {args.rounds}):")
-    for what in ("baseline", "router"):
-        with_sasl = statistics.median(results["secured"][what])
-        without = statistics.median(results["plaintext"][what])
-        print(f"  {what:<9} secured {with_sasl:>9,.0f}/s   plaintext {without:>9,.0f}/s   "
-              f"secured = {with_sasl / without:.0%} of plaintext")
+          f"{args.events:,} reports per run, median of {args.rounds}):")
+    print(f"  {'':<28}{'secured':>10}{'plaintext':>11}{'secured/plaintext':>19}")
+    for label, field, unit in (("router throughput", "events_per_s", "/s"),
+                               ("worker CPU per report", "worker_cpu_ms", " ms"),
+                               ("broker CPU per report", "broker_cpu_ms", " ms")):
+        with_sasl = statistics.median(getattr(r, field) for r in runs["secured"])
+        without = statistics.median(getattr(r, field) for r in runs["plaintext"])
+        digits = 0 if field == "events_per_s" else 2
+        print(f"  {label:<28}{with_sasl:>8,.{digits}f}{unit:<2}{without:>9,.{digits}f}{unit:<2}"
+              f"{with_sasl / without:>17.2f}×")
+
+
+def _router_run(cluster: ClusterAddresses, broker_pid: int, prefix: str, count: int) -> RouterRun:
+    """The faust router over a backlog: throughput and CPU per report from its first record to its last."""
+    catalogue, _ = _backlog(cluster, prefix, count)
+    located = catalogue.topic("internal.located")
+    with tempfile.TemporaryDirectory() as state:
+        worker = WorkerProcess(cluster, prefix, Path(state), processors="router").start()
+        try:
+            worker.wait_for(lambda: worker.consumed(catalogue.intake("PetitionComplaint")) > 0, 300, "router start")
+            assert worker.process is not None
+            first, worker_cpu, broker_cpu = time.perf_counter(), _cpu_s(worker.process.pid), _cpu_s(broker_pid)
+            worker.wait_for(lambda: worker.consumed(located) >= count, 900, "router to finish")
+            elapsed = time.perf_counter() - first
+            worker_cpu = _cpu_s(worker.process.pid) - worker_cpu
+            broker_cpu = _cpu_s(broker_pid) - broker_cpu
+        finally:
+            worker.stop()
+    return RouterRun(count / elapsed, 1000 * worker_cpu / count, 1000 * broker_cpu / count)
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its threads so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14 and 15 of stat)
+
+
+def _broker_pid(cluster: LocalCluster) -> int:
+    status = cluster.status()
+    if not status.get("running"):
+        raise SystemExit(f"the local cluster in {cluster.var} does not run")
+    return int(status["broker"]["pid"])
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from envgrid import paths
 from envgrid.demo.prometheus import LocalPrometheus, PrometheusError
+from envgrid.localcluster.cluster import LocalCluster
 from envgrid.localcluster.proc import free_port, port_open
+from tests.integration.pipeline_process import grant_units
 from tests.unit.observability import console_panels, series_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -47,9 +49,14 @@ def test_the_demo_serves_a_live_dashboard_with_data(cluster, unique_name, tmp_pa
     var = tmp_path / "var"
     port = free_port()
     output = tmp_path / "demo.out"
+    prefix = unique_name("dash")
+    # To the demo the session's cluster is external: the simulated units log in with the session cluster's
+    # credentials, and their ACLs for this prefix are set apart, as for an installed demo.
+    grant_units(prefix)
     command = [sys.executable, "-m", "envgrid.demo", "--count", "300", "--rate", "50", "--settle", "300",
-               "--start", START, "--prefix", unique_name("dash"), "--metrics-port", "0",
-               "--prometheus", "--prometheus-port", str(port)]
+               "--start", START, "--prefix", prefix, "--metrics-port", "0",
+               "--prometheus", "--prometheus-port", str(port),
+               "--department-credentials", str(LocalCluster().credentials_dir())]
     env = {**cluster.child_env(os.environ), paths.VAR_ENV: str(var)}
     with open(output, "w") as out:
         demo = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO,

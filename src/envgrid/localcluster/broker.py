@@ -1,4 +1,5 @@
-"""Kafka 4.x in KRaft mode (one node, broker + controller) on loopback."""
+"""Kafka 4.x in KRaft mode on loopback: one node, or each node of a quorum (`envgrid.localcluster.quorum`),
+a broker and a controller."""
 
 from __future__ import annotations
 
@@ -30,24 +31,29 @@ def cluster_id() -> str:
             return cid
 
 
-def server_properties(port: int, controller_port: int, data_dir: Path, super_user: Login | None = None) -> str:
+def server_properties(port: int, controller_port: int, data_dir: Path, super_user: Login | None = None, *,
+                      node_id: int = 1, voters: str | None = None, replication: int = 1, min_insync: int = 1) -> str:
     """The broker's config: SASL/SCRAM-SHA-512 and the StandardAuthorizer when `super_user` (name, password)
-    is given, else PLAINTEXT with no authentication (only for measuring what SASL costs)."""
+    is given, else PLAINTEXT with no authentication (only for measuring what SASL costs).
+    One node by default; a node of a quorum gives its `node_id`, the `voters` of every node
+    ("1@host:port,2@host:port,...") and the replication of the internal topics and of new topics."""
     props = {
         "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.voters": f"1@{HOST}:{controller_port}",
+        "node.id": str(node_id),
+        "controller.quorum.voters": voters or f"{node_id}@{HOST}:{controller_port}",
         "controller.listener.names": "CONTROLLER",
         "log.dirs": str(data_dir),
         "num.partitions": "1",
         "auto.create.topics.enable": "false",  # every topic comes from config/topics.yaml
-        "offsets.topic.replication.factor": "1",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "offsets.topic.replication.factor": str(replication),
+        "transaction.state.log.replication.factor": str(replication),
+        "transaction.state.log.min.isr": str(min_insync),
+        "share.coordinator.state.topic.replication.factor": str(replication),
+        "share.coordinator.state.topic.min.isr": str(min_insync),
         "group.initial.rebalance.delay.ms": "0",
     }
+    if replication > 1:  # a topic made without saying (faust's own) survives a node down, acks=all still works
+        props.update({"default.replication.factor": str(replication), "min.insync.replicas": str(min_insync)})
     if super_user is None:
         props.update({
             "listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
@@ -97,23 +103,41 @@ def start(java: str, libs: Path, var: Path, port: int, controller_port: int,
     start the broker (does not wait for it). Returns the process and the seconds formatting took.
     The other principals' credentials are created through the Admin API once it runs (`create_users`),
     so their passwords never appear on a command line."""
-    t0 = time.monotonic()
     home, log_file = var / "kafka", var / "log" / "kafka.log"
+    config = server_properties(port, controller_port, home / "data", super_user)
+    format_s = format_storage(java, libs, var, home, log_file, config, cluster_id(), super_user)
+    return launch(java, libs, var, home, log_file), format_s
+
+
+def format_storage(java: str, libs: Path, var: Path, home: Path, log_file: Path, config: str, cid: str,
+                   super_user: Login | None = None) -> float:
+    """Wipe `home`, write `config` to home/server.properties (0600: it holds a password) and format the
+    storage of cluster `cid` (every node of a quorum formats with the same id); returns the seconds it took."""
+    t0 = time.monotonic()
     shutil.rmtree(home, ignore_errors=True)  # the registry is in memory: start both empty
     (home / "data").mkdir(parents=True)
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    config = home / "server.properties"
-    write_private(config, server_properties(port, controller_port, home / "data", super_user))  # has a password
-    jvm = _jvm(java, libs, log_file)
+    path = home / "server.properties"
+    write_private(path, config)
     scram = [] if super_user is None else \
         ["--add-scram", f"{MECHANISM}=[name={super_user[0]},password={super_user[1]}]"]
-    fmt = subprocess.run([*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(config), *scram],
-                         cwd=var, capture_output=True, text=True, timeout=120)
+    fmt = subprocess.run([*_jvm(java, libs, log_file), "kafka.tools.StorageTool", "format", "-t", cid, "-c", str(path),
+                          *scram], cwd=var, capture_output=True, text=True, timeout=120)
     if fmt.returncode != 0:
         raise LocalClusterError(f"Formatting Kafka storage in {home / 'data'} failed "
                                 f"(code {fmt.returncode}):\n{(fmt.stdout + fmt.stderr).strip()[-2000:]}")
-    format_s = round(time.monotonic() - t0, 2)
-    return spawn([*jvm, MARKER, str(config)], var / "log" / "kafka.out", cwd=var), format_s
+    return round(time.monotonic() - t0, 2)
+
+
+def launch(java: str, libs: Path, var: Path, home: Path, log_file: Path) -> subprocess.Popen:
+    """Start the broker of formatted storage in `home` (also to restart a node that was killed);
+    its console goes next to its log (kafka.log -> kafka.out)."""
+    return spawn([*_jvm(java, libs, log_file), MARKER, str(home / "server.properties")],
+                 console_of(log_file), cwd=var)
+
+
+def console_of(log_file: Path) -> Path:
+    return log_file.with_suffix(".out")
 
 
 def wait_ready(port: int, pid: int, log_file: Path, timeout: float,
@@ -161,9 +185,29 @@ def create_users(admin: Any, passwords: dict[str, str], timeout: float = 30.0) -
 
 def _exit_detail(pid: int, log_file: Path, popen: subprocess.Popen | None) -> str:
     how = exit_status(popen) or "ended"
-    console = log_file.with_name("kafka.out")
+    console = console_of(log_file)
     errors = [line for line in log_tail(log_file, 2000).splitlines() if " ERROR " in line or " FATAL " in line]
     return (f" (the JVM, pid {pid}, {how}; {machine_state(log_file.parent)};\n"
             f"its console ({console}), last lines:\n{log_tail(console, 15)}\n"
             f"errors in its log: {chr(10).join(errors[-10:]) or 'none'}\n"
             f"its log's last lines:\n{log_tail(log_file, 8)}\n)")
+
+
+def wait_brokers(bootstrap_servers: str, count: int, timeout: float, client: dict[str, Any] | None = None) -> float:
+    """Block until the cluster's metadata lists `count` brokers (every node of a quorum has registered);
+    return the seconds it took."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    t0 = time.monotonic()
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "log_level": 0, **(client or {})})
+    seen = 0
+    while time.monotonic() - t0 < timeout:
+        try:
+            seen = len(admin.list_topics(timeout=2).brokers)
+            if seen >= count:
+                return time.monotonic() - t0
+        except KafkaException:
+            pass
+        time.sleep(0.2)
+    raise BrokerNotReady(bootstrap_servers, timeout, Path("kafka-*.log"), f" (the metadata lists {seen} of {count} brokers)")

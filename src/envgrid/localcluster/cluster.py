@@ -1,4 +1,5 @@
-"""LocalCluster: one Kafka broker + one Apicurio registry on loopback, state in var/cluster.json.
+"""LocalCluster: one Kafka broker (or a quorum of three) + one Apicurio registry on loopback, state in
+var/cluster.json.
 
 `up()` reuses a running cluster, else fetches (once, into the cache) and starts both JVMs and waits
 until each answers. `status()`/`down()` work from any process through the state file.
@@ -10,6 +11,10 @@ authentication and roles on the registry, one credential per principal of config
 (`envgrid.localcluster.credentials`), and the bootstrap ACL set for the pipeline principal. The addresses it
 returns carry the pipeline principal's credentials. `security="plaintext"` starts both without any
 authentication, for measuring what SASL costs only.
+
+`nodes=3` starts three Kafka nodes, each a broker and a controller (`envgrid.localcluster.quorum`), with
+replication 3 and min.insync.replicas 2, under the same security; `kill_node`/`restart_node` take one
+down and bring it back, for fault tests.
 """
 
 from __future__ import annotations
@@ -25,12 +30,12 @@ from pathlib import Path
 
 from envgrid import paths
 
-from . import broker, credentials, fetch, registry
+from . import broker, credentials, fetch, quorum, registry
 from .addresses import ClientSecurity, ClusterAddresses
 from .bootstrap_acls import create_bootstrap_acls
 from .errors import BrokerExited, LocalClusterError
 from .java import find_java, find_registry_java
-from .proc import HOST, alive, check_port_free, free_ports, stop
+from .proc import HOST, alive, check_port_free, free_ports, kill_group, stop
 
 BROKER_ATTEMPTS = 3  # a broker JVM that ends while starting is started again, twice at most
 SECURITY_MODES = ("sasl", "plaintext")
@@ -39,10 +44,12 @@ SECURITY_MODES = ("sasl", "plaintext")
 class LocalCluster:
     def __init__(self, var_dir: Path | None = None, kafka_port: int | None = None,
                  registry_port: int | None = None, broker_timeout: float = 90.0,
-                 registry_timeout: float = 120.0, security: str = "sasl"):
+                 registry_timeout: float = 120.0, security: str = "sasl", nodes: int = 1):
         if security not in SECURITY_MODES:
             raise ValueError(f"security must be one of {', '.join(SECURITY_MODES)}, not {security!r}")
-        self.security = security
+        if nodes not in quorum.NODE_COUNTS:
+            raise ValueError(f"nodes must be one of {', '.join(map(str, quorum.NODE_COUNTS))}, not {nodes!r}")
+        self.security, self.nodes = security, nodes
         self.var = Path(var_dir or paths.var_dir()).resolve()
         self.kafka_port, self.registry_port = kafka_port, registry_port
         self.broker_timeout, self.registry_timeout = broker_timeout, registry_timeout
@@ -65,9 +72,10 @@ class LocalCluster:
         st = self._read()
         if st is None:
             return {"running": False, "state_file": str(self.state_file)}
-        st["broker"]["alive"] = alive(st["broker"]["pid"], broker.MARKER)
+        for node in quorum.nodes_of(st):
+            node["alive"] = alive(node["pid"], broker.MARKER)
         st["registry"]["alive"] = alive(st["registry"]["pid"], registry.MARKER)
-        st["running"] = st["broker"]["alive"] and st["registry"]["alive"]
+        st["running"] = all(node["alive"] for node in quorum.nodes_of(st)) and st["registry"]["alive"]
         st["sessions"] = self._live_leases()
         return st
 
@@ -79,6 +87,33 @@ class LocalCluster:
 
     def credentials_dir(self) -> Path:
         return credentials.directory(self.var)
+
+    def topic_env(self) -> dict[str, str]:
+        """On a running quorum, the variable that makes the catalogue (config/topics.yaml) use replication 3
+        and min.insync.replicas 2 (its `production` profile); {} on one node."""
+        st = self._read()
+        return {quorum.TOPIC_PROFILE_ENV: quorum.TOPIC_PROFILE} if st and "brokers" in st else {}
+
+    def kill_node(self, node_id: int) -> None:
+        """SIGKILL one Kafka node of a quorum (no clean shutdown), for fault tests; `restart_node` brings it back."""
+        with self._lock():
+            node = self._node(node_id)
+            kill_group(node["pid"], broker.MARKER, popen=self._procs.pop(f"broker-{node_id}", None))
+
+    def restart_node(self, node_id: int) -> float:
+        """Start a killed node again on its storage and ports, wait until it answers; returns the seconds."""
+        with self._lock():
+            st = self._read()
+            assert st is not None
+            node = self._node(node_id, st)
+            if alive(node["pid"], broker.MARKER):
+                raise LocalClusterError(f"Kafka node {node_id} (pid {node['pid']}) still runs; kill it first")
+            proc = quorum.restart_node(st["java"], fetch.kafka_libs(), self.var, node_id)
+            node["pid"] = proc.pid
+            self._procs[f"broker-{node_id}"] = proc
+            self._write(st)
+            return broker.wait_ready(node["port"], proc.pid, Path(node["log"]), self.broker_timeout, popen=proc,
+                                     client=self._security(st, st.get("super_user")).librdkafka())
 
     def acquire(self) -> ClusterAddresses:
         """up() for a test session: record this process as a user of the cluster."""
@@ -116,9 +151,17 @@ class LocalCluster:
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(st, indent=2))
         tmp.replace(self.state_file)
-        for part in ("broker", "registry"):  # plain pid files too, for `kill $(cat var/broker.pid)`
-            if st[part].get("pid"):
-                (self.var / f"{part}.pid").write_text(f"{st[part]['pid']}\n")
+        for part, entry in quorum.pid_files(st).items():  # plain pid files too, for `kill $(cat var/broker.pid)`
+            if entry.get("pid"):
+                (self.var / f"{part}.pid").write_text(f"{entry['pid']}\n")
+
+    def _node(self, node_id: int, st: dict | None = None) -> dict:
+        st = st or self._read()
+        nodes = {node.get("node_id"): node for node in (quorum.nodes_of(st) if st else [])}
+        if st is None or "brokers" not in st or node_id not in nodes:
+            raise LocalClusterError(f"No Kafka node {node_id} in a multi-node local cluster in {self.var} "
+                                    f"(start one: python -m envgrid.localcluster up --nodes 3)")
+        return nodes[node_id]
 
     def _live_leases(self) -> list[int]:
         pids = [int(p.name) for p in self.leases.glob("*") if p.name.isdigit()] if self.leases.is_dir() else []
@@ -138,20 +181,22 @@ class LocalCluster:
                                     f"(principals: src/envgrid/config/principals.yaml)") from None
 
     def _addresses(self, st: dict, principal: str | None = None) -> ClusterAddresses:
-        return ClusterAddresses(st["broker"]["bootstrap_servers"], st["registry"]["url"],
-                                self._security(st, principal))
+        return ClusterAddresses(quorum.bootstrap_of(st), st["registry"]["url"], self._security(st, principal))
 
     def _up(self, owner: str) -> ClusterAddresses:
         st = self._read()
-        if st and alive(st["broker"]["pid"], broker.MARKER) and alive(st["registry"]["pid"], registry.MARKER):
-            running = st.get("security", "plaintext")
-            if running != self.security:
+        if st and all(alive(node["pid"], broker.MARKER) for node in quorum.nodes_of(st)) and \
+                alive(st["registry"]["pid"], registry.MARKER):
+            running, nodes = st.get("security", "plaintext"), len(quorum.nodes_of(st))
+            if (running, nodes) != (self.security, self.nodes):
                 raise LocalClusterError(
-                    f"The local cluster in {self.var} runs {running}, and {self.security} was asked for. Stop it "
-                    f"first (python -m envgrid.localcluster down --var-dir {self.var}) or use another var dir.")
+                    f"The local cluster in {self.var} runs {running} on {nodes} node(s), and {self.security} on "
+                    f"{self.nodes} was asked for. Stop it first (python -m envgrid.localcluster down --var-dir "
+                    f"{self.var}) or use another var dir.")
             admin = self._security(st, st.get("super_user"))
-            broker.wait_ready(st["broker"]["port"], st["broker"]["pid"], Path(st["broker"]["log"]),
-                              self.broker_timeout, client=admin.librdkafka())
+            for node in quorum.nodes_of(st):
+                broker.wait_ready(node["port"], node["pid"], Path(node["log"]), self.broker_timeout,
+                                  client=admin.librdkafka())
             registry.wait_ready(st["registry"]["port"], st["registry"]["management_port"],
                                 st["registry"]["pid"], Path(st["registry"]["log"]), self.registry_timeout,
                                 self._security(st, None).registry_user_info)
@@ -165,6 +210,8 @@ class LocalCluster:
         return self._start(owner)
 
     def _start(self, owner: str) -> ClusterAddresses:
+        if self.nodes > 1:
+            return self._start_quorum(owner)
         kport, rport, cport, mport = self._ports()
         java, rjava = find_java(), find_registry_java()
         t0 = time.monotonic()
@@ -225,6 +272,53 @@ class LocalCluster:
         self._write(st)
         return self._addresses(st)
 
+    def _start_quorum(self, owner: str) -> ClusterAddresses:
+        """The nodes of a quorum and the registry. Unlike the single node, a node whose JVM ends while
+        starting is not started again on other ports: the voters of every node name them."""
+        ports = quorum.pick_ports(self.nodes, self.kafka_port, self.registry_port)
+        nodes, (rport, mport) = quorum.layout(ports[:-2]), ports[-2:]
+        java, rjava = find_java(), find_registry_java()
+        t0 = time.monotonic()
+        libs, home = fetch.kafka_libs(), fetch.registry_home()
+        logs = self.var / "log"
+        _rotate(logs, ("registry.log", *quorum.log_names(self.nodes)))
+        st = {"owner": owner, "started_at": time.time(), "fetch_s": round(time.monotonic() - t0, 2),
+              "cache": str(fetch.cache_dir()), "java": java, "nodes": self.nodes,
+              "brokers": [quorum.node_state(self.var, node) for node in nodes],
+              "registry": {"port": rport, "management_port": mport, "pid": None, "java": rjava,
+                           "url": registry.url(rport), "log": str(logs / "registry.log")},
+              "security": self.security}
+        passwords, super_user, pipeline, users = self._credentials(st)
+        login = (super_user, passwords[super_user]) if passwords else None
+        try:
+            t_reg = time.monotonic()
+            rproc = registry.start(rjava, home, self.var, rport, mport, users,  # boots while Kafka formats
+                                   credentials.directory(self.var) / credentials.REGISTRY_USERS)
+            st["registry"]["pid"] = rproc.pid
+            self._procs["registry"] = rproc
+            cid = broker.cluster_id()  # one cluster: every node formats with the same id
+            for node, entry in zip(nodes, st["brokers"], strict=True):
+                proc, entry["format_s"] = quorum.start_node(java, libs, self.var, node, nodes, cid, login)
+                entry["pid"] = proc.pid
+                self._procs[f"broker-{node.node_id}"] = proc
+                self._write(st)
+            client = self._security(st, super_user).librdkafka()
+            for node, entry in zip(nodes, st["brokers"], strict=True):
+                entry["ready_s"] = round(broker.wait_ready(
+                    node.port, entry["pid"], Path(entry["log"]), self.broker_timeout,
+                    popen=self._procs[f"broker-{node.node_id}"], client=client), 2)
+            broker.wait_brokers(quorum.bootstrap_of(st), len(nodes), self.broker_timeout, client)
+            if passwords:
+                self._secure(st, passwords, super_user, pipeline)
+            registry.wait_ready(rport, mport, rproc.pid, logs / "registry.log", self.registry_timeout,
+                                self._security(st, None).registry_user_info)
+            st["registry"]["ready_s"] = round(time.monotonic() - t_reg, 2)
+        except BaseException:
+            self._down()
+            raise
+        self._write(st)
+        return self._addresses(st)
+
     def _credentials(self, st: dict) -> tuple[dict[str, str], str, str, dict[str, tuple[str, str]]]:
         """For a secured start: every principal's password, the super user's and the pipeline's names, and
         the registry's users (name -> (password, role)); recorded in `st`. Nothing for a plaintext start."""
@@ -251,17 +345,19 @@ class LocalCluster:
         admin = AdminClient(self._addresses(st, super_user).kafka_config({"log_level": 0}))
         broker.create_users(admin, {name: pw for name, pw in passwords.items() if name != super_user})
         create_bootstrap_acls(admin, pipeline)
-        client = AdminClient(self._addresses(st, pipeline).kafka_config({"log_level": 0}))
         deadline = time.monotonic() + self.broker_timeout
-        while True:
-            try:
-                client.list_topics(timeout=2)
-                break
-            except KafkaException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        st["broker"]["secured_s"] = round(time.monotonic() - t0, 2)
+        for node in quorum.nodes_of(st):  # each node learns the credential from the metadata on its own
+            client = AdminClient(self._addresses(st, pipeline).kafka_config(
+                {"log_level": 0, "bootstrap.servers": node["bootstrap_servers"]}))
+            while True:
+                try:
+                    client.list_topics(timeout=2)
+                    break
+                except KafkaException:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+        (st["broker"] if "broker" in st else st)["secured_s"] = round(time.monotonic() - t0, 2)
 
     def _ports(self) -> tuple[int, int, int, int]:
         """Broker, registry, controller and registry-management ports, all distinct."""
@@ -279,7 +375,14 @@ class LocalCluster:
         st = self._read()
         if st:
             stop(st["registry"].get("pid"), registry.MARKER, popen=self._procs.get("registry"))
-            stop(st["broker"].get("pid"), broker.MARKER, popen=self._procs.get("broker"))
+            nodes = quorum.nodes_of(st)
+            for node in nodes[1:]:  # all nodes at once: a quorum's last node alone would wait for the others
+                kill_group(node.get("pid"), broker.MARKER, signal_name="SIGTERM")
+            for node in nodes:
+                key = f"broker-{node['node_id']}" if "node_id" in node else "broker"
+                stop(node.get("pid"), broker.MARKER, popen=self._procs.get(key))
+            for part in quorum.pid_files(st):
+                (self.var / f"{part}.pid").unlink(missing_ok=True)
         self.state_file.unlink(missing_ok=True)
         for part in ("broker", "registry"):
             (self.var / f"{part}.pid").unlink(missing_ok=True)

@@ -92,6 +92,24 @@ def stop(pid: int | None, marker: str, timeout: float = 20.0, popen: subprocess.
             time.sleep(0.1)
 
 
+def kill_group(pid: int | None, marker: str, popen: subprocess.Popen | None = None,
+               signal_name: str = "SIGKILL", timeout: float = 10.0) -> None:
+    """Send `signal_name` to the process group of `pid` if it runs; for SIGKILL, wait until it is gone."""
+    if not alive(pid, marker):
+        _reap(popen)
+        return
+    assert pid is not None
+    try:
+        os.killpg(pid, signal.Signals[signal_name])
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while signal_name == "SIGKILL" and alive(pid, marker) and time.monotonic() < deadline:
+        _reap(popen)
+        time.sleep(0.05)
+    _reap(popen)
+
+
 def _reap(popen: subprocess.Popen | None) -> None:
     if popen is not None:
         popen.poll()

@@ -158,12 +158,12 @@ def _wait(predicate, demo: subprocess.Popen, timeout: float, what: str, explain)
 
 
 def _interrupt(demo: subprocess.Popen, markers: tuple[str, ...]) -> int | None:
-    """Ctrl-C, as a person would. If the demo does not stop within 90 s: SIGKILL it, and the worker and
+    """Ctrl-C, as a person would. If the demo does not stop within 150 s: SIGKILL it, and the worker and
     Prometheus it started (each in its own session), found by `markers` in their command lines."""
     if demo.poll() is None:
         demo.send_signal(signal.SIGINT)
         try:
-            return demo.wait(timeout=90)
+            return demo.wait(timeout=150)
         except subprocess.TimeoutExpired:
             os.killpg(demo.pid, signal.SIGKILL)
             demo.wait()

@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         console.print("\n[yellow]interrupted: stopping …[/]")
+        console.file.flush()  # the line says what the demo does next, also when its output goes to a file
         return 130
     finally:
         if prometheus is not None:
@@ -236,10 +237,11 @@ def _wait_until_ready(view: FlowView, catalogue: Catalogue, worker: subprocess.P
 
 
 def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
-    """SIGTERM its process group, then SIGKILL after 30 s (the local cluster's own `stop`)."""
+    """SIGTERM its process group, then SIGKILL after 20 s (the local cluster's own `stop`): the demo's state
+    is in Kafka, and a worker that takes longer to say goodbye to 31 department groups has nothing left to save."""
     from envgrid.localcluster.proc import stop
 
-    stop(worker.pid, "envgrid.demo.worker", timeout=30.0, popen=worker)
+    stop(worker.pid, "envgrid.demo.worker", timeout=20.0, popen=worker)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -357,7 +357,7 @@ class LocalCluster:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.2)
-        (st["broker"] if "broker" in st else st)["secured_s"] = round(time.monotonic() - t0, 2)
+        st.get("broker", st)["secured_s"] = round(time.monotonic() - t0, 2)
 
     def _ports(self) -> tuple[int, int, int, int]:
         """Broker, registry, controller and registry-management ports, all distinct."""

@@ -13,10 +13,12 @@ Aims (issue 4): router ≥ 50% of the baseline and ≥ 10,000 events/s; p99 < 50
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import Consumer, Producer
@@ -101,17 +103,41 @@ def _baseline(cluster, prefix: str, count: int) -> float:
 
 def _router_throughput(cluster, prefix: str, count: int) -> float:
     """The faust router over a backlog: from its first consumed record to the last report routed."""
+    return router_run(cluster, prefix, count).events_per_s
+
+
+@dataclass(frozen=True)
+class RouterRun:
+    events_per_s: float
+    worker_cpu_ms: float  # per report
+    broker_cpu_ms: float | None  # per report, when the broker's pid was given
+
+
+def router_run(cluster, prefix: str, count: int, broker_pid: int | None = None) -> RouterRun:
+    """The faust router over a backlog: throughput and CPU per report (the worker's, and the broker's JVM
+    when its pid is given) from its first consumed record to the last report routed."""
     catalogue, _ = _backlog(cluster, prefix, count)
     located = catalogue.topic("internal.located")
     with tempfile.TemporaryDirectory() as state:
         worker = WorkerProcess(cluster, prefix, Path(state), processors="router").start()
         try:
             worker.wait_for(lambda: worker.consumed(catalogue.intake("PetitionComplaint")) > 0, 300, "router start")
-            first = time.perf_counter()
+            assert worker.process is not None
+            first, worker_cpu = time.perf_counter(), cpu_seconds(worker.process.pid)
+            broker_cpu = cpu_seconds(broker_pid) if broker_pid else 0.0
             worker.wait_for(lambda: worker.consumed(located) >= count, 900, "router to finish")
-            return count / (time.perf_counter() - first)
+            elapsed = time.perf_counter() - first
+            worker_cpu = cpu_seconds(worker.process.pid) - worker_cpu
+            broker_ms = 1000 * (cpu_seconds(broker_pid) - broker_cpu) / count if broker_pid else None
         finally:
             worker.stop()
+    return RouterRun(count / elapsed, 1000 * worker_cpu / count, broker_ms)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its threads so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14, 15 of stat
 
 
 def _latency(cluster, prefix: str, rate: float, count: int) -> tuple[float, float, int]:

@@ -14,28 +14,13 @@ Run: python -m bench.sasl_bench [--events N] [--rounds R]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import tempfile
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
-from bench.pipeline_bench import _backlog
+from bench.pipeline_bench import RouterRun, router_run
 from envgrid import paths
 from envgrid.connectors.settings import ensure_cluster
-from envgrid.localcluster.addresses import ClusterAddresses
 from envgrid.localcluster.cluster import LocalCluster
-from tests.integration.pipeline_process import WorkerProcess
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-@dataclass(frozen=True)
-class RouterRun:
-    events_per_s: float
-    worker_cpu_ms: float  # per report
-    broker_cpu_ms: float  # per report
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -53,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
         clusters = (("secured", secured, secured_broker), ("plaintext", plaintext, _broker_pid(plaintext_cluster)))
         for round_number in range(args.rounds):
             for name, cluster, broker in clusters:
-                run = _router_run(cluster, broker, f"sasl{name[:3]}{time.strftime('%H%M%S')}r{round_number}", args.events)
+                run = router_run(cluster, f"sasl{name[:3]}{time.strftime('%H%M%S')}r{round_number}", args.events, broker)
                 runs[name].append(run)
                 print(f"  round {round_number + 1} {name:<9} router {run.events_per_s:>7,.0f}/s   worker "
                       f"{run.worker_cpu_ms:.2f} ms CPU/report   broker {run.broker_cpu_ms:.2f} ms CPU/report", flush=True)
@@ -71,31 +56,6 @@ def main(argv: list[str] | None = None) -> None:
         digits = 0 if field == "events_per_s" else 2
         print(f"  {label:<28}{with_sasl:>8,.{digits}f}{unit:<2}{without:>9,.{digits}f}{unit:<2}"
               f"{with_sasl / without:>17.2f}×")
-
-
-def _router_run(cluster: ClusterAddresses, broker_pid: int, prefix: str, count: int) -> RouterRun:
-    """The faust router over a backlog: throughput and CPU per report from its first record to its last."""
-    catalogue, _ = _backlog(cluster, prefix, count)
-    located = catalogue.topic("internal.located")
-    with tempfile.TemporaryDirectory() as state:
-        worker = WorkerProcess(cluster, prefix, Path(state), processors="router").start()
-        try:
-            worker.wait_for(lambda: worker.consumed(catalogue.intake("PetitionComplaint")) > 0, 300, "router start")
-            assert worker.process is not None
-            first, worker_cpu, broker_cpu = time.perf_counter(), _cpu_s(worker.process.pid), _cpu_s(broker_pid)
-            worker.wait_for(lambda: worker.consumed(located) >= count, 900, "router to finish")
-            elapsed = time.perf_counter() - first
-            worker_cpu = _cpu_s(worker.process.pid) - worker_cpu
-            broker_cpu = _cpu_s(broker_pid) - broker_cpu
-        finally:
-            worker.stop()
-    return RouterRun(count / elapsed, 1000 * worker_cpu / count, 1000 * broker_cpu / count)
-
-
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process and its threads so far (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14 and 15 of stat)
 
 
 def _broker_pid(cluster: LocalCluster) -> int:

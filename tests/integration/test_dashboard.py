@@ -59,8 +59,10 @@ def test_the_demo_serves_a_live_dashboard_with_data(cluster, unique_name, tmp_pa
                "--department-credentials", str(LocalCluster().credentials_dir())]
     env = {**cluster.child_env(os.environ), paths.VAR_ENV: str(var)}
     with open(output, "w") as out:
+        # Started with SIGINT ignored, as a shell without job control starts a background command (and as
+        # CI may start this test): the demo must still stop on Ctrl-C.
         demo = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_ignore_sigint)
     prometheus = LocalPrometheus(var / "prometheus", port=port)  # a handle on the demo's, for its HTTP API
 
     def explain() -> str:
@@ -116,6 +118,10 @@ def test_the_demo_serves_a_live_dashboard_with_data(cluster, unique_name, tmp_pa
     assert not port_open(port), "Prometheus still listens after the demo stopped"
     assert "See you next time" in _tail(var / "log" / "prometheus.log"), "Prometheus did not shut down"
     assert (var / "prometheus" / "data" / "wal").is_dir(), "Prometheus' storage is not under the run's var dir"
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _values(prometheus: LocalPrometheus, expr: str, since: float) -> list[float]:

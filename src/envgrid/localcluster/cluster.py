@@ -261,11 +261,7 @@ class LocalCluster:
                         kport, cport = self._broker_ports(exclude={rport, mport})
                     st["broker"].update(port=kport, controller_port=cport,
                                         bootstrap_servers=f"{HOST}:{kport}")
-            if passwords:
-                self._secure(st, passwords, super_user, pipeline)
-            registry.wait_ready(rport, mport, rproc.pid, logs / "registry.log", self.registry_timeout,
-                                self._security(st, None).registry_user_info)
-            st["registry"]["ready_s"] = round(time.monotonic() - t_reg, 2)
+            self._finish_start(st, passwords, super_user, pipeline, rproc.pid, t_reg)
         except BaseException:
             self._down()
             raise
@@ -308,16 +304,22 @@ class LocalCluster:
                     node.port, entry["pid"], Path(entry["log"]), self.broker_timeout,
                     popen=self._procs[f"broker-{node.node_id}"], client=client), 2)
             broker.wait_brokers(quorum.bootstrap_of(st), len(nodes), self.broker_timeout, client)
-            if passwords:
-                self._secure(st, passwords, super_user, pipeline)
-            registry.wait_ready(rport, mport, rproc.pid, logs / "registry.log", self.registry_timeout,
-                                self._security(st, None).registry_user_info)
-            st["registry"]["ready_s"] = round(time.monotonic() - t_reg, 2)
+            self._finish_start(st, passwords, super_user, pipeline, rproc.pid, t_reg)
         except BaseException:
             self._down()
             raise
         self._write(st)
         return self._addresses(st)
+
+    def _finish_start(self, st: dict, passwords: dict[str, str], super_user: str, pipeline: str,
+                      registry_pid: int, registry_started: float) -> None:
+        """Once Kafka answers (one node or all): credentials and ACLs when secured, then the registry ready."""
+        if passwords:
+            self._secure(st, passwords, super_user, pipeline)
+        reg = st["registry"]
+        registry.wait_ready(reg["port"], reg["management_port"], registry_pid, Path(reg["log"]),
+                            self.registry_timeout, self._security(st, None).registry_user_info)
+        reg["ready_s"] = round(time.monotonic() - registry_started, 2)
 
     def _credentials(self, st: dict) -> tuple[dict[str, str], str, str, dict[str, tuple[str, str]]]:
         """For a secured start: every principal's password, the super user's and the pipeline's names, and

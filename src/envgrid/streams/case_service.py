@@ -144,13 +144,14 @@ class CaseService:
             if file is not None:
                 replayed.replay(file.recall(state.cursors, record["event_id"]))  # deadlines judged before it was refused
             return replayed
-        if _may_open_later(record) and state.files.get(record["case_id"]) is None:
+        file = state.files.get(record["case_id"])
+        if file is None and _may_open_later(record):
             held = self._hold(state).hold(record, reinjections, source, partition)
             if isinstance(held, Refused):
                 RefusalMemory(state.refused, partition).remember(attempt, held)
                 return Handled(refused=held)
             return Handled(held=1) if held else Handled(replayed=True)
-        handled = self._apply_notice(record, state, partition)
+        handled = self._apply_notice(record, file, state, partition)
         if handled.refused is not None:
             RefusalMemory(state.refused, partition).remember(attempt, handled.refused)
         return handled
@@ -236,14 +237,13 @@ class CaseService:
         return self._input(file, cause, at, state, partition,
                            lambda case: lifecycle.merge_report(case, cause, reporter, at))
 
-    def _apply_notice(self, record: dict[str, Any], state: CaseState, partition: int) -> Handled:
+    def _apply_notice(self, record: dict[str, Any], file: CaseFile | None, state: CaseState, partition: int) -> Handled:
         try:
             notice = records.notice_of(record)
         except ValueError:
             return Handled(refused=Refused("VALIDATE", "unknown_notice_kind", "UnknownNoticeKind",
                                            f"notice {record['event_id']}: kind {record.get('kind')} is not known",
                                            record["event_id"]))
-        file = state.files.get(notice.case_id)
         at = record["occurred_at"]
         if file is None:
             return self._refuse(lifecycle.apply(None, notice, self.known, at), notice.notice_id)
@@ -501,7 +501,7 @@ class TickMemory:
 
 
 def _timer_key(case_id: str, milestone: Milestone) -> str:
-    return f"{case_id}|{milestone.value}"
+    return f"{case_id}|{milestone}"  # a StrEnum formats as its value
 
 
 def _may_open_later(notice: dict[str, Any]) -> bool:

@@ -43,11 +43,11 @@ class CaseFile:
 
     def remember(self, memory: MutableMapping[str, Any], cause: str, outputs: list[Any]) -> None:
         """Keep what was sent for `cause` (outputs and dead letters), forgetting beyond SENT_REMEMBERED inputs."""
-        earlier, self.sent = self.sent, {}
-        for remembered, sent in [*earlier.items(), (cause, outputs)]:
-            memory[self._key("sent", remembered)] = list(sent)
-            if remembered not in self.remembered:
-                self.remembered = (*self.remembered, remembered)
+        earlier, self.sent = self.sent, {}  # kept in the file by an earlier release: moved out, in their order
+        for kept, sent in [*earlier.items(), (cause, outputs)]:
+            memory[self._key("sent", kept)] = list(sent)
+            if kept not in self.remembered:
+                self.remembered = (*self.remembered, kept)
         while len(self.remembered) > SENT_REMEMBERED:
             memory.pop(self._key("sent", self.remembered[0]), None)
             self.remembered = self.remembered[1:]

@@ -69,7 +69,7 @@ class CaseState:
     files: MutableMapping[str, CaseFile]
     timers: MutableMapping[str, Any]
     buckets: MutableMapping[str, Any]  # the deadline schedule: envgrid.streams.due_minutes
-    cursors: MutableMapping[str, Any]  # per partition: the SLA clock, what its ticks sent; per case: what its inputs sent
+    cursors: MutableMapping[str, Any]  # per partition: SLA clock, what ticks sent; per case: dossier, what inputs sent
     refused: MutableMapping[str, Refused] = field(default_factory=dict)  # notice attempt -> why refused
     held: MutableMapping[str, list[Any]] = field(default_factory=dict)  # case id -> notices waiting for it
 
@@ -194,8 +194,7 @@ class CaseService:
         if existing is not None and kept is None:
             # the case file outlived its dossier in a crash: this is the command that opened it, not committed then
             existing.keep_dossier(state.cursors, dispatched)
-        elif existing is not None and kept is not None and not records.same_opening(
-                records.withheld_dossier(kept, self.pseudonymiser), dispatched):
+        elif kept is not None and not records.same_opening(records.withheld_dossier(kept, self.pseudonymiser), dispatched):
             # not a redelivery (the router sends the same command again): another report with the first one's
             # event id, routed in another merge zone, whose router could not know the first
             breach = Breach(Reason.EVENT_ID_CONFLICT,

@@ -24,7 +24,7 @@ from envgrid.simulator.generator import generate
 from envgrid.simulator.model import GeneratorConfig
 from envgrid.simulator.publish import intake_topics, make_producer, publish, record_value
 from envgrid.streams.held_notices import HELD_NOTICE_WAIT
-from envgrid.streams.watermark import InputProgress
+from envgrid.streams.watermark import progress_of
 from tests.integration.pipeline_process import WorkerProcess, prepare, read_all, send_ticks
 
 EVENTS = int(os.environ.get("ENVGRID_CONSERVATION_EVENTS", "20000"))
@@ -51,9 +51,9 @@ def test_every_input_is_accounted_for_exactly_once_across_a_kill(cluster, unique
     worker = WorkerProcess(cluster, prefix, tmp_path / "state", loglevel="info").start()
     try:
         _publish_all(producer, codec, first, topics)
-        _drain(worker, cluster, prefix, inputs_of(first) + internal)
+        _drain(worker, cluster, prefix, catalogue, inputs_of(first) + internal)
         _tick_past_held_notices(producer, codec, catalogue, first)
-        _drain(worker, cluster, prefix, inputs_of(first) + internal + ticks)
+        _drain(worker, cluster, prefix, catalogue, inputs_of(first) + internal + ticks)
         _account(cluster, catalogue, codec, first)
 
         before = worker.consumed(complaints)
@@ -62,9 +62,9 @@ def test_every_input_is_accounted_for_exactly_once_across_a_kill(cluster, unique
         worker.wait_for(lambda: worker.consumed(complaints) > before + 0.3 * second_complaints, 600, "mid-stream")
         worker.kill()
         worker.start()
-        _drain(worker, cluster, prefix, inputs_of(events) + internal)
+        _drain(worker, cluster, prefix, catalogue, inputs_of(events) + internal)
         _tick_past_held_notices(producer, codec, catalogue, events)
-        _drain(worker, cluster, prefix, inputs_of(events) + internal + ticks)
+        _drain(worker, cluster, prefix, catalogue, inputs_of(events) + internal + ticks)
         _account(cluster, catalogue, codec, events)
     finally:
         worker.stop()
@@ -84,8 +84,8 @@ def _tick_past_held_notices(producer, codec, catalogue, events) -> None:
     send_ticks(producer, codec, catalogue, max(received) + HELD_NOTICE_WAIT + timedelta(minutes=1))
 
 
-def _drain(worker: WorkerProcess, cluster, group: str, topics: list[str]) -> None:
-    """Until the group has committed everything of `topics`, three checks in a row, once this worker process
+def _drain(worker: WorkerProcess, cluster, app_id: str, catalogue, topics: list[str]) -> None:
+    """Until the pipeline's groups have committed everything of `topics`, three checks in a row, once this worker process
     consumes: it has read the complaints (always, the first topic) and the internal hops. A notice topic whose
     few records were all committed before a kill is never read again by the restarted process, so only the
     committed offsets speak for those."""
@@ -93,7 +93,7 @@ def _drain(worker: WorkerProcess, cluster, group: str, topics: list[str]) -> Non
     worker.wait_for(lambda: all(worker.consumed(t) > 0 for t in seen), 600, f"the worker to consume {seen}")
     streak = [0]
 
-    progress = InputProgress(cluster, group, topics, lambda value, topic: ("", {}))
+    progress = progress_of(cluster, app_id, catalogue, topics, lambda value, topic: ("", {}))
 
     def drained() -> bool:
         streak[0] = streak[0] + 1 if progress.caught_up() else 0

@@ -155,14 +155,20 @@ def declare_changelog_topics(runtime: Runtime, timeout: float = 60.0) -> None:
     topics; a table written then fails (PartitionsMismatch: "changelog topic has 0 partitions") and the
     input is dead-lettered. Declared up front (compacted, the source's partitions), they are simply there.
     """
+    replication = runtime.catalogue.spec(runtime.catalogue.topic("case.history")).replication_factor
+    wanted = {table.changelog_topic.get_topic_name(): int(table.partitions or 0)
+              for table in runtime.app.tables.values()}
+    declare_compacted_topics(runtime.config.cluster, wanted, replication, timeout)
+
+
+def declare_compacted_topics(cluster: ClusterAddresses, wanted: dict[str, int], replication: int,
+                             timeout: float = 60.0) -> None:
+    """Create the compacted topics (name -> partitions) that are missing, and wait until the broker lists them."""
     import time as _time
 
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    replication = runtime.catalogue.spec(runtime.catalogue.topic("case.history")).replication_factor
-    wanted = {table.changelog_topic.get_topic_name(): int(table.partitions or 0)
-              for table in runtime.app.tables.values()}
-    admin = AdminClient(runtime.config.cluster.kafka_config())
+    admin = AdminClient(cluster.kafka_config())
     existing = set(admin.list_topics(timeout=timeout).topics)
     missing = [NewTopic(name, partitions, replication, config={"cleanup.policy": "compact"})
                for name, partitions in wanted.items() if name not in existing]
@@ -175,5 +181,5 @@ def declare_changelog_topics(runtime: Runtime, timeout: float = 60.0) -> None:
     give_up = _time.monotonic() + timeout
     while not set(wanted) <= set(admin.list_topics(timeout=timeout).topics):
         if _time.monotonic() > give_up:
-            raise TimeoutError(f"changelog topics {sorted(set(wanted))} not listed by the broker after {timeout:.0f}s")
+            raise TimeoutError(f"topics {sorted(set(wanted))} not listed by the broker after {timeout:.0f}s")
         _time.sleep(0.2)

@@ -20,6 +20,7 @@ from confluent_kafka import OFFSET_INVALID, Consumer, KafkaException, TopicParti
 
 from envgrid.connectors import records
 from envgrid.localcluster.addresses import ClusterAddresses
+from envgrid.streams.groups import pipeline_groups, reader_group
 
 Decode = Callable[[bytes, str], tuple[str, dict[str, Any]]]
 
@@ -136,12 +137,38 @@ class InputProgress:
         return self._reader
 
 
-def pipeline_inputs(catalogue: Any) -> list[str]:
-    """The topics the pipeline's group reads whose records can still change a case: intake, the units' notice
-    topics, the router's hop, the case commands. (The demo's department simulator reads the department and grid
-    topics in groups of its own and tells the ticker itself what it still has to send.)"""
-    topics: list[str] = [catalogue.intake(name) for name in ("PetitionComplaint", "PatrolReport")]
-    topics += catalogue.notice_topics()
-    topics += [catalogue.topic("internal.located"), catalogue.topic("internal.case-commands")]
-    return topics
+@dataclass
+class PipelineProgress:
+    """The progress of several groups (the router's and the case desk's) read as one: what is waiting in any."""
 
+    parts: list[InputProgress]
+
+    def waiting(self, timeout: float = 10.0, patience: float = 0.0) -> list[datetime]:
+        return [t for part in self.parts for t in part.waiting(timeout, patience)]
+
+    def caught_up(self, timeout: float = 10.0) -> bool:
+        return all(part.caught_up(timeout) for part in self.parts)
+
+    def behind(self, timeout: float = 10.0) -> list[tuple[str, int, int, int]]:
+        return [entry for part in self.parts for entry in part.behind(timeout)]
+
+    def close(self) -> None:
+        for part in self.parts:
+            part.close()
+
+
+def pipeline_progress(cluster: ClusterAddresses, app_id: str, catalogue: Any, decode: Decode,
+                      client_settings: dict[str, Any] | None = None) -> PipelineProgress:
+    """The progress of every pipeline input that can still change a case (`envgrid.streams.groups`)."""
+    return PipelineProgress([InputProgress(cluster, group, topics, decode, dict(client_settings or {}))
+                             for group, topics in pipeline_groups(app_id, catalogue).items()])
+
+
+def progress_of(cluster: ClusterAddresses, app_id: str, catalogue: Any, topics: list[str], decode: Decode,
+                client_settings: dict[str, Any] | None = None) -> PipelineProgress:
+    """The pipeline's progress on `topics`, each read in the group that consumes it."""
+    by_group: dict[str, list[str]] = {}
+    for topic in topics:
+        by_group.setdefault(reader_group(app_id, catalogue, topic), []).append(topic)
+    return PipelineProgress([InputProgress(cluster, group, group_topics, decode, dict(client_settings or {}))
+                             for group, group_topics in by_group.items()])

@@ -34,7 +34,7 @@ def test_every_topic_of_the_design_is_there() -> None:
 def test_settings_of_some_topics() -> None:
     catalogue = _load()
     complaints = catalogue.spec("envgrid.intake.petition-complaints")
-    assert (complaints.schema, complaints.partitions, complaints.replication_factor) == ("PetitionComplaint", 6, 1)
+    assert (complaints.schema, complaints.partitions, complaints.replication_factor) == ("PetitionComplaint", 12, 1)
     assert complaints.configs == {"cleanup.policy": "delete", "retention.ms": str(400 * DAY_MS), "min.insync.replicas": "1"}
     assert "event id" in complaints.key.lower()
     assert catalogue.spec("envgrid.dept.epb.cases").partitions == 3

@@ -1,9 +1,9 @@
-"""An in-memory run of the router and case desk over generated events: the services the faust agents
-call, with dicts for tables and a decode that passes generated values through (no Kafka)."""
+"""An in-memory run of the router and case desk over generated events: the services the router loop and the
+faust agents call, with the router's own incident store (one partition) and dicts for the case desk's tables,
+and a decode that passes generated values through (no Kafka)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from envgrid.connectors.catalogue import Catalogue
@@ -12,6 +12,7 @@ from envgrid.domain.duplicates import IncidentIndex
 from envgrid.domain.privacy import Pseudonymiser, PseudonymKey
 from envgrid.streams.case_service import CaseService, CaseState
 from envgrid.streams.composition import case_service, notice_gate, routing_service
+from envgrid.streams.incident_store import IncidentStore
 from envgrid.streams.notice_gate import NoticeGate
 from envgrid.streams.routing_service import Refused, RoutingService
 
@@ -31,22 +32,37 @@ def decode(value, topic):
     raise UndecodableRecord("avro_decode_error", topic, f"generated broken input {value!r}")
 
 
+def _one_partition() -> IncidentStore:
+    store = IncidentStore()
+    store.restore(0, [])
+    return store
+
+
 @dataclass
 class InMemoryPipeline:
     routing: RoutingService = field(default_factory=lambda: routing_service(CATALOGUE, decode, TEST_PSEUDONYMISER))
     cases: CaseService = field(default_factory=lambda: case_service(CATALOGUE, TEST_PSEUDONYMISER))
     gate: NoticeGate = field(default_factory=lambda: notice_gate(CATALOGUE, decode))
-    indexes: dict = field(default_factory=lambda: defaultdict(IncidentIndex))
+    incidents: IncidentStore = field(default_factory=_one_partition)
     state: CaseState = field(default_factory=lambda: CaseState({}, {}, {}, {}))
     sent: list = field(default_factory=list)
     dead: list = field(default_factory=list)
+
+    @property
+    def indexes(self) -> dict[str, IncidentIndex]:
+        """The router's incident indexes (its one partition here)."""
+        return self.incidents.indexes(0)
+
+    @indexes.setter
+    def indexes(self, indexes: dict[str, IncidentIndex]) -> None:
+        self.incidents.adopt(0, dict(indexes))
 
     def report(self, value, topic="intake"):
         located = self.routing.locate(value, topic)
         if isinstance(located, Refused):
             self.dead.append(located)
             return located
-        intake = self.routing.open_or_merge(located, self.indexes[located.incidents_key])
+        intake = self.incidents.open_or_merge(self.routing, 0, located)
         if isinstance(intake, Refused):
             self.dead.append(intake)
             return intake

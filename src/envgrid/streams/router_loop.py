@@ -114,16 +114,24 @@ class RouterLoop:
         self._lag_exported: set[Partition] = set()
         self._lag_due = 0.0
 
+    @staticmethod
+    def producer_for(cluster: ClusterAddresses, linger_ms: int = 5,
+                     on_delivery: Callable[[KafkaError | None, Message], None] | None = None) -> Producer:
+        """The router's producer: idempotent, acks=all, and the partitioner faust's (aiokafka's) producer uses."""
+        config: dict[str, Any] = {
+            "enable.idempotence": True, "acks": "all", "linger.ms": linger_ms,
+            "partitioner": "murmur2_random",  # the Java client's and aiokafka's: one key, one partition
+            "message.timeout.ms": 0,  # wait out a broker outage instead of failing the output (no commit meanwhile)
+        }
+        if on_delivery is not None:
+            config["on_delivery"] = on_delivery
+        return Producer(cluster.kafka_config(config))
+
     # --- the loop -------------------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
         """Route until `stop` is set; the batch in hand is finished (flushed and committed) first."""
-        self._producer = Producer(self._cluster.kafka_config({
-            "enable.idempotence": True, "acks": "all", "linger.ms": self.settings.linger_ms,
-            "partitioner": "murmur2_random",  # the Java client's and aiokafka's: one key, one partition
-            "message.timeout.ms": 0,  # wait out a broker outage instead of failing the output (no commit meanwhile)
-            "on_delivery": self._delivered,
-        }))
+        self._producer = self.producer_for(self._cluster, self.settings.linger_ms, self._delivered)
         self._consumer = Consumer(self._cluster.kafka_config({
             "group.id": self.group, "enable.auto.commit": False, "auto.offset.reset": "earliest",
             "partition.assignment.strategy": "cooperative-sticky", "fetch.wait.max.ms": 10,

@@ -144,8 +144,8 @@ def _to_json(value: Any) -> Any:
         return {"$timedelta": [value.days, value.seconds, value.microseconds]}
     if isinstance(value, bytes):
         return {"$bytes": base64.b64encode(value).decode("ascii")}
-    if isinstance(value, IncidentIndex):
-        return {"$incidents": _to_json(value.to_state())}
+    if isinstance(value, IncidentIndex):  # to_state() is plain JSON already: no second walk (the router writes
+        return {"$incidents": value.to_state()}  # thousands of these per batch)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         encoded = {"$type": _tag(_TAG_OF_TYPE, type(value))}
         for field in dataclasses.fields(value):

@@ -287,11 +287,12 @@ class RouterLoop:
 
     def _assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         located = [tp.partition for tp in partitions if tp.topic == self._located]
-        for partition in located:
+        if located:
             started = time.monotonic()
-            count = self._store.restore(partition, self._changelog_records(partition))
-            log.info("router: partition %d of %s restored (%d indexes) in %.2fs", partition, self._located, count,
-                     time.monotonic() - started)
+            restored = self._changelog_records(located)
+            counts = {partition: self._store.restore(partition, records) for partition, records in restored.items()}
+            log.info("router: %d partitions of %s restored (%d indexes) in %.2fs", len(counts), self._located,
+                     sum(counts.values()), time.monotonic() - started)
         log.info("router: assigned %s", _names(partitions))
 
     def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -302,26 +303,31 @@ class RouterLoop:
         self._store.release(tp.partition for tp in partitions if tp.topic == self._located)
         log.warning("router: lost %s (the group moved on without this worker)", _names(partitions))
 
-    def _changelog_records(self, partition: int) -> list[tuple[bytes | None, bytes | None]]:
-        """Every record of one changelog partition, from its start to its end now."""
+    def _changelog_records(self, partitions: list[int]) -> dict[int, list[tuple[bytes | None, bytes | None]]]:
+        """Every record of these changelog partitions, from their start to their end now, in one reader."""
+        records: dict[int, list[tuple[bytes | None, bytes | None]]] = {partition: [] for partition in partitions}
         reader = Consumer(self._cluster.kafka_config({
             "group.id": f"{self.group}-restore", "enable.auto.commit": False, "enable.partition.eof": True}))
         try:
-            low, high = reader.get_watermark_offsets(TopicPartition(self.changelog, partition), timeout=30)
-            if high <= low:
-                return []
-            reader.assign([TopicPartition(self.changelog, partition, OFFSET_BEGINNING)])
-            records: list[tuple[bytes | None, bytes | None]] = []
-            while True:
+            ends: dict[int, int] = {}
+            for partition in partitions:
+                low, high = reader.get_watermark_offsets(TopicPartition(self.changelog, partition), timeout=30)
+                if high > low:
+                    ends[partition] = high
+            reader.assign([TopicPartition(self.changelog, partition, OFFSET_BEGINNING) for partition in ends])
+            while ends:
                 for message in reader.consume(5000, timeout=1.0):
+                    partition = message.partition() or 0
                     error = message.error()
                     if error is not None:
-                        if error.code() == KafkaError._PARTITION_EOF:
-                            return records
-                        raise KafkaException(error)
-                    records.append((message.key(), message.value()))
-                    if (message.offset() or 0) >= high - 1:
-                        return records
+                        if error.code() != KafkaError._PARTITION_EOF:
+                            raise KafkaException(error)
+                        ends.pop(partition, None)
+                        continue
+                    records[partition].append((message.key(), message.value()))
+                    if (message.offset() or 0) >= ends.get(partition, 0) - 1:
+                        ends.pop(partition, None)
+            return records
         finally:
             reader.close()
 

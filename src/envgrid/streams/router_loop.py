@@ -7,9 +7,11 @@ Each batch of up to `batch_size` records is handled in the order it arrived:
 - a located record (stage 2) is checked against the incident index of its zone and category, held in memory
   for the partition (`envgrid.streams.incident_store`), and opens a case or merges into one; its outputs
   (identity record, department and grid copies, the case command) are encoded and produced.
-Then the indexes the batch changed are written to the router's compacted changelog, once each; the producer
-is flushed (every output acknowledged by the broker, acks=all, idempotent); only then are the batch's input
-offsets committed. A crash anywhere before the commit redelivers the batch: a report its zone already
+Then the indexes the batch changed are written to the router's compacted changelog, once each, and the batch
+is sealed. The loop goes on with the next batch while librdkafka delivers (idempotent, acks=all); a batch's
+input offsets are committed only once the broker acknowledged every record it produced, and after every
+batch before it (`envgrid.streams.batch_ledger`); at most `batches_in_flight` wait so. A crash anywhere
+before the commit redelivers the batch: a report its zone already
 handled gives the same outputs again (`RoutingService.open_or_merge`), so nothing is lost and consumers drop
 the copies they already have by event id.
 
@@ -38,6 +40,7 @@ from envgrid.connectors.wire import stable_message
 from envgrid.domain.privacy import Pseudonymiser
 from envgrid.localcluster.addresses import ClusterAddresses
 from envgrid.streams import metrics
+from envgrid.streams.batch_ledger import BatchLedger
 from envgrid.streams.composition import routing_service
 from envgrid.streams.deadletter import DeadLetterSink, source_header
 from envgrid.streams.groups import router_group, router_inputs
@@ -58,10 +61,6 @@ def router_changelog(app_id: str) -> str:
 
 class RouterStopped(Exception):
     """The stop was asked for while a batch waited for a dependency: the batch is left uncommitted."""
-
-
-class OutputRejected(RuntimeError):
-    """The broker refused an output for good (not a retriable outage): the batch cannot be committed."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,8 @@ class KafkaRecord:
 
 @dataclass(frozen=True)
 class RouterSettings:
-    batch_size: int = 2000  # records per consume(); one flush and one commit per batch
+    batch_size: int = 2000  # records per consume()
+    batches_in_flight: int = 2  # sealed batches waiting for the broker before the loop waits too
     poll_timeout_s: float = 0.05  # how long consume() waits for a batch to fill: the latency a quiet stream pays
     linger_ms: int = 5
 
@@ -109,29 +109,26 @@ class RouterLoop:
         self._store = IncidentStore()
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
-        self._delivery_errors: list[str] = []
+        self._ledger = BatchLedger()
         self._produced: Counter[str] = Counter()
         self._lag_exported: set[Partition] = set()
         self._lag_due = 0.0
 
     @staticmethod
-    def producer_for(cluster: ClusterAddresses, linger_ms: int = 5,
-                     on_delivery: Callable[[KafkaError | None, Message], None] | None = None) -> Producer:
+    def producer_for(cluster: ClusterAddresses, linger_ms: int = 5) -> Producer:
         """The router's producer: idempotent, acks=all, and the partitioner faust's (aiokafka's) producer uses."""
         config: dict[str, Any] = {
             "enable.idempotence": True, "acks": "all", "linger.ms": linger_ms,
             "partitioner": "murmur2_random",  # the Java client's and aiokafka's: one key, one partition
             "message.timeout.ms": 0,  # wait out a broker outage instead of failing the output (no commit meanwhile)
         }
-        if on_delivery is not None:
-            config["on_delivery"] = on_delivery
         return Producer(cluster.kafka_config(config))
 
     # --- the loop -------------------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Route until `stop` is set; the batch in hand is finished (flushed and committed) first."""
-        self._producer = self.producer_for(self._cluster, self.settings.linger_ms, self._delivered)
+        """Route until `stop` is set; what was handled is acknowledged and committed first."""
+        self._producer = self.producer_for(self._cluster, self.settings.linger_ms)
         self._consumer = Consumer(self._cluster.kafka_config({
             "group.id": self.group, "enable.auto.commit": False, "auto.offset.reset": "earliest",
             "partition.assignment.strategy": "cooperative-sticky", "fetch.wait.max.ms": 10,
@@ -143,16 +140,21 @@ class RouterLoop:
                 messages = self._consumer.consume(self.settings.batch_size, timeout=self.settings.poll_timeout_s)
                 if messages:
                     self._run_batch(messages, stop)
+                self._producer.poll(0)  # delivery reports
+                if self._ledger.in_flight() > self.settings.batches_in_flight:
+                    self._flush(stop)
+                self._commit()
                 self._report_lag()
         except RouterStopped:
             log.warning("router: stopped while waiting for a dependency; the batch in hand will be redelivered")
+            self._ledger.abandon()
         finally:
-            self._consumer.close()
             self._producer.flush(10)
+            self._commit()
+            self._consumer.close()
 
     def _run_batch(self, messages: list[Message], stop: threading.Event) -> None:
-        consumer = self._consumer
-        assert consumer is not None
+        """Handle a batch and seal it; its offsets are committed once the broker acknowledged its outputs."""
         consumed: Counter[str] = Counter()
         next_offsets: dict[tuple[str, int], int] = {}
         routed: list[tuple[Message, Located, bool]] = []
@@ -169,13 +171,23 @@ class RouterLoop:
             next_offsets[(topic, message.partition() or 0)] = (message.offset() or 0) + 1
         for record in self._store.take_changed():
             self._produce(self.changelog, record.key, record.value, record.partition)
-        self._flush(stop)
+        self._ledger.seal(next_offsets, routed)
+        for topic, count in consumed.items():
+            metrics.EVENTS_CONSUMED.labels(topic=topic).inc(count)
+
+    def _commit(self) -> None:
+        """Commit the inputs of every batch the broker has acknowledged (in batch order)."""
+        consumer = self._consumer
+        assert consumer is not None
+        offsets, routed = self._ledger.committable()
+        if not offsets:
+            return
         try:
-            consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in next_offsets.items()], asynchronous=False)
+            consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=False)
         except KafkaException as error:  # e.g. the partitions moved on in a rebalance: their new owner redoes them
-            log.warning("router: commit of %d partitions failed (%s); the batch will be redelivered",
-                        len(next_offsets), error)
-        self._count(consumed, routed)
+            log.warning("router: commit of %d partitions failed (%s); those inputs will be redelivered",
+                        len(offsets), error)
+        self._count(routed)
 
     def _guarded(self, message: Message, stop: threading.Event, routed: list[tuple[Message, Located, bool]]) -> None:
         """Handle one record. While the schema registry or the broker is down, wait and try again (the batch
@@ -248,34 +260,28 @@ class RouterLoop:
                  headers: list[tuple[str, str | bytes | None]] | None = None, counted: bool = True) -> None:
         producer = self._producer
         assert producer is not None
+        batch = self._ledger.current
         while True:
             try:
                 if partition is None:
-                    producer.produce(topic, value, key, headers=headers)
+                    producer.produce(topic, value, key, headers=headers, on_delivery=batch.delivered)
                 else:
-                    producer.produce(topic, value, key, partition, headers=headers)
+                    producer.produce(topic, value, key, partition, headers=headers, on_delivery=batch.delivered)
+                batch.sent()
                 break
             except BufferError:  # the local queue is full: let librdkafka send some first
                 producer.poll(0.05)
         if counted:
             self._produced[topic] += 1
 
-    def _delivered(self, error: KafkaError | None, message: Message) -> None:
-        if error is not None:
-            self._delivery_errors.append(f"{message.topic()}: {error}")
-
     def _flush(self, stop: threading.Event) -> None:
-        """Wait until the broker acknowledged everything produced (outputs and changelog)."""
+        """Wait until the broker acknowledged everything produced so far (outputs and changelog)."""
         producer = self._producer
         assert producer is not None
         while producer.flush(1.0) > 0:
             if stop.is_set():
                 raise RouterStopped
             log.warning("router: waiting for the broker to acknowledge %d records", len(producer))
-        if self._delivery_errors:
-            errors, self._delivery_errors = self._delivery_errors, []
-            raise OutputRejected(f"the broker refused {len(errors)} outputs; the batch is not committed: "
-                                 f"{'; '.join(sorted(set(errors))[:5])}")
 
     def _dead_letter(self, message: Message, refused: Refused) -> None:
         key, value = self._deadletters.letter(KafkaRecord.of(message), refused.stage, refused.reason_code,
@@ -296,6 +302,12 @@ class RouterLoop:
         log.info("router: assigned %s", _names(partitions))
 
     def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Before partitions move on: everything handled is acknowledged and committed, then their state goes."""
+        producer = self._producer
+        assert producer is not None
+        while producer.flush(1.0) > 0:
+            log.warning("router: waiting for the broker to acknowledge %d records before a rebalance", len(producer))
+        self._commit()
         self._store.release(tp.partition for tp in partitions if tp.topic == self._located)
         log.info("router: revoked %s", _names(partitions))
 
@@ -340,14 +352,12 @@ class RouterLoop:
 
     # --- metrics --------------------------------------------------------------------------------------------
 
-    def _count(self, consumed: Counter[str], routed: list[tuple[Message, Located, bool]]) -> None:
-        for topic, count in consumed.items():
-            metrics.EVENTS_CONSUMED.labels(topic=topic).inc(count)
+    def _count(self, routed: list[tuple[Message, Located, bool]]) -> None:
         for topic, count in self._produced.items():
             if count:
                 metrics.EVENTS_PRODUCED.labels(topic=topic).inc(count)
         self._produced.clear()
-        now = time.time()  # after the flush: when the copies became readable
+        now = time.time()  # once acknowledged: when the copies became readable
         for message, located, merged in routed:
             _count_routing(message, located, merged, now)
 

@@ -86,7 +86,8 @@ class KafkaRecord:
 class RouterSettings:
     batch_size: int = 2000  # records per consume()
     batches_in_flight: int = 2  # sealed batches waiting for the broker before the loop waits too
-    poll_timeout_s: float = 0.05  # how long consume() waits for a batch to fill: the latency a quiet stream pays
+    commit_interval_s: float = 0.1
+    poll_timeout_s: float = 0.1  # how long the loop waits for a first record before it looks after commits and lag
     linger_ms: int = 5
 
 
@@ -113,6 +114,8 @@ class RouterLoop:
         self._produced: Counter[str] = Counter()
         self._lag_exported: set[Partition] = set()
         self._lag_due = 0.0
+        self._commit_due = 0.0
+        self._uncommitted: dict[tuple[str, int], int] = {}  # acknowledged, to commit at the next commit
 
     @staticmethod
     def producer_for(cluster: ClusterAddresses, linger_ms: int = 5) -> Producer:
@@ -132,12 +135,13 @@ class RouterLoop:
         self._consumer = Consumer(self._cluster.kafka_config({
             "group.id": self.group, "enable.auto.commit": False, "auto.offset.reset": "earliest",
             "partition.assignment.strategy": "cooperative-sticky", "fetch.wait.max.ms": 10,
+            "on_commit": self._committed,
         }))
         self._consumer.subscribe(self._inputs, on_assign=self._assigned, on_revoke=self._revoked, on_lost=self._lost)
         log.info("router: group %s reading %s", self.group, ", ".join(self._inputs))
         try:
             while not stop.is_set():
-                messages = self._consumer.consume(self.settings.batch_size, timeout=self.settings.poll_timeout_s)
+                messages = self._next_batch()
                 if messages:
                     self._run_batch(messages, stop)
                 self._producer.poll(0)  # delivery reports
@@ -150,8 +154,18 @@ class RouterLoop:
             self._ledger.abandon()
         finally:
             self._producer.flush(10)
-            self._commit()
+            self._commit(wait=True)
             self._consumer.close()
+
+    def _next_batch(self) -> list[Message]:
+        """Up to `batch_size` records: the first as soon as one is there (`poll` returns at once, where
+        `consume` would wait for a full batch or its timeout at each hop), then whatever is already fetched."""
+        consumer = self._consumer
+        assert consumer is not None
+        first = consumer.poll(self.settings.poll_timeout_s)
+        if first is None:
+            return []
+        return [first, *consumer.consume(self.settings.batch_size - 1, timeout=0)]
 
     def _run_batch(self, messages: list[Message], stop: threading.Event) -> None:
         """Handle a batch and seal it; its offsets are committed once the broker acknowledged its outputs."""
@@ -175,19 +189,34 @@ class RouterLoop:
         for topic, count in consumed.items():
             metrics.EVENTS_CONSUMED.labels(topic=topic).inc(count)
 
-    def _commit(self) -> None:
-        """Commit the inputs of every batch the broker has acknowledged (in batch order)."""
+    def _commit(self, wait: bool = False) -> None:
+        """Commit the inputs of every batch the broker has acknowledged (in batch order): asynchronously, at most
+        every `commit_interval_s` (a record's latency does not wait for the group coordinator), or now and
+        waiting for the answer (`wait`: before a rebalance and at the end)."""
         consumer = self._consumer
         assert consumer is not None
         offsets, routed = self._ledger.committable()
-        if not offsets:
+        self._count(routed)
+        self._uncommitted.update(offsets)
+        now = time.monotonic()
+        if not self._uncommitted or (not wait and now < self._commit_due):
             return
+        self._commit_due = now + self.settings.commit_interval_s
+        offsets, self._uncommitted = self._uncommitted, {}
         try:
-            consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=False)
+            partitions = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
+            if wait:
+                consumer.commit(offsets=partitions, asynchronous=False)
+            else:
+                consumer.commit(offsets=partitions, asynchronous=True)
         except KafkaException as error:  # e.g. the partitions moved on in a rebalance: their new owner redoes them
             log.warning("router: commit of %d partitions failed (%s); those inputs will be redelivered",
                         len(offsets), error)
-        self._count(routed)
+
+    @staticmethod
+    def _committed(error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        if error is not None:
+            log.warning("router: an asynchronous commit failed (%s); those inputs may be redelivered", error)
 
     def _guarded(self, message: Message, stop: threading.Event, routed: list[tuple[Message, Located, bool]]) -> None:
         """Handle one record. While the schema registry or the broker is down, wait and try again (the batch
@@ -307,7 +336,7 @@ class RouterLoop:
         assert producer is not None
         while producer.flush(1.0) > 0:
             log.warning("router: waiting for the broker to acknowledge %d records before a rebalance", len(producer))
-        self._commit()
+        self._commit(wait=True)
         self._store.release(tp.partition for tp in partitions if tp.topic == self._located)
         log.info("router: revoked %s", _names(partitions))
 

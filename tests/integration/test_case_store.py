@@ -28,7 +28,7 @@ from tests.integration.case_store_process import (
 )
 from tests.integration.pipeline_process import WorkerProcess, grant_units, prepare, read_all, send_ticks
 
-EVENTS = 400
+EVENTS = 300
 CONFIG = GeneratorConfig(kind_shares={"PetitionComplaint": 0.6, "PatrolReport": 0.2, "DepartmentNotice": 0.2},
                          broken_share=0.01, duplicate_share=0.05)
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -55,7 +55,7 @@ def test_the_store_matches_the_case_topics_across_a_sink_kill_and_a_replay(clust
 
         before = count(dsn, "case_revisions")
         _publish(producer, codec, second, topics)
-        wait_until(lambda: count(dsn, "case_revisions") > before + 100, 300, "the sink to store part of the second half",
+        wait_until(lambda: count(dsn, "case_revisions") > before + 60, 300, "the sink to store part of the second half",
                    sink)
         sink.kill()
         killed_at = count(dsn, "case_revisions")

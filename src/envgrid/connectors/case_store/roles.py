@@ -1,11 +1,11 @@
 """One PostgreSQL role per department, which reads only that department's cases (row-level security,
 migrations/0002_department_access.sql).
 
-`ensure_department_roles` creates the group role `envgrid_dept_<code>` (NOLOGIN) for every department of
-config/departments.yaml, maps it to its department in `case_store.unit_roles`, and grants it USAGE on the schema
-and SELECT on the case tables. Nobody logs in as it: a site grants it to the login role of the department's web
-system (`GRANT envgrid_dept_epb TO epb_web`), which then sees epb's cases and no other. Idempotent; it needs a
-role that may create roles (CREATEROLE), once per database.
+`ensure_department_roles` creates the group role `envgrid_dept_<code>` (NOLOGIN; hyphens as underscores) for
+every department of config/departments.yaml, maps it to its department in `case_store.unit_roles`, and grants it
+USAGE on the schema and SELECT on the case tables. Nobody logs in as it: a site grants it to the login role of the
+department's web system (`GRANT envgrid_dept_epb TO epb_web`), which then sees epb's cases and no other.
+Idempotent; it needs a role that may create roles (CREATEROLE), once per database.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ READABLE = ("cases", "case_revisions", "case_deadlines", "case_units", "case_fee
 
 
 def role_of(department: str) -> str:
-    return f"{ROLE_PREFIX}{department}"
+    """`envgrid_dept_<code>`, hyphens as underscores (`envgrid_dept_dev_reform`): a name SQL takes unquoted."""
+    return f"{ROLE_PREFIX}{department.replace('-', '_')}"
 
 
 def ensure_department_roles(conn: Any, departments: Iterable[str]) -> list[str]:

@@ -41,6 +41,10 @@ NEWEST = {"cases": "revision", "case_deadlines": "revision"}
 FIRST = {"case_units": "first_revision"}
 
 Row = tuple[Any, ...]
+_KEY_AT = {table: tuple(COLUMNS[table].index(name) for name in KEYS[table]) for table in COLUMNS}
+#: table -> (column, +1 when the larger value wins, -1 when the smaller does)
+_WINS = {**{table: (COLUMNS[table].index(name), 1) for table, name in NEWEST.items()},
+         **{table: (COLUMNS[table].index(name), -1) for table, name in FIRST.items()}}
 
 
 @dataclass
@@ -96,21 +100,19 @@ class Batch:
         self._keep("skipped_records", (topic, partition, offset, reason))
 
     def _keep(self, table: str, row: Row) -> None:
-        columns = COLUMNS[table]
-        key = tuple(row[columns.index(name)] for name in KEYS[table])
-        kept = self.rows[table].get(key)
+        at = _KEY_AT[table]
+        key = (row[at[0]],) if len(at) == 1 else (row[at[0]], row[at[1]]) if len(at) == 2 else \
+            tuple(row[i] for i in at)
+        rows = self.rows[table]
+        kept = rows.get(key)
         if kept is not None:
-            if table in NEWEST:
-                at = columns.index(NEWEST[table])
-                if row[at] <= kept[at]:
-                    return  # the same or an older revision: the first seen of the newest stays
-            elif table in FIRST:
-                at = columns.index(FIRST[table])
-                if row[at] >= kept[at]:
-                    return
-            else:
+            wins = _WINS.get(table)
+            if wins is None:
                 return  # an event id seen already: a re-send carries the same content
-        self.rows[table][key] = row
+            column, sign = wins
+            if (row[column] - kept[column]) * sign <= 0:
+                return  # not newer (not earlier, for a first revision): the row kept stays
+        rows[key] = row
 
 
 def case_row(case_id: str, revision: int, snapshot: Mapping[str, Any], updated_at: Any) -> Row:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from envgrid.domain.cases.effects import Feedback, FeedbackReason, Handover, LifecycleEvent
-from envgrid.domain.cases.model import Reporter, ReporterKind
+from envgrid.domain.cases.model import Case, Reporter, ReporterKind
 from envgrid.domain.cases.notices import Notice, NoticeKind
 from envgrid.domain.geo.datums import Datum
 from envgrid.domain.intake_contract import usable_point
@@ -19,7 +19,8 @@ from envgrid.domain.privacy import ComplainantIdentity, Pseudonym, Pseudonymiser
 from envgrid.domain.routing.model import Coordinates, RoutingDecision, RoutingInput, Severity
 from envgrid.domain.sla.calendar import CalendarVersion, ScheduledDay, Source, YearStatus
 from envgrid.domain.sla.calendar_change import Publication
-from envgrid.domain.sla.timer import SlaEvent
+from envgrid.domain.sla.timer import MilestoneTimer, SlaEvent
+from envgrid.domain.sla.worktime import Reckoned
 
 #: intake event type -> Avro SourceKind symbol
 SOURCE_KINDS = {"PetitionComplaint": "PETITION_COMPLAINT", "PatrolReport": "PATROL_REPORT"}
@@ -265,8 +266,10 @@ def notice_of(record: dict[str, Any]) -> Notice:
     )
 
 
-def lifecycle_record(event: LifecycleEvent, cause_event_id: str, details: dict[str, str] | None = None) -> dict[str, Any]:
-    """A CaseLifecycleEvent (case.history) entry of a domain lifecycle event."""
+def lifecycle_record(event: LifecycleEvent, cause_event_id: str, details: dict[str, str] | None = None,
+                     snapshot: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A CaseLifecycleEvent (case.history) entry of a domain lifecycle event; `snapshot` is the case after its
+    revision (`case_snapshot`)."""
     return {
         "event_id": event.event_id,
         "case_id": event.case_id,
@@ -279,6 +282,43 @@ def lifecycle_record(event: LifecycleEvent, cause_event_id: str, details: dict[s
         "reason": event.reason,
         "details": {**dict(event.details), **(details or {})},
         "revision": event.version,
+        "case": snapshot,
+    }
+
+
+def case_snapshot(case: Case, clocks: list[tuple[MilestoneTimer, Reckoned | None]]) -> dict[str, Any]:
+    """A CaseSnapshot: the case as it stands, with each timed milestone's clock and its deadline (for a paused
+    clock the deadline if it resumed, `envgrid.domain.sla.retiming.projected_deadline`). No reporter is named."""
+    return {
+        "state": str(case.state),
+        "category": case.category,
+        "channel": case.channel,
+        "grid_chain": list(case.grid_chain),
+        "handling_level": case.handling_level,
+        "handling_grid": case.handling_grid,
+        "supervising_grid": case.supervising_grid,
+        "lead_department": case.lead_department,
+        "assisting_departments": list(case.assisting_departments),
+        "open_tasks": [task.unit for task in case.open_tasks],
+        "handler_unit": case.handler_unit,
+        "reports": len(case.reports),
+        "transfers": len(case.transfers),
+        "escalations": len(case.escalations),
+        "extension_pending": case.extension_pending,
+        "created_at": case.created_at,
+        "acknowledged_at": case.acknowledged_at,
+        "resolved_at": case.resolved_at,
+        "closed_at": case.closed_at,
+        "deadlines": [{
+            "milestone": str(timer.milestone),
+            "clock": str(timer.state),
+            "deadline": None if due is None else due.at,
+            "started_at": timer.started_at,
+            "handler_unit": timer.handler_unit,
+            "policy_id": timer.policy_id,
+            "breached": timer.breached,
+            "calendar": str(timer.calendar_basis if due is None else due.calendar_basis),
+        } for timer, due in clocks],
     }
 
 

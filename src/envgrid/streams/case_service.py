@@ -38,6 +38,7 @@ from envgrid.domain.intake_contract import Breach, Reason, check_notice, check_n
 from envgrid.domain.privacy import Pseudonymiser
 from envgrid.domain.sla.calendar import CalendarBasis
 from envgrid.domain.sla.commands import Milestone, SlaCommand
+from envgrid.domain.sla.retiming import projected_deadline
 from envgrid.domain.sla.timer import SlaEscalation, SlaEvent
 from envgrid.domain.sla.tracker import ExtensionRejected, SlaSignal, SlaTracker, TimerChange
 from envgrid.streams.case_calendar import CaseCalendar
@@ -308,10 +309,13 @@ class CaseService:
         handled.transitions.append(Transition(
             before.lead_department if before else None, before.state.value if before else None,
             outcome.case.lead_department, outcome.case.state.value))
+        entries: list[dict[str, Any]] = []  # this revision's history, told the case once its clocks are set
         for effect in outcome.effects:
             match effect:
                 case LifecycleEvent():
-                    handled.outputs.append(self.out.history(effect, cause))
+                    output = self.out.history(effect, cause)
+                    entries.append(output.value)
+                    handled.outputs.append(output)
                 case Feedback():
                     handled.outputs.append(self.out.feedback(effect, cause))
                 case Handover():
@@ -320,14 +324,32 @@ class CaseService:
                     key = _timer_key(effect.case_id, effect.milestone)
                     change = self.tracker.on_command(state.timers.get(key), effect)
                     self._store_timer(key, change, state, partition)
+                    if change.signals:
+                        self._snapshot(entries, outcome.case, state)
                     self._signals(change.signals, file, cause, state, partition, handled)
                 case RerouteRequest():
+                    self._snapshot(entries, outcome.case, state)  # before the re-route's own revision
                     self._follow(file, lifecycle.reroute(file.case, effect, self.known, effect.at, cause), cause,
                                  state, partition, handled)
                 case GridTakeover():
                     pass  # the take-over's dispatches and releases are the step's Handover effects
                 case _:
                     assert_never(effect)
+        self._snapshot(entries, outcome.case, state)
+
+    def _snapshot(self, entries: list[dict[str, Any]], case: Case, state: CaseState) -> None:
+        """Give each history entry of a revision the case as it stands then, with its clocks' deadlines: a reader
+        of case.history alone (the case store) keeps every case's current view from it."""
+        if not entries:
+            return
+        clocks = []
+        for milestone in Milestone:
+            timer = state.timers.get(_timer_key(case.case_id, milestone))
+            if timer is not None:
+                clocks.append((timer, projected_deadline(timer, self.tracker.worktime)))
+        for value in entries:
+            value["case"] = records.case_snapshot(case, clocks)
+        entries.clear()
 
     def _follow(self, file: CaseFile, outcome: Outcome | Rejection, cause: str, state: CaseState, partition: int,
                 handled: Handled) -> None:

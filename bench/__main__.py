@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import pipeline_bench, routing_bench, sasl_bench, sla_burst_bench
+from bench import case_store_bench, pipeline_bench, routing_bench, sasl_bench, sla_burst_bench
 
 
 def main() -> None:
@@ -15,6 +15,8 @@ def main() -> None:
     pipeline_bench.main()
     print("\n== what SASL costs (secured vs plaintext local cluster) ==", flush=True)
     sasl_bench.main([])
+    print("\n== case store: the sink vs a plain COPY (local broker and PostgreSQL) ==", flush=True)
+    case_store_bench.main([])
 
 
 if __name__ == "__main__":

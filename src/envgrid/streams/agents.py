@@ -71,8 +71,7 @@ def install_router(runtime: Runtime) -> RoutingService:
         if isinstance(intake, Refused):  # a reused event id with other content: the first report stands
             await _dead_letter(runtime, message, intake)
             return
-        for output in intake.outputs:
-            await runtime.send(output)
+        await runtime.send_all(intake.outputs)
         if intake.redelivered:
             metrics.REPLAYED.labels(processor="router").inc()
             return

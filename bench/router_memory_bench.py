@@ -6,12 +6,14 @@ as in `bench.pipeline_bench`) are Avro-encoded once up front, then run through t
 Per report: decode alone; stage 1 (`locate`, decode included); stage 2 (`locate_again` + `open_or_merge`);
 encoding the outputs, the baseline (`EventCodec.encode` per record) next to `OutputEncoder.encode_all`, both in
 this run and checked to give the same bytes. Each figure is the best of `--passes` passes in CPU time of this
-process (the least disturbed by other load on a shared machine); every pass starts from empty indexes.
+process (the least disturbed by other load on a shared machine), with the garbage collector off while a step
+runs (see `_timed`); every pass starts from empty indexes.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -93,9 +95,17 @@ def _routed(result: Located | Intake | Refused) -> Any:
 
 
 def _timed(step: Callable[[Any], T], items: Sequence[Any]) -> tuple[float, list[T]]:
-    started = time.process_time()
-    results = [step(item) for item in items]
-    return time.process_time() - started, results
+    """CPU seconds of `step` over `items`, with the garbage collector off: this benchmark keeps every report's
+    results (to compare the two encodings), which the worker does not, and the collector's passes over them
+    (more than the step's own work in stage 2) would be counted against whichever step runs then."""
+    gc.collect()
+    gc.disable()
+    try:
+        started = time.process_time()
+        results = [step(item) for item in items]
+        return time.process_time() - started, results
+    finally:
+        gc.enable()
 
 
 if __name__ == "__main__":

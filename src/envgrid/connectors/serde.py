@@ -160,6 +160,12 @@ class EventCodec:
 
     def encode(self, event_name: str, value: dict[str, Any], topic: str) -> bytes:
         """Confluent-framed Avro of `value`; raises EventEncodingError naming the fields that do not fit."""
+        schema_id, parsed = self.writer_for(event_name, value, topic)
+        return frame(schema_id, parsed, value, event_name=event_name, topic=topic)
+
+    def writer_for(self, event_name: str, value: dict[str, Any], topic: str) -> tuple[int, Any]:
+        """(schema id, parsed schema) that `encode` writes `value` with on `topic`, once the checks fastavro
+        does not make have passed (the topic's event type, a dict, aware times); EventEncodingError if not."""
         writer = self._writer_ids.get(event_name)
         if writer is None:
             writer = self._writer_ids[event_name] = self._schema_id_for(load_event(event_name))
@@ -174,7 +180,7 @@ class EventCodec:
                 raise EventEncodingError(
                     f"{event_name} value for {topic}: {name}={moment.isoformat()} has no timezone; pass an aware datetime"
                 )
-        return frame(writer[0], writer[1], value, event_name=event_name, topic=topic)
+        return writer[0], writer[1]
 
     def decode(self, data: bytes | None, topic: str) -> tuple[str, dict[str, Any]]:
         """(event name, value) of a record value; UndecodableRecord with a reason code for anything bad."""

@@ -158,23 +158,22 @@ def _check_fields(record: dict[str, Any], kind: str) -> Breach | None:
 
 
 def _check_values(values: dict[str, Any], event_id: str, prefix: str) -> Breach | None:
-    for name, value in values.items():
-        path = f"{prefix}{name}"
+    for name, value in values.items():  # the field's path is spelled out only in a breach (hot path)
         if isinstance(value, str):
             limit = MAX_ID_CHARS if name in ID_FIELDS else MAX_TEXT_CHARS
             if len(value) > limit:
-                return Breach(Reason.FIELD_TOO_LONG, f"event {event_id[:MAX_ID_CHARS]}: {path} has {len(value):,} "
-                                                     f"characters, more than {limit:,}; shorten it")
+                return Breach(Reason.FIELD_TOO_LONG, f"event {event_id[:MAX_ID_CHARS]}: {prefix}{name} has "
+                                                     f"{len(value):,} characters, more than {limit:,}; shorten it")
         elif isinstance(value, list):
             if len(value) > MAX_LIST_ITEMS:
-                return Breach(Reason.TOO_MANY_ITEMS, f"event {event_id}: {path} has {len(value)} items, more than "
-                                                     f"{MAX_LIST_ITEMS}")
+                return Breach(Reason.TOO_MANY_ITEMS, f"event {event_id}: {prefix}{name} has {len(value)} items, more "
+                                                     f"than {MAX_LIST_ITEMS}")
             for item in value:
                 if isinstance(item, str) and len(item) > MAX_LIST_ITEM_CHARS:
-                    return Breach(Reason.FIELD_TOO_LONG, f"event {event_id}: an item of {path} has {len(item):,} "
-                                                         f"characters, more than {MAX_LIST_ITEM_CHARS}")
+                    return Breach(Reason.FIELD_TOO_LONG, f"event {event_id}: an item of {prefix}{name} has "
+                                                         f"{len(item):,} characters, more than {MAX_LIST_ITEM_CHARS}")
         elif isinstance(value, dict):
-            breach = _check_values(value, event_id, f"{path}.")
+            breach = _check_values(value, event_id, f"{prefix}{name}.")
             if breach is not None:
                 return breach
     return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ from envgrid.domain.privacy import Pseudonymiser
 from envgrid.localcluster.addresses import ClientSecurity, ClusterAddresses
 from envgrid.streams import metrics
 from envgrid.streams.deadletter import DeadLetterSink
+from envgrid.streams.output_encoder import OutputEncoder
 from envgrid.streams.routing_service import Output
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class Runtime:
     codec: EventCodec
     pseudonymiser: Pseudonymiser  # the complainant token's key, read once by the worker's command
     deadletters: DeadLetterSink = field(init=False)
+    encoder: OutputEncoder = field(init=False)
     # Sources of inputs the pipeline's progress does not show (the demo's department simulator, which reads in
     # groups of its own): the ticker calls each in its executor right after reading the pipeline's progress,
     # with the monotonic time that read began; each returns the event times the SLA clock must wait for, may
@@ -70,12 +72,19 @@ class Runtime:
     def __post_init__(self) -> None:
         self.deadletters = DeadLetterSink(self.catalogue.topic("deadletter"), self.codec.encode, self.send_bytes,
                                           processor=self.config.app_id)
+        self.encoder = OutputEncoder(self.codec)
 
     async def send(self, output: Output, partition: int | None = None,
                    headers: list[tuple[str, bytes]] | None = None) -> None:
         value = self.codec.encode(output.event_name, output.value, output.topic)
         all_headers = [*output.headers, *(headers or [])] or None
         await self.send_bytes(output.topic, output.key.encode(), value, partition, all_headers)
+
+    async def send_all(self, outputs: Sequence[Output]) -> None:
+        """Send a report's outputs, encoded together (`OutputEncoder`: what its copies share, once); nothing is
+        sent when one of them does not encode."""
+        for output, value in zip(outputs, self.encoder.encode_all(outputs), strict=True):
+            await self.send_bytes(output.topic, output.key.encode(), value, None, list(output.headers) or None)
 
     async def send_bytes(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None,
                          headers: list[tuple[str, bytes]] | None = None) -> None:

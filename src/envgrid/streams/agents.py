@@ -121,8 +121,7 @@ class StateValue:
 
 
 async def _emit(runtime: Runtime, message: Message, handled: Handled, gauge: OpenCasesGauge) -> None:
-    for output in handled.outputs:
-        await runtime.send(output)
+    await runtime.send_all(handled.outputs)
     if handled.refused is not None:
         await _dead_letter(runtime, message, handled.refused)
     for held in handled.dead_letters:

@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -46,7 +46,8 @@ from envgrid.streams.deadletter import DeadLetterSink, source_header
 from envgrid.streams.groups import router_group, router_inputs
 from envgrid.streams.incident_store import IncidentStore
 from envgrid.streams.lag import Partition, compute_lag, export_lag
-from envgrid.streams.routing_service import Intake, Located, Output, Refused, RoutingService
+from envgrid.streams.output_encoder import OutputEncoder
+from envgrid.streams.routing_service import Intake, Located, Refused, RoutingService
 
 log = logging.getLogger("envgrid.streams.router")
 
@@ -91,18 +92,15 @@ class RouterSettings:
     linger_ms: int = 5
 
 
-Encode = Callable[[Sequence[Output]], list[bytes]]
-
-
 class RouterLoop:
     def __init__(self, cluster: ClusterAddresses, catalogue: Catalogue, codec: EventCodec, pseudonymiser: Pseudonymiser,
-                 app_id: str, settings: RouterSettings | None = None, encode: Encode | None = None) -> None:
+                 app_id: str, settings: RouterSettings | None = None) -> None:
         self.settings = settings or RouterSettings()
         self.group = router_group(app_id)
         self.changelog = router_changelog(app_id)
         self._cluster = cluster
         self._codec = codec
-        self._encode = encode or (lambda outputs: [codec.encode(o.event_name, o.value, o.topic) for o in outputs])
+        self._encode = OutputEncoder(codec).encode_all  # a case's copies share their encoded parts
         self.service: RoutingService = routing_service(catalogue, codec.decode, pseudonymiser)
         self._located = catalogue.topic("internal.located")
         self._inputs = router_inputs(catalogue)

@@ -100,12 +100,9 @@ def main(argv: list[str] | None = None, extra_processors: Mapping[str, Installer
 
 def router_loop(runtime: Runtime) -> RouterLoop:
     """The router, with a schema-registry client of its own (it runs in a thread of its own)."""
-    from envgrid.streams.output_encoder import OutputEncoder
-
     config = runtime.config
     codec = EventCodec(registry_client(config.cluster), runtime.catalogue.event_type_of, auto_register=True)
-    return RouterLoop(config.cluster, runtime.catalogue, codec, runtime.pseudonymiser, config.app_id,
-                      encode=OutputEncoder(codec).encode_all)
+    return RouterLoop(config.cluster, runtime.catalogue, codec, runtime.pseudonymiser, config.app_id)
 
 
 def _route_in_foreground(router: RouterLoop, loglevel: str) -> int:

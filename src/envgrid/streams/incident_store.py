@@ -5,11 +5,14 @@ The router loop (`envgrid.streams.router_loop`) loads a partition's indexes from
 partition is assigned, reads and updates them while it handles that partition's reports, and at the end of
 each batch writes the indexes the batch changed (`take_changed`), once each, before it commits the batch's
 input offsets. A changelog record is keyed by the index key (`Located.incidents_key`) and written to the
-partition of the `internal.located` partition it belongs to; its value is the state codec's versioned JSON.
+partition of the `internal.located` partition it belongs to; its value is the state codec's versioned JSON. Keys are JSON strings, as faust wrote
+its `incidents` table's changelog, whose topic this is (`<app id>-incidents-changelog`): a worker of this
+release adopts the duplicate indexes an earlier, faust-routed release left there.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -70,7 +73,7 @@ class IncidentStore:
     def take_changed(self) -> list[ChangelogRecord]:
         """The changelog records of every index changed since the last call, one per index however often it
         changed."""
-        out = [ChangelogRecord(partition, key.encode(), encode_state(self._indexes[partition][key]))
+        out = [ChangelogRecord(partition, json.dumps(key).encode(), encode_state(self._indexes[partition][key]))
                for partition, keys in self._changed.items() if partition in self._indexes for key in sorted(keys)]
         self._changed.clear()
         return out
@@ -82,14 +85,15 @@ class IncidentStore:
         for key, value in records:
             if key is None:
                 continue
+            name = json.loads(key) if key.startswith(b'"') else key.decode()
             if value is None:
-                indexes.pop(key.decode(), None)
+                indexes.pop(name, None)
                 continue
             index = decode_state(value)
             if not isinstance(index, IncidentIndex):
                 raise TypeError(f"changelog record {key!r} of partition {partition} holds a "
                                 f"{type(index).__name__}, not an incident index")
-            indexes[key.decode()] = index
+            indexes[name] = index
         self.adopt(partition, indexes)
         return len(indexes)
 

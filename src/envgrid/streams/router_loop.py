@@ -57,7 +57,9 @@ LAG_INTERVAL_S = 5.0
 
 
 def router_changelog(app_id: str) -> str:
-    return f"{app_id}-router-incidents-changelog"
+    """The incident indexes' changelog: the topic (and key and value format) of faust's `incidents` table, which
+    routed before this loop, so an upgraded worker carries on with the indexes it left."""
+    return f"{app_id}-incidents-changelog"
 
 
 class RouterStopped(Exception):

@@ -3,6 +3,7 @@ partition from that changelog does with a report it meets again (the crash betwe
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -89,8 +90,8 @@ def test_the_latest_changelog_value_of_a_key_wins_and_a_tombstone_deletes_it() -
     old, new = IncidentIndex(), IncidentIndex()
     new.handled("report-1", "case-1", False, datetime(2026, 12, 1, 9, tzinfo=UTC), DuplicatePolicy(), "digest")
     store = IncidentStore()
-    count = store.restore(2, [(b"zone|a", encode_state(old)), (b"zone|b", encode_state(old)),
-                              (b"zone|a", encode_state(new)), (b"zone|b", None), (None, encode_state(old))])
+    count = store.restore(2, [(b'"zone|a"', encode_state(old)), (b'"zone|b"', encode_state(old)),
+                              (b'"zone|a"', encode_state(new)), (b'"zone|b"', None), (None, encode_state(old))])
     assert count == 1
     assert store.index(2, "zone|a").case_of("report-1") == ("case-1", False)
     assert store.index(2, "zone|b").case_of("report-1") is None  # deleted: an empty index
@@ -111,5 +112,19 @@ def test_a_partition_not_restored_here_cannot_be_used_and_a_released_one_is_forg
 
 def test_a_changelog_value_that_is_no_incident_index_is_refused_with_its_key() -> None:
     with pytest.raises(TypeError, match="zone.x"):
-        IncidentStore().restore(0, [(b"zone|x", encode_state({"not": "an index"}))])
+        IncidentStore().restore(0, [(b'"zone|x"', encode_state({"not": "an index"}))])
+
+
+def test_changelog_keys_are_json_strings_as_faust_wrote_them_so_an_upgraded_router_adopts_its_indexes() -> None:
+    """The checked-in changelog fixture was written by faust's `incidents` table (keys as JSON strings)."""
+    from tests.integration.changelog_fixture import load_records
+
+    faust_records = [(r.key, r.value) for r in load_records() if r.table == "incidents"]
+    store = IncidentStore()
+    assert store.restore(5, faust_records) >= 1
+    key = next(iter(store.indexes(5)))
+    assert "|" in key and not key.startswith('"')
+    store.changed(5, key, store.index(5, key))
+    (record,) = store.take_changed()
+    assert record.key == json.dumps(key).encode() and record.key in {k for k, _ in faust_records}
 

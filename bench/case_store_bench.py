@@ -32,12 +32,11 @@ from envgrid.connectors.case_store.sink import Sink, SinkTopics
 from envgrid.connectors.case_store.store import TABLES, CaseStore, connect, copy_rows
 from envgrid.connectors.serde import EventCodec, registry_client
 from envgrid.connectors.settings import ensure_case_store, ensure_cluster
-from envgrid.simulator.departments import respond
 from envgrid.simulator.generator import generate
 from envgrid.simulator.model import GeneratorConfig
 from envgrid.simulator.publish import make_producer
 from tests.integration.pipeline_process import prepare
-from tests.unit.pipeline.harness import FEEDBACK, HISTORY, SLA, InMemoryPipeline, as_input
+from tests.unit.pipeline.harness import FEEDBACK, HISTORY, SLA, InMemoryPipeline
 
 CONFIG = GeneratorConfig(kind_shares={"PetitionComplaint": 0.7, "PatrolReport": 0.2, "DepartmentNotice": 0.1})
 LOGICAL = {HISTORY: "case.history", FEEDBACK: "case.feedback", SLA: "case.sla"}
@@ -111,16 +110,7 @@ def _records(events: int, copies: int) -> list[tuple[str, dict[str, Any]]]:
     """The case topics' records of generated traffic through the in-memory pipeline, `copies` times."""
     pipeline = InMemoryPipeline()
     generated = list(generate(17, events, CONFIG))
-    for event in generated:
-        if event.kind == "DepartmentNotice":
-            if event.value is not None:
-                pipeline.notice(event.value)
-            continue
-        intake = pipeline.report(as_input(event))
-        for output in getattr(intake, "outputs", []):
-            if output.value.get("target", {}).get("role") == "LEAD":
-                for answer in respond(output.value)[:4]:
-                    pipeline.notice(answer.notice)
+    pipeline.answered(generated, 4)
     last = max(event.value["occurred_at"] for event in generated if event.value)
     for days in (1, 3, 10, 40):
         pipeline.tick(last + timedelta(days=days))

@@ -17,10 +17,9 @@ from envgrid.connectors.case_store.rows import COLUMNS, Batch
 from envgrid.connectors.case_store.sink import Sink, SinkTopics, batch_of, next_offsets
 from envgrid.connectors.serde import UndecodableRecord
 from envgrid.domain.sla.retiming import projected_deadline
-from envgrid.simulator.departments import respond
 from envgrid.simulator.generator import generate
 from envgrid.simulator.model import GeneratorConfig
-from tests.unit.pipeline.harness import FEEDBACK, HISTORY, SLA, InMemoryPipeline, as_input
+from tests.unit.pipeline.harness import FEEDBACK, HISTORY, SLA, InMemoryPipeline
 
 CONFIG = GeneratorConfig(kind_shares={"PetitionComplaint": 0.7, "PatrolReport": 0.2, "DepartmentNotice": 0.1})
 TOPICS = SinkTopics(HISTORY, FEEDBACK, SLA)
@@ -30,16 +29,7 @@ TOPICS = SinkTopics(HISTORY, FEEDBACK, SLA)
 def run():
     pipeline = InMemoryPipeline()
     events = list(generate(11, 500, CONFIG))
-    for event in events:
-        if event.kind == "DepartmentNotice":
-            if event.value is not None:
-                pipeline.notice(event.value)
-            continue
-        intake = pipeline.report(as_input(event))
-        for output in getattr(intake, "outputs", []):
-            if output.value.get("target", {}).get("role") == "LEAD":
-                for answer in respond(output.value)[:4]:
-                    pipeline.notice(answer.notice)
+    pipeline.answered(events, 4)
     last = max(event.value["occurred_at"] for event in events if event.value)
     for days in (1, 3, 10, 40):  # warnings, breaches and the escalations they cause
         pipeline.tick(last + timedelta(days=days))

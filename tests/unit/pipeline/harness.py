@@ -57,6 +57,22 @@ class InMemoryPipeline:
     def indexes(self, indexes: dict[str, IncidentIndex]) -> None:
         self.incidents.adopt(0, dict(indexes))
 
+    def answered(self, events, answers: int) -> None:
+        """Feed generated events; each lead's copy is answered with the first `answers` notices a department
+        would send (`envgrid.simulator.departments.respond`, the demo's departments)."""
+        from envgrid.simulator.departments import respond
+
+        for event in events:
+            if event.kind == "DepartmentNotice":
+                if event.value is not None:
+                    self.notice(event.value)
+                continue
+            intake = self.report(as_input(event))
+            for output in getattr(intake, "outputs", []):
+                if output.value.get("target", {}).get("role") == "LEAD":
+                    for answer in respond(output.value)[:answers]:
+                        self.notice(answer.notice)
+
     def report(self, value, topic="intake"):
         located = self.routing.locate(value, topic)
         if isinstance(located, Refused):

@@ -2,7 +2,15 @@
 
 import sys
 
-from bench import case_store_bench, pipeline_bench, router_memory_bench, routing_bench, sasl_bench, sla_burst_bench
+from bench import (
+    case_desk_bench,
+    case_store_bench,
+    pipeline_bench,
+    router_memory_bench,
+    routing_bench,
+    sasl_bench,
+    sla_burst_bench,
+)
 
 
 def main() -> None:
@@ -13,6 +21,8 @@ def main() -> None:
     sla_burst_bench.main([])
     print("\n== router per report, in memory (decode, stages 1 and 2, encoding) ==", flush=True)
     router_memory_bench.main([])
+    print("\n== case desk (in memory): notices per CPU-second ==", flush=True)
+    case_desk_bench.main([])
     print("\n== pipeline on the local broker ==", flush=True)
     pipeline_bench.main()
     print("\n== what SASL costs (secured vs plaintext local cluster) ==", flush=True)

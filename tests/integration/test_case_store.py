@@ -15,7 +15,7 @@ from envgrid.simulator.generator import generate
 from envgrid.simulator.model import GeneratorConfig
 from envgrid.simulator.publish import intake_topics, make_producer, publish
 from envgrid.streams.held_notices import HELD_NOTICE_WAIT
-from envgrid.streams.watermark import InputProgress
+from envgrid.streams.watermark import InputProgress, progress_of
 from tests.integration.case_store_process import (
     SinkProcess,
     case_store_admin_dsn,
@@ -93,15 +93,16 @@ def _settle(worker, cluster, catalogue, producer, codec, prefix, events) -> None
               catalogue.topic("internal.located"), catalogue.topic("internal.case-commands")]
     ticks = [catalogue.topic("internal.sla-ticks")]
     worker.wait_for(lambda: worker.consumed(complaints) > 0, 300, "the worker to consume")
-    _drained(worker, cluster, prefix, inputs)
+    _drained(worker, cluster, prefix, catalogue, inputs)
     last = max(e.value["received_at"] for e in events if e.value)
     for days in (1, 5, 40):
         send_ticks(producer, codec, catalogue, last + HELD_NOTICE_WAIT + timedelta(days=days))
-    _drained(worker, cluster, prefix, inputs + ticks)
+    _drained(worker, cluster, prefix, catalogue, inputs + ticks)
 
 
-def _drained(worker, cluster, group, topics) -> None:
-    progress = InputProgress(cluster, group, topics, lambda value, topic: ("", {}))
+def _drained(worker, cluster, app_id, catalogue, topics) -> None:
+    """Until the pipeline's groups (the router's and the case desk's) have committed everything of `topics`."""
+    progress = progress_of(cluster, app_id, catalogue, topics, lambda value, topic: ("", {}))
     streak = [0]
 
     def drained() -> bool:

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka.admin import OffsetSpec
 from prometheus_client import REGISTRY
 
-from envgrid.streams.lag import LagCollector, committed_offsets, compute_lag, export_lag, fetch_lag
+from envgrid.streams.lag import LagCollector, committed_offsets, compute_lag, export_lag, fetch_lag, log_offsets
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -203,3 +204,14 @@ def test_a_partition_given_up_stops_being_reported():
                                      {"group": "g-rebalance", "topic": "t", "partition": "0"}) == 3
     assert REGISTRY.get_sample_value("envgrid_consumer_lag_messages",
                                      {"group": "g-rebalance", "topic": "t", "partition": "1"}) is None
+
+
+def test_a_partition_whose_end_does_not_come_is_left_out():
+    """After a node is lost librdkafka's admin client was seen not to answer ListOffsets for a minute or more: the
+    partitions that do answer are reported, the others left out (their lag unknown, not made up)."""
+
+    class SlowAdmin:
+        def list_offsets(self, request, **kwargs):
+            return {tp: _done(_Answer(9)) if tp.partition == 0 else Future() for tp in request}
+
+    assert log_offsets(SlowAdmin(), [("t", 0), ("t", 1)], OffsetSpec.latest(), timeout=0.01) == {("t", 0): 9}

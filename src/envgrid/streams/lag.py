@@ -127,15 +127,16 @@ def committed_offsets(reader: GroupReader, topics: Iterable[str] | None = None,
 def log_offsets(admin: AdminClient, partitions: Iterable[Partition], spec: OffsetSpec, timeout: float = 10.0,
                 isolation_level: IsolationLevel = IsolationLevel.READ_UNCOMMITTED) -> dict[Partition, int]:
     """The offset `spec` names (OffsetSpec.latest(): the log end; .earliest(): its start) of each partition; a
-    partition the broker cannot answer for (a deleted topic) is left out."""
+    partition the broker cannot answer for in time (a deleted topic; after a node is lost, librdkafka's admin
+    client was seen not to answer for a minute or more) is left out."""
     request = {TopicPartition(topic, partition): spec for topic, partition in partitions}
     futures = admin.list_offsets(request, isolation_level=isolation_level, request_timeout=timeout)
     offsets: dict[Partition, int] = {}
     for tp, future in futures.items():
         try:
             offsets[(tp.topic, tp.partition)] = future.result(timeout=timeout).offset
-        except KafkaException as exc:  # e.g. a deleted topic: skip this partition, keep the others
-            log.info("offset of %s[%d] unavailable: %s", tp.topic, tp.partition, exc)
+        except (KafkaException, TimeoutError) as exc:  # a deleted topic, a leader lost: skip it, keep the others
+            log.info("offset of %s[%d] unavailable: %s", tp.topic, tp.partition, exc or type(exc).__name__)
     return offsets
 
 

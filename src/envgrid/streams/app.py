@@ -23,6 +23,7 @@ from envgrid.domain.privacy import Pseudonymiser
 from envgrid.localcluster.addresses import ClientSecurity, ClusterAddresses
 from envgrid.streams import metrics
 from envgrid.streams.deadletter import DeadLetterSink
+from envgrid.streams.faust_rebalance import install_rebalance_corrections
 from envgrid.streams.output_encoder import OutputEncoder
 from envgrid.streams.routing_service import Output
 
@@ -122,6 +123,7 @@ def _shorten_fetch_wait() -> None:
 
 def build_runtime(config: WorkerConfig, pseudonymiser: Pseudonymiser) -> Runtime:
     _shorten_fetch_wait()
+    install_rebalance_corrections()  # no input record skipped after a rebalance (see the module)
     catalogue = Catalogue.load(prefix=config.topic_prefix)
     (config.datadir / config.app_id).mkdir(parents=True, exist_ok=True)
     app = faust.App(

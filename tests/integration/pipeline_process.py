@@ -25,10 +25,12 @@ REPO = Path(__file__).resolve().parents[2]
 TEST_KEY_ENV = {"ENVGRID_PSEUDONYM_KEY": TEST_KEY.secret.decode(), "ENVGRID_PSEUDONYM_KEY_VERSION": TEST_KEY.version}
 
 
-def prepare(cluster, prefix: str) -> tuple[Catalogue, EventCodec]:
+def prepare(cluster, prefix: str, profile: str | None = None) -> tuple[Catalogue, EventCodec]:
+    """Apply the catalogue under `prefix` (its `profile` of config/topics.yaml: default local, replication 1)
+    and register every schema."""
     from confluent_kafka.admin import AdminClient
 
-    catalogue = Catalogue.load(prefix=prefix, env={})
+    catalogue = Catalogue.load(prefix=prefix, profile=profile, env={})
     statuses = apply(AdminClient(cluster.kafka_config()), catalogue)
     assert not [s for s in statuses if s.status == "failed"], statuses
     client = registry_client(cluster)
@@ -42,12 +44,13 @@ class WorkerProcess:
 
     def __init__(self, cluster, prefix: str, datadir: Path, processors: str = "router,cases",
                  clock: str = "manual", log: Path | None = None, store: str = "rocksdb://",
-                 loglevel: str = "warn") -> None:
+                 loglevel: str = "warn", env: dict[str, str] | None = None) -> None:
         self.cluster, self.prefix, self.datadir, self.processors, self.clock = cluster, prefix, datadir, processors, clock
         self.loglevel = loglevel
         self.log = log or REPO / "var" / "log" / f"test-worker-{prefix}.log"
         self.port_file = datadir / "metrics.port"
         self.store = store
+        self.env = env or {}  # more variables, e.g. ENVGRID_TOPIC_PROFILE on a 3-node cluster
         self.process: subprocess.Popen | None = None
 
     def start(self) -> WorkerProcess:
@@ -55,7 +58,7 @@ class WorkerProcess:
             grant_units(self.prefix)  # the simulated departments and grids log in as themselves
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.port_file.unlink(missing_ok=True)
-        env = {**self.cluster.child_env(os.environ), **TEST_KEY_ENV}  # addresses, credentials, the test key
+        env = {**self.cluster.child_env(os.environ), **TEST_KEY_ENV, **self.env}  # addresses, credentials, the test key
         env.pop("ENVGRID_PSEUDONYM_KEY_FILE", None)  # a shell's own key file would clash with the test key
         module = "envgrid.demo.worker" if "departments" in self.processors.split(",") else "envgrid.streams.worker"
         command = [sys.executable, "-m", module, "--app-id", self.prefix, "--topic-prefix", self.prefix,

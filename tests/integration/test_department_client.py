@@ -25,7 +25,7 @@ from envgrid.localcluster.cluster import LocalCluster
 from envgrid.simulator.generator import generate
 from envgrid.simulator.model import GeneratorConfig
 from envgrid.simulator.publish import intake_topics, make_producer, publish
-from envgrid.streams.watermark import InputProgress
+from envgrid.streams.watermark import InputProgress, progress_of
 from tests.integration.pipeline_process import (
     REPO,
     SimulatorProgress,
@@ -61,6 +61,25 @@ class Deployment:
     def copies(self, code: str) -> list[dict]:
         topic = self.catalogue.topic_for(("department", code))
         return [value for _, event, value, _ in read_all(self.cluster, self.codec, [topic])[topic]]
+
+    def whereabouts(self, case_id: str, delivery) -> str:
+        """What a failed wait needs to say: where the notice went, whether the case desk's groups took it in,
+        what the case's history and the dead letters say of it, and the worker's case-desk metrics."""
+        history, dead = self.catalogue.topic("case.history"), self.catalogue.topic("deadletter")
+        read = read_all(self.cluster, self.codec, [history, dead])
+        entries = [(v["revision"], v["kind"], v["actor_unit"], v["cause_event_id"]) for _, _, v, _ in read[history]
+                   if v["case_id"] == case_id]
+        letters = [(v["processor"], v["reason_code"], v["error_message"]) for _, _, v, _ in read[dead]
+                   if v["original_event_id"] == delivery.event_id]
+        progress = progress_of(self.cluster, self.prefix, self.catalogue, [delivery.topic],
+                               lambda value, topic: ("", {}))
+        try:
+            behind = progress.behind()
+        finally:
+            progress.close()
+        metrics = {k: v for k, v in self.worker.metrics().items() if "held_notices" in k or "deadletter" in k}
+        return (f"notice {delivery.event_id} on {delivery.topic}[{delivery.partition}]@{delivery.offset}; "
+                f"behind on it: {behind}\nhistory of {case_id}: {entries}\ndead letters: {letters}\nmetrics: {metrics}")
 
     def wait_for_copies(self, code: str, count: int, timeout: float = 300) -> list[dict]:
         self.worker.wait_for(lambda: len(self.copies(code)) >= count, timeout, f"{count} copies on dept.{code}.cases")
@@ -163,9 +182,9 @@ def test_a_transfer_reaches_the_new_lead_whose_client_then_lists_the_case(deploy
     client = deployment.client(busiest).login()
     case = next(c for c in client.open_cases() if c.role == "LEAD" and c.status.value == "new")
     target = next(code for code in client.departments if code != busiest and code not in case.decision["assisting_departments"])
-    client.transfer(case.case_id, target, "经核查不属本部门职责")
+    delivery = client.transfer(case.case_id, target, "经核查不属本部门职责")
     deployment.worker.wait_for(lambda: any(c["case_id"] == case.case_id for c in deployment.copies(target)), 120,
-                               f"the case on dept.{target}.cases")
+                               f"the case on dept.{target}.cases", lambda: deployment.whereabouts(case.case_id, delivery))
     new_lead = deployment.client(target).login()
     [listed] = [c for c in new_lead.open_cases() if c.case_id == case.case_id]
     assert listed.role == "LEAD" and listed.handover_cause == "TRANSFER" and listed.revision > 0

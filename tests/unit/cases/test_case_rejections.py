@@ -143,6 +143,16 @@ def test_same_report_merged_twice():
     assert rejected(merge_report(new_case(), "E1", Reporter(ReporterKind.COMPLAINANT, "web"), at(1))) is RejectionCode.DUPLICATE_REPORT
 
 
+def test_a_report_merged_again_after_the_case_finished_is_a_duplicate_not_a_refusal():
+    """The router re-sends a merge after a restart; the case may have closed since: the case desk must see a
+    replay (and answer with what it sent), not a refusal that dead-letters a report already merged."""
+    merged = merge_report(ok(acknowledged(), NoticeKind.RESULT, "env", text="done").case, "E7", CITIZEN, at(50))
+    assert not isinstance(merged, Rejection)
+    closed = ok(merged.case, NoticeKind.CLOSE, "env").case
+    assert rejected(merge_report(closed, "E7", CITIZEN, at(70))) is RejectionCode.DUPLICATE_REPORT
+    assert rejected(merge_report(closed, "E8", CITIZEN, at(70))) is RejectionCode.CASE_FINISHED
+
+
 def test_invalid_case_shape():
     assert rejected(open_case("C1", "dust", "web", "E1", CITIZEN, ("town-3", "c"), 3, T0)) is RejectionCode.INVALID_CASE
 

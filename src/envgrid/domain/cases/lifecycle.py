@@ -140,10 +140,11 @@ def retime(case: Case, milestone: Milestone, old_deadline: datetime | None, new_
 def merge_report(case: Case, report_id: str, reporter: Reporter, now: datetime) -> Outcome | Rejection:
     """Link a repeat report of the same incident; its reporter gets every later feedback.  # 重复件合并"""
     require_aware(now, "now")
+    if any(r.report_id == report_id for r in case.reports):  # first: a redelivered merge is a replay, also once
+        # the case has finished since (the case desk answers it with what it sent, not with a refusal)
+        return Rejection(RejectionCode.DUPLICATE_REPORT, f"report {report_id} is already linked to case {case.case_id}", case.case_id)
     if case.finished:
         return _finished(case, None, None)
-    if any(r.report_id == report_id for r in case.reports):
-        return Rejection(RejectionCode.DUPLICATE_REPORT, f"report {report_id} is already linked to case {case.case_id}", case.case_id)
     step = Step(case, now, reporter.address, cause_event_id=report_id)
     step.change(reports=(*case.reports, LinkedReport(report_id, reporter, now, original=False))).event(LifecycleKind.MERGED, f"report {report_id}")
     status = "accepted" if case.acknowledged_at is not None and case.state is not CaseState.TRANSFERRED else str(case.state)

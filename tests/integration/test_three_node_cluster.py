@@ -4,8 +4,7 @@ profile with replication 3 and min.insync.replicas 2. One node is SIGKILLed whil
 acks=all writes: nothing it was told was delivered is lost, nothing is written twice, writes go on with two
 nodes, and the restarted node rejoins every in-sync replica set.
 
-What this does not cover yet: the pipeline's faust workers through the same faults (a restarted worker in a
-3-member group was seen not to process two of its partitions; see the issue note).
+The pipeline's faust workers through the same faults: tests/integration/test_three_brokers.py.
 """
 
 from __future__ import annotations

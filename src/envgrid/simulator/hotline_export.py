@@ -42,6 +42,7 @@ BAD_KINDS = {
     "overlong_text": "field_too_long",
     "empty_row": "empty_row",
     "no_place": "missing_value",
+    "repeated_number": "duplicate_record_number",
 }
 
 
@@ -64,14 +65,16 @@ def export_rows(seed: int, count: int, bad_share: float = 0.03, pool: int = 2_00
     span = complaints[-1]["received_at"] - complaints[0]["received_at"] + timedelta(hours=1)
     names = {c.code: c.name_zh for c in list_categories()}
     rng = random.Random(seed)
+    earlier = ""  # the previous row's 工单编号
     for index in range(count):
         cycle, value = divmod(index, len(complaints))[0], complaints[index % len(complaints)]
         cells = _cells(value, index, cycle * span, names, rng)
-        if rng.random() < bad_share:
-            bad = rng.choice(sorted(BAD_KINDS))
-            yield ExportRow(_broken(cells, bad), bad, BAD_KINDS[bad])
-        else:
-            yield ExportRow(cells)
+        bad = rng.choice(sorted(BAD_KINDS)) if rng.random() < bad_share else None
+        if bad == "repeated_number" and not earlier:
+            bad = None
+        row = ExportRow(cells) if bad is None else ExportRow(_broken(cells, bad, earlier), bad, BAD_KINDS[bad])
+        yield row
+        earlier = row.cells.get("工单编号") or earlier  # an empty row has none
 
 
 def write_csv(path: Path, rows: Iterable[ExportRow], encoding: str = "utf-8-sig") -> None:
@@ -108,7 +111,7 @@ def _cells(value: dict[str, Any], index: int, shift: timedelta, names: dict[str,
     }
 
 
-def _broken(cells: dict[str, str], bad: str) -> dict[str, str]:
+def _broken(cells: dict[str, str], bad: str, earlier: str) -> dict[str, str]:
     if bad == "empty_row":
         return {}
     broken = dict(cells)
@@ -124,4 +127,6 @@ def _broken(cells: dict[str, str], bad: str) -> dict[str, str]:
         broken["诉求内容"] = (broken["诉求内容"] + "。") * (9_000 // max(1, len(broken["诉求内容"])) + 1)
     elif bad == "no_place":
         broken["事发地址"] = ""
+    elif bad == "repeated_number":
+        broken["工单编号"] = earlier  # an export that repeats an order number (a merge of two exports, a typo)
     return broken

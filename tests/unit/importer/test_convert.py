@@ -119,3 +119,14 @@ def test_event_ids_are_deterministic():
     assert event_id_for("s", None, row) != event_id_for("s", None, row | {"诉求内容": "别的"})
     # pinned: a changed namespace or name layout would make a re-import create every record anew
     assert event_id_for("wenzhou-12345", "WZ1") == "726a8e11-82b0-5f14-a96f-43bdbde2e4b0"
+
+
+def test_a_repeated_record_number_is_rejected_naming_the_first_row():
+    converter = Converter(example_mapping())
+    row = dict(zip(HEADER, GOOD, strict=True))
+    assert isinstance(converter.convert(1, row), Complaint)
+    again = converter.convert(2, row | {"诉求内容": "另一件事"})
+    assert isinstance(again, Rejection) and again.reason == "duplicate_record_number" and "also row 1's" in again.message
+    resumed = Converter(example_mapping())
+    resumed.remember(1, row)  # a resumed import notes the rows it skips
+    assert resumed.convert(2, row).reason == "duplicate_record_number"

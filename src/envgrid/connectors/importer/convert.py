@@ -48,6 +48,7 @@ BAD_COORDINATES = "bad_coordinates"
 UNKNOWN_CATEGORY = "unknown_category"
 UNKNOWN_VALUE = "unknown_value"
 NOT_ENCODABLE = "not_encodable"
+DUPLICATE_RECORD_NUMBER = "duplicate_record_number"
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,15 @@ class Converter:
         self.earliest = earliest or earliest_registry_time()
         self.categories = frozenset(category_codes())
         self._schema = load_event(EVENT_NAME).parsed
+        self._numbers: dict[str, int] = {}  # record number -> the first row that had it
 
     def convert(self, number: int, row: dict[str, Any]) -> Complaint | Rejection:
+        first = self.remember(number, row)
+        if first != number:
+            return Rejection(number, DUPLICATE_RECORD_NUMBER,
+                             f"row {number}: {self.mapping.record_number} {self._record_number(row)!r} is also row "
+                             f"{first}'s; one number would be one event id for two complaints (the router keeps the "
+                             f"first); give the row its own number, or drop it if it repeats row {first}", row)
         try:
             value = self._value(row)
         except _Bad as bad:
@@ -110,6 +118,15 @@ class Converter:
             return Rejection(number, str(breach.reason), f"row {number}: {breach.message}", row)
         return Complaint(number, event_id, value, encoded)
 
+    def remember(self, number: int, row: dict[str, Any]) -> int:
+        """Note the row's record number (rows a resumed import skips are noted too, so a repeat is found either
+        way); the first row that had it."""
+        record_number = self._record_number(row)
+        return self._numbers.setdefault(record_number, number) if record_number else number
+
+    def _record_number(self, row: dict[str, Any]) -> str:
+        return cell_text(row.get(self.mapping.record_number)) if self.mapping.record_number else ""
+
     def _value(self, row: dict[str, Any]) -> dict[str, Any]:
         if not row:
             raise _Bad(EMPTY_ROW, "the row is empty")
@@ -125,7 +142,7 @@ class Converter:
         if category not in self.categories:
             raise _Bad(UNKNOWN_CATEGORY, f"{m.category.column} {cell_text(row.get(m.category.column or ''))!r} is "
                                          f"neither a category code nor in the mapping's category values ({m.path})")
-        record_number = cell_text(row.get(m.record_number)) if m.record_number else ""
+        record_number = self._record_number(row)
         name, phone = (cell_text(row.get(c)) if c else "" for c in (m.complainant_name, m.complainant_phone))
         return {
             "event_id": event_id_for(m.source_system, record_number, row),

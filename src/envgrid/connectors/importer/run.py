@@ -102,9 +102,12 @@ def import_rows(rows: Iterable[tuple[int, dict[str, Any]]], converter: Converter
 
     last = checkpoint.row
     for number, row in rows:
+        if summary.failed:
+            break  # a failed delivery (authorization, a missing topic) would fail for every row: stop, say why
         last = number
         if number <= checkpoint.row:
-            continue  # done before the restart
+            converter.remember(number, row)  # done before the restart; its record number still counts
+            continue
         result = converter.convert(number, row)
         if isinstance(result, Complaint):
             _produce(producer, sink, result, delivered(number), bucket)

@@ -32,10 +32,10 @@ class FakeProducer:
     """Records produced values; delivery reports are served by `poll`/`flush` for rows `acknowledge` allows
     (all by default), so a test can stop acknowledging, as a broker that stops answering or a process killed."""
 
-    def __init__(self, acknowledge=lambda index: True) -> None:
+    def __init__(self, acknowledge=lambda index: True, fail=lambda index: False) -> None:
         self.produced: list[tuple[str, bytes, bytes]] = []
         self._waiting: list = []
-        self._acknowledge = acknowledge
+        self._acknowledge, self._fail = acknowledge, fail
 
     def produce(self, topic, value, key, on_delivery):
         self.produced.append((topic, key, value))
@@ -52,8 +52,18 @@ class FakeProducer:
     def _serve(self) -> None:
         keep = []
         for index, callback in reversed(self._waiting):  # out of order, as partitions answer independently
-            if self._acknowledge(index):
+            if self._fail(index):
+                callback("TOPIC_AUTHORIZATION_FAILED", _Message(self.produced[index][0]))
+            elif self._acknowledge(index):
                 callback(None, None)
             else:
                 keep.append((index, callback))
         self._waiting = keep
+
+
+class _Message:
+    def __init__(self, topic: str) -> None:
+        self._topic = topic
+
+    def topic(self) -> str:
+        return self._topic

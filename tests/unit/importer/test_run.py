@@ -60,3 +60,13 @@ def test_a_killed_import_resumes_and_accounts_for_every_row_once(tmp_path):
     third = FakeProducer()
     again, _, _ = run(tmp_path, export, third)
     assert again.already_done and third.produced == [] and again.sent == resumed.sent
+
+
+def test_a_failed_delivery_stops_the_import_before_the_failed_row(tmp_path):
+    export = tmp_path / "export.csv"
+    write_csv(export, list(export_rows(seed=3, count=300, bad_share=0.0, pool=100)))
+    producer = FakeProducer(fail=lambda index: index == 40)
+    summary, checkpoint, _ = run(tmp_path, export, producer)
+    assert not summary.finished and summary.failed == 1 and "TOPIC_AUTHORIZATION_FAILED" in summary.errors[0]
+    assert checkpoint.row == 40 and checkpoint.sent == 40  # rows 1..40 acknowledged; row 41 failed
+    assert len(producer.produced) < 300  # it stopped instead of failing every row

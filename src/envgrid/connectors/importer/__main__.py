@@ -34,7 +34,7 @@ from envgrid.connectors.importer.checkpoint import CheckpointError, FileIdentity
 from envgrid.connectors.importer.convert import EVENT_NAME, Converter
 from envgrid.connectors.importer.mapping import load_mapping
 from envgrid.connectors.importer.rate import DEFAULT_RATE, TokenBucket, parse_rate
-from envgrid.connectors.importer.readers import InputFileError, file_format, open_rows
+from envgrid.connectors.importer.readers import InputFileError, open_rows
 from envgrid.connectors.importer.rejected import RejectedReport
 from envgrid.connectors.importer.run import PRODUCER_SETTINGS, Sink, Summary, finished_summary, import_rows
 from envgrid.domain.config_errors import ConfigError
@@ -50,19 +50,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rate = parse_rate(args.rate)
         mapping = load_mapping(args.mapping)
-        file_format(file)
-        identity = FileIdentity.of(file)
         topic = Catalogue.load(prefix=args.prefix).intake(EVENT_NAME)
-        checkpoint = load_checkpoint(checkpoint_path, file, identity, topic)
-        if checkpoint.finished:
-            _print_summary(finished_summary(checkpoint), checkpoint_path, rejected_path, topic)
-            return 0
-        header, producer = _connect(topic)
         with open_rows(file, mapping.encoding, mapping.sheet) as rows:
             missing = [c for c in mapping.columns() if rows.columns and c not in rows.columns]
             if missing:
                 raise InputFileError(f"{file}: no column {', '.join(missing)} (the mapping {mapping.path} reads it); "
                                      f"the file's columns: {', '.join(rows.columns)}")
+            checkpoint = load_checkpoint(checkpoint_path, file, FileIdentity.of(file), topic)
+            if checkpoint.finished:
+                _print_summary(finished_summary(checkpoint), checkpoint_path, rejected_path, topic)
+                return 0
+            header, producer = _connect(topic)
             report = RejectedReport(rejected_path, rows.columns, checkpoint.row)
             sink = Sink(producer, topic, header, report)
             bucket = TokenBucket(rate) if rate else None
@@ -72,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                                           total=rows.total, progress=progress)
             finally:
                 report.close()
-    except (ConfigError, InputFileError, CheckpointError, ValueError) as error:
+    except (ConfigError, InputFileError, CheckpointError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     _print_summary(summary, checkpoint_path, rejected_path, topic)
@@ -119,7 +117,13 @@ def _connect(topic: str) -> tuple[bytes, Any]:
     except SchemaRegistryError as error:
         raise ClusterSettingsError(f"the schema registry has no current {EVENT_NAME} schema ({error}); the pipeline "
                                    f"registers its schemas at deploy (envgrid.connectors.serde.register_all)") from None
-    return header(schema_id), Producer(addresses.kafka_config(PRODUCER_SETTINGS))
+    producer = Producer(addresses.kafka_config(PRODUCER_SETTINGS))
+    found = producer.list_topics(topic, timeout=15).topics.get(topic)
+    if found is None or found.error is not None:
+        raise ClusterSettingsError(f"{topic}: {found.error if found is not None else 'no such topic'}; create the topics "
+                                   f"(`python -m envgrid.connectors.catalogue apply`), check --prefix, and that "
+                                   f"{PRINCIPAL} may write it (config/principals.yaml)")
+    return header(schema_id), producer
 
 
 class _Speed(ProgressColumn):

@@ -3,6 +3,9 @@ reports (HTML per unit and for the city, CSV for the yearly target review) from 
 read from the broker as the `auditor` principal or from a JSONL export.
 
 `python -m envgrid.evaluation export --out FILE`: the broker's case.history and case.sla as JSONL.
+
+`python -m envgrid.evaluation watch [--metrics-port 9465]`: the same indicators, folded record by record, as
+Prometheus gauges (envgrid_evaluation_*) per level-2 grid and department.
 """
 from __future__ import annotations
 
@@ -21,6 +24,11 @@ from envgrid.evaluation.sources import read_broker, read_jsonl, write_jsonl
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "watch":
+            from envgrid.evaluation.watch import watch
+
+            watch(args.config, args.topic_prefix, args.metrics_port, args.every)
+            return 0
         if args.command == "export":
             count = write_jsonl(read_broker(args.config, args.topic_prefix), args.out)
             print(f"{count} records written to {args.out}")
@@ -48,7 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True, type=Path, help="directory for the HTML and CSV files")
     report.add_argument("--jsonl", type=Path, help="read this JSONL export instead of the broker")
     report.add_argument("--as-of", help="judge open cases as of this ISO-8601 time (default: the latest record's)")
-    for command in (report, commands.add_parser("export", help="write case.history and case.sla as JSONL")):
+    follow = commands.add_parser("watch", help="export the indicators as Prometheus gauges, record by record")
+    follow.add_argument("--metrics-port", type=int, default=9465, help="metrics endpoint port (0: a free one)")
+    follow.add_argument("--every", type=float, default=10.0, help="seconds between gauge updates")
+    for command in (report, commands.add_parser("export", help="write case.history and case.sla as JSONL"), follow):
         command.add_argument("--config", type=Path, help="credentials file (default: the local cluster's auditor)")
         command.add_argument("--topic-prefix", help="topic prefix (default: the catalogue's)")
     commands.choices["export"].add_argument("--out", required=True, type=Path, help="the JSONL file to write")

@@ -8,7 +8,7 @@ derived from them, so tallies of several units or periods add up.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from envgrid.domain.sla.worktime import TimeBasis, WorkTime
@@ -43,12 +43,10 @@ class Tally:
     sla_warnings: int = 0         # 超期预警
     sla_breaches: int = 0         # 超期
     handling_working_days: float = 0.0  # summed over resolved cases: opening to result
-    extra: dict[str, int] = field(default_factory=dict)  # room for indicators added later
 
     def add(self, other: Tally) -> None:
         for f in fields(self):
-            if f.name != "extra":
-                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     @property
     def response_rate(self) -> float | None:  # 受理及时率 / 响应率

@@ -83,13 +83,17 @@ class Ledger:
 
 def fold(ledger: Ledger, record: Mapping[str, Any]) -> Ledger:
     """Add one CaseLifecycleEvent or SlaEvent record to the ledger (told apart by their fields)."""
-    occurred = instant(record["occurred_at"])
-    if ledger.latest is None or occurred > ledger.latest:
-        ledger.latest = occurred
-    if "milestone" in record and "fraction" in record:
-        _fold_sla(ledger, record, occurred)
-    else:
-        _fold_history(ledger, record)
+    try:
+        occurred = instant(record["occurred_at"])
+        if ledger.latest is None or occurred > ledger.latest:
+            ledger.latest = occurred
+        if "milestone" in record and "fraction" in record:
+            _fold_sla(ledger, record, occurred)
+        else:
+            _fold_history(ledger, record)
+    except KeyError as missing:
+        raise ValueError(f"record {record.get('event_id', '(no event_id)')}: no field {missing.args[0]!r}; "
+                         f"give CaseLifecycleEvent (case.history) or SlaEvent (case.sla) records") from None
     return ledger
 
 

@@ -49,7 +49,7 @@ def read_broker(config_file: Path | None = None, prefix: str | None = None,
     from envgrid.connectors.catalogue import Catalogue
     from envgrid.connectors.serde import EventCodec, registry_client
 
-    cluster = addresses_for(config_file if config_file is not None else _local_auditor_file())
+    cluster = addresses_for(config_file if config_file is not None else local_auditor_file())
     catalogue = Catalogue.load(prefix=prefix) if prefix is not None else Catalogue.load()
     codec = EventCodec(registry_client(cluster), catalogue.event_type_of, auto_register=False)
     consumer = Consumer(cluster.kafka_config({"group.id": f"{AUDITOR}-evaluation-{time.time_ns()}",
@@ -84,7 +84,7 @@ def read_broker(config_file: Path | None = None, prefix: str | None = None,
         consumer.close()
 
 
-def _local_auditor_file() -> Path | None:
+def local_auditor_file() -> Path | None:
     """The local cluster's auditor credentials, when no external cluster is configured."""
     import os
 

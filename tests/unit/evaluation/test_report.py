@@ -102,3 +102,13 @@ def _chromium(mode: str, url: str, profile: Path) -> str:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
+
+
+def test_a_broken_export_is_named_by_file_and_line(tmp_path, capsys):
+    export = tmp_path / "broken.jsonl"
+    export.write_text('\n\nnot json\n', encoding="utf-8")
+    assert main(["report", "--period", "2027", "--out", str(tmp_path / "out"), "--jsonl", str(export)]) == 2
+    assert f"{export}:3: not a JSON line" in capsys.readouterr().err
+    export.write_text('{"topic": "case.sla", "value": {"event_id": "x"}}\n', encoding="utf-8")
+    assert main(["report", "--period", "2027", "--out", str(tmp_path / "out"), "--jsonl", str(export)]) == 2
+    assert "record x: no field 'occurred_at'" in capsys.readouterr().err

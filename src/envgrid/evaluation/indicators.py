@@ -77,13 +77,16 @@ def evaluate(ledger: Ledger, period: Period, worktime: WorkTime, as_of: datetime
     if as_of is None:
         return tallies
     sla_by_case: dict[str, list[tuple[str, str]]] = {}
+    breaches: dict[str, set[str]] = {}
     for sla in ledger.sla_events():
         sla_by_case.setdefault(sla.case_id, []).append((sla.kind, sla.handler_unit))
+        if sla.kind == "BREACH":
+            breaches.setdefault(sla.case_id, set()).add(sla.milestone)
     for case_id in sorted(ledger.cases):  # a fixed order: sums of floats come out the same every time
         facts = ledger.cases[case_id]
         if not facts.known or facts.created_at is None or not period.contains(facts.created_at) or facts.created_at > as_of:
             continue
-        own = case_tally(facts, as_of, worktime)
+        own = case_tally(facts, as_of, worktime, breaches.get(case_id, ()))
         for level in range(1, len(facts.grid_chain) + 1):
             grid = facts.grid_at(level)
             assert grid is not None
@@ -104,23 +107,25 @@ def evaluate(ledger: Ledger, period: Period, worktime: WorkTime, as_of: datetime
     return tallies
 
 
-def case_tally(facts: CaseFacts, as_of: datetime, worktime: WorkTime) -> Tally:
-    """One case's contribution: 1 in each count it falls under (not the return counts, which depend on the unit)."""
+def case_tally(facts: CaseFacts, as_of: datetime, worktime: WorkTime, standing_breaches: Iterable[str] = ()) -> Tally:
+    """One case's contribution: 1 in each count it falls under (not the return counts, which depend on the unit).
+    `standing_breaches`: milestones with a breach on case.sla that was not withdrawn."""
     tally = Tally(cases=1)
+    breached = facts.breached(standing_breaches)
     declined = facts.state == "rejected"
     tally.accepted = 0 if declined else 1
     responded_at = facts.acknowledged_at
     responded = responded_at is not None or declined or facts.state in RESOLVED_STATES
-    milestone = next((m for m in RESPONSE_MILESTONES if m in facts.deadlines or m in facts.breached), None)
+    milestone = next((m for m in RESPONSE_MILESTONES if m in facts.deadlines or m in breached), None)
     if milestone is not None:
-        late = _late(facts, milestone, responded, responded_at, as_of)
+        late = _late(facts, breached, milestone, responded, responded_at, as_of)
         if late is not None:
             tally.responded_late, tally.responded_on_time = (1, 0) if late else (0, 1)
     if declined:
         return tally
     resolved = facts.resolved_at is not None or facts.state in RESOLVED_STATES
     tally.resolved = 1 if resolved else 0
-    late = _late(facts, "resolve", resolved, facts.resolved_at, as_of)
+    late = _late(facts, breached, "resolve", resolved, facts.resolved_at, as_of)
     if late is None and resolved:
         late = False  # no resolve limit: a result is in time
     if late is not None:
@@ -147,9 +152,10 @@ def children(tallies: dict[Unit, Tally], parent: Unit, ledger: Ledger) -> list[U
     return [unit for unit in (Unit(GRID, code, parent.level + 1) for code in sorted(below)) if unit in tallies]
 
 
-def _late(facts: CaseFacts, milestone: str, met: bool, met_at: datetime | None, as_of: datetime) -> bool | None:
+def _late(facts: CaseFacts, breached: set[str], milestone: str, met: bool, met_at: datetime | None,
+          as_of: datetime) -> bool | None:
     """True late, False in time, None not yet judged (open and not due) or the case has no such limit."""
-    if milestone in facts.breached:
+    if milestone in breached:
         return True
     known = facts.deadlines.get(milestone)
     if known is None:

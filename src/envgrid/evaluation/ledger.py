@@ -5,8 +5,8 @@ JSONL export) and updates the ledger. The batch report folds a list of records, 
 them one by one as they arrive: both call this function, so their figures agree by construction.
 
 The fold does not depend on the order records arrive in, nor on how often one arrives (at-least-once
-delivery): for each case it keeps the snapshot of the highest revision, unions sets, and keys SLA events by
-their event id. History from before snapshots were recorded (entries without `case`) adds only returns.
+delivery): for each case it keeps the snapshot of the highest revision (and, per milestone, the latest entry), unions
+sets, and keys SLA events by their event id. History from before snapshots were recorded (entries without `case`) adds only returns.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class CaseFacts:
     lead: tuple[int, str] | None = None  # (revision, department) of the last revision that had a lead
     leads: set[str] = field(default_factory=set)  # every department that was ever lead
     deadlines: dict[str, tuple[int, datetime]] = field(default_factory=dict)  # milestone -> last known due time
-    breached: set[str] = field(default_factory=set)  # milestones whose whole limit ran out at some revision
+    breach_flags: dict[str, tuple[int, bool]] = field(default_factory=dict)  # milestone -> its latest entry's flag
     returned_by: set[str] = field(default_factory=set)  # departments that transferred or declined it
 
     @property
@@ -46,6 +46,12 @@ class CaseFacts:
     @property
     def last_lead(self) -> str | None:
         return self.lead[1] if self.lead else None
+
+    def breached(self, standing_breaches: Iterable[str] = ()) -> set[str]:
+        """Milestones whose whole limit ran out: flagged in the latest snapshot entry of the milestone (a
+        calendar correction that withdraws a breach clears it there), or with a breach on case.sla that
+        stands (an entry restarted for a new handler does not wipe the breach of the old one)."""
+        return {m for m, (_revision, flag) in self.breach_flags.items() if flag} | set(standing_breaches)
 
     def grid_at(self, level: int) -> str | None:
         """The grid of level `level` (1 = city) in the case's chain, if the chain reaches that low."""
@@ -150,8 +156,8 @@ def _fold_history(ledger: Ledger, record: Mapping[str, Any]) -> None:
             facts.lead = (revision, str(lead))
     for deadline in snapshot.get("deadlines") or ():
         milestone = str(deadline["milestone"])
-        if deadline.get("breached"):
-            facts.breached.add(milestone)
+        if milestone not in facts.breach_flags or revision > facts.breach_flags[milestone][0]:
+            facts.breach_flags[milestone] = (revision, bool(deadline.get("breached")))
         due = _maybe_instant(deadline.get("deadline"))
         if due is not None and (milestone not in facts.deadlines or revision > facts.deadlines[milestone][0]):
             facts.deadlines[milestone] = (revision, due)

@@ -53,7 +53,7 @@ class Evaluation:
         return next((unit for unit in sorted(self.tallies) if unit.kind == GRID and unit.level == 1), None)
 
     def handling_days(self, unit: Unit) -> list[float]:
-        return [case_tally(facts, self.as_of, self.worktime).handling_working_days
+        return [case_tally(facts, self.as_of, self.worktime).handling_working_days  # breaches: no bearing on it
                 for facts in self._cases_of(unit) if facts.resolved_at is not None]
 
     def _cases_of(self, unit: Unit) -> Iterable[CaseFacts]:

@@ -10,7 +10,7 @@ from envgrid.domain.sla.worktime import WorkTime
 from envgrid.evaluation.indicators import DEPARTMENT, GRID, Unit, children, evaluate
 from envgrid.evaluation.ledger import fold_all
 from envgrid.evaluation.periods import Period
-from tests.unit.evaluation.traffic import at, history
+from tests.unit.evaluation.traffic import at, deadline, entry, history, sla
 
 AS_OF = at("2027-03-20T00:00")
 WORKTIME = WorkTime()
@@ -88,3 +88,33 @@ def test_periods(text, start, end):
 def test_a_bad_period_says_how_to_write_one():
     with pytest.raises(ValueError, match="2027-Q1"):
         Period.parse("Q1-2027")
+
+
+def test_a_breach_withdrawn_by_a_calendar_correction_is_not_late():
+    """The breach went out, then a corrected holiday schedule moved the deadline: the snapshot's flag is cleared
+    and the breach withdrawn; acknowledged before the new deadline, the case was answered in time. A breach that
+    stands on case.sla counts even where a later entry (a new handler's clock) shows no flag."""
+    created = "2027-03-01T09:00"
+    records = [
+        entry("W", 0, "dispatched", created, "dispatched", lead="epb", created=created,
+              deadlines=[deadline("acknowledge", "2027-03-01T11:00")]),
+        entry("W", 1, "progress", "2027-03-01T11:30", "dispatched", lead="epb", created=created,
+              deadlines=[deadline("acknowledge", "2027-03-01T11:00", breached=True)]),
+        entry("W", 2, "deadline_retimed", "2027-03-01T12:00", "dispatched", lead="epb", created=created,
+              deadlines=[deadline("acknowledge", "2027-03-02T11:00")]),
+        entry("W", 3, "acknowledged", "2027-03-02T10:00", "acknowledged", lead="epb", created=created,
+              acknowledged="2027-03-02T10:00", deadlines=[deadline("acknowledge", None, clock="stopped")]),
+        sla("W", "BREACH", "acknowledge", "2027-03-01T11:00"),
+        sla("W", "WITHDRAWN", "acknowledge", "2027-03-01T12:00", withdrawn_at=1),
+        entry("V", 0, "dispatched", created, "dispatched", lead="epb", created=created,
+              deadlines=[deadline("acknowledge", "2027-03-01T11:00")]),
+        entry("V", 1, "escalated", "2027-03-01T11:30", "escalated", lead="epb", created=created,
+              deadlines=[deadline("acknowledge", "2027-03-02T11:00", handler="epb")]),
+        entry("V", 2, "acknowledged", "2027-03-01T12:00", "acknowledged", lead="epb", created=created,
+              acknowledged="2027-03-01T12:00", deadlines=[deadline("acknowledge", None, clock="stopped")]),
+        sla("V", "BREACH", "acknowledge", "2027-03-01T11:00"),
+    ]
+    for shuffled in (records, list(reversed(records))):
+        tallies = evaluate(fold_all(shuffled), Period.parse("2027-03"), WORKTIME, AS_OF)
+        epb = tallies[Unit(DEPARTMENT, "epb")]
+        assert (epb.responded_on_time, epb.responded_late, epb.sla_breaches) == (1, 1, 1)

@@ -82,6 +82,17 @@ class Ledger:
             facts = self.cases[case_id] = CaseFacts(case_id)
         return facts
 
+    def forget_before(self, moment: datetime) -> int:
+        """Drop the cases opened before `moment`, and their SLA events: a long-running stream keeps only the
+        cases its windows can still count. Returns how many cases were dropped."""
+        old = {case_id for case_id, facts in self.cases.items()
+               if facts.created_at is not None and facts.created_at < moment}
+        for case_id in old:
+            del self.cases[case_id]
+        for event_id in [event_id for event_id, sla in self.sla.items() if sla.case_id in old]:
+            del self.sla[event_id]
+        return len(old)
+
     def sla_events(self) -> list[SlaFact]:
         """Warnings and breaches that stand (not withdrawn by a calendar change), in event-id order."""
         return [self.sla[event_id] for event_id in sorted(self.sla) if event_id not in self.withdrawn]

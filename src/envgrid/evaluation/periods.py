@@ -54,6 +54,10 @@ class Period:
         return self.start <= moment.astimezone(CHINA_TZ).date() < self.end
 
     @property
+    def start_instant(self) -> datetime:
+        return datetime.combine(self.start, time(0), CHINA_TZ)
+
+    @property
     def end_instant(self) -> datetime:
         return datetime.combine(self.end, time(0), CHINA_TZ)
 

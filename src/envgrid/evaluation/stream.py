@@ -38,6 +38,10 @@ class EvaluationStream:
         return {unit: tally for unit, tally in tallies.items() if exported(unit)}
 
     def export(self, as_of: datetime | None = None) -> None:
+        """Set the gauges; then forget the cases opened before the year of `as_of` (no window counts them)."""
+        as_of = as_of or self.ledger.latest
+        if as_of is None:
+            return
         for window in WINDOWS:
             for unit, tally in self.figures(window, as_of).items():
                 labels = {"window": window, "unit_kind": unit.kind, "unit": unit.code}
@@ -46,6 +50,7 @@ class EvaluationStream:
                 for count in COUNTS:
                     EVALUATION_COUNT.labels(**labels, indicator=count).set(getattr(tally, count))
                 EVALUATION_HANDLING_DAYS.labels(**labels).set(_gauge(tally.average_handling_days))
+        self.ledger.forget_before(Period.containing(as_of, "year").start_instant)
 
 
 def exported(unit: Unit) -> bool:

@@ -63,3 +63,21 @@ def test_the_gauges_show_the_batch_figures(run):
                 want = getattr(tally, rate)
                 assert (math.isnan(value) if want is None else value == want), (unit, rate)
             assert REGISTRY.get_sample_value("envgrid_evaluation_count", {**labels, "indicator": "cases"}) == tally.cases
+
+
+def test_the_stream_forgets_cases_no_window_counts(run):
+    """After an export the stream keeps only the cases of the year it exported, and still shows the same
+    year's figures as the batch."""
+    stream = EvaluationStream(WORKTIME)
+    for _topic, value in run:
+        stream.on_record(value)
+    batch = fold_all(v for _t, v in run)
+    later = batch.latest.replace(year=batch.latest.year + 1, month=1, day=10)
+    stream.export(later)
+    assert stream.ledger.cases == {} and stream.ledger.sla == {}
+    stream = EvaluationStream(WORKTIME)
+    for _topic, value in run:
+        stream.on_record(value)
+    stream.export()
+    assert len(stream.ledger.cases) == len(batch.cases)  # all of the traffic is in the year it exported
+    assert evaluate(stream.ledger, Period.parse("2024"), WORKTIME) == evaluate(batch, Period.parse("2024"), WORKTIME)

@@ -25,7 +25,7 @@ fi
 
 # Debian packages: Java for the broker, Maven to fetch its jars, Prometheus (package prometheus: the server
 # for `make demo ARGS=--prometheus`, promtool for the alert-rule tests), Chromium for the dashboard test
-# (headless), systemd-analyze for the single-host units' test, PostgreSQL for the case store (the local cluster
+# (headless) and a CJK font for its screenshots of the evaluation reports, systemd-analyze for the single-host units' test, PostgreSQL for the case store (the local cluster
 # runs its own server from initdb; the package's own cluster on 5432 is not used). Installed when missing (as root, or with
 # sudo); otherwise `need` says what to run.
 missing=()
@@ -33,6 +33,8 @@ command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# a CJK font, so that the evaluation reports' Chinese names render in Chromium's screenshot (no tofu)
+fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-zenhei)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 # PostgreSQL for the case store (Debian keeps initdb and postgres in /usr/lib/postgresql/<major>/bin, off PATH)
 pg_initdb() { command -v initdb || ls /usr/lib/postgresql/*/bin/initdb; } 2>/dev/null

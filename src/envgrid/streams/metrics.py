@@ -82,6 +82,20 @@ LAG_COLLECTION_ERRORS = Counter(
     ["group"],
 )
 
+EVALUATION_RATE = Gauge(
+    "envgrid_evaluation_rate",
+    "Evaluation indicators (评价, docs/evaluation.md) of the cases opened in the current month, quarter or year "
+    "(window), per level-2 grid and department: response_rate, on_time_rate, resolution_rate, return_rate; NaN "
+    "while the unit has no case to judge.", ["window", "unit_kind", "unit", "indicator"])
+EVALUATION_COUNT = Gauge(
+    "envgrid_evaluation_count",
+    "Counts behind the evaluation indicators for the current window: cases opened, SLA warnings and breaches.",
+    ["window", "unit_kind", "unit", "indicator"])
+EVALUATION_HANDLING_DAYS = Gauge(
+    "envgrid_evaluation_handling_working_days",
+    "Average handling time (opening to result) of the window's resolved cases, in working days; NaN if none.",
+    ["window", "unit_kind", "unit"])
+
 HELD_NOTICE_OUTCOMES = ("held", "applied_on_open", "refused_never_opened")
 ESCALATION_CAUSES = ("sla_breach", "escalated", "sent_to_parent_grid")
 

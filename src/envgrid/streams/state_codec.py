@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import operator
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from enum import Enum
@@ -52,7 +53,7 @@ from envgrid.domain.sla.calendar import CalendarBasis
 from envgrid.domain.sla.commands import Milestone, PauseReason
 from envgrid.domain.sla.timer import MilestoneTimer, TimerState
 from envgrid.domain.sla.worktime import TimeBasis
-from envgrid.streams.case_service import CaseFile
+from envgrid.streams.case_file import CaseFile
 from envgrid.streams.held_notices import DeadLetterOutput, HeldNotice, SourceRecord
 from envgrid.streams.routing_service import Output, Refused
 
@@ -82,8 +83,7 @@ class StateCodecError(ValueError):
 
 
 def encode_state(value: Any) -> bytes:
-    return json.dumps({"format": FORMAT, "value": _to_json(value)}, ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8")
+    return _JSON.encode({"format": FORMAT, "value": _to_json(value)}).encode("utf-8")
 
 
 def decode_state(data: bytes) -> Any:
@@ -119,7 +119,60 @@ class StateCodec(codecs.Codec):
 codecs.register(STATE_CODEC, StateCodec())
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _to_json(value: Any) -> Any:
+    """The JSON form of a value. Every case file, timer and schedule entry is written on each input, so the
+    types the tables hold are looked up by their exact type (`_BY_TYPE`, plain JSON values first); anything
+    else (a subclass, a type without a tag) takes `_to_json_any`, which writes the same form or says why not."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    encode = _BY_TYPE.get(kind)
+    return _to_json_any(value) if encode is None else encode(value)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _items(values: Any) -> list[Any]:
+    return [item if type(item) in _PLAIN else _to_json(item) for item in values]
+
+
+def _dict(value: dict[Any, Any]) -> dict[str, Any]:
+    encoded: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or key.startswith("$"):
+            return {"$dict": [[_to_json(key), _to_json(item)] for key, item in value.items()]}
+        encoded[key] = item if type(item) in _PLAIN else _to_json(item)
+    return encoded
+
+
+def _dataclass(tag: str, names: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
+    values_of = operator.attrgetter(*names)  # every tagged type has two fields or more: a tuple
+
+    def encode(value: Any) -> dict[str, Any]:
+        encoded: dict[str, Any] = {"$type": tag}
+        for name, item in zip(names, values_of(value), strict=True):
+            encoded[name] = item if type(item) in _PLAIN else _to_json(item)
+        return encoded
+    return encode
+
+
+def _enum(tag: str) -> Callable[[Enum], dict[str, Any]]:
+    return lambda value: {"$enum": tag, "value": value.value}
+
+
+_BY_TYPE: dict[type, Callable[[Any], Any]] = {
+    list: _items, dict: _dict, tuple: lambda value: {"$tuple": _items(value)},
+    datetime: lambda value: {"$datetime": value.isoformat()},
+    **{cls: _dataclass(tag, tuple(f.name for f in dataclasses.fields(cls) if f.init)) for tag, cls in TYPES.items()},
+    **{cls: _enum(tag) for tag, cls in ENUMS.items()},
+}
+
+
+def _to_json_any(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)) and not isinstance(value, Enum):
         return value
     if isinstance(value, list):

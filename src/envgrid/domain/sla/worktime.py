@@ -71,6 +71,7 @@ class WorkTime:
         self._calendar = calendar
         self._office_periods = office_periods
         self._reckoned: dict[tuple[TimeBasis, datetime, tzinfo | None, timedelta], Reckoned] = {}
+        self._day_windows: dict[tuple[TimeBasis, date], tuple[tuple[datetime, datetime], ...]] = {}
 
     @property
     def calendar(self) -> WorkingCalendar:
@@ -108,7 +109,8 @@ class WorkTime:
         remaining, trusted, day = budget, CalendarBasis.OFFICIAL, local.date()
         for _ in range(_MAX_DAYS_SCANNED):
             info = self.calendar.day(day)
-            trusted = weakest(trusted, info.basis)
+            if info.basis is not trusted:
+                trusted = weakest(trusted, info.basis)
             if info.is_workday:
                 for window_start, window_end in self._windows(basis, day):
                     begin = max(window_start, local)
@@ -133,7 +135,8 @@ class WorkTime:
         total, trusted, day = timedelta(0), CalendarBasis.OFFICIAL, local_start.date()
         while day <= local_end.date():
             info = self.calendar.day(day)
-            trusted = weakest(trusted, info.basis)
+            if info.basis is not trusted:
+                trusted = weakest(trusted, info.basis)
             if info.is_workday:
                 for window_start, window_end in self._windows(basis, day):
                     overlap = min(window_end, local_end) - max(window_start, local_start)
@@ -142,7 +145,13 @@ class WorkTime:
             day += timedelta(days=1)
         return Counted(total, trusted)
 
-    def _windows(self, basis: TimeBasis, day: date) -> list[tuple[datetime, datetime]]:
+    def _windows(self, basis: TimeBasis, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        windows = self._day_windows.get((basis, day))
+        if windows is None:
+            windows = self._day_windows[(basis, day)] = tuple(self._windows_of(basis, day))
+        return windows
+
+    def _windows_of(self, basis: TimeBasis, day: date) -> list[tuple[datetime, datetime]]:
         if basis is TimeBasis.WORKING_DAYS:
             midnight = datetime.combine(day, time(0), CHINA_TZ)
             return [(midnight, midnight + timedelta(days=1))]

@@ -119,7 +119,7 @@ class StateCodec(codecs.Codec):
 codecs.register(STATE_CODEC, StateCodec())
 
 
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)  # `_to_json` builds fresh trees
 
 
 def _to_json(value: Any) -> Any:
@@ -160,15 +160,21 @@ def _dataclass(tag: str, names: tuple[str, ...]) -> Callable[[Any], dict[str, An
     return encode
 
 
-def _enum(tag: str) -> Callable[[Enum], dict[str, Any]]:
-    return lambda value: {"$enum": tag, "value": value.value}
+def _enum(tag: str, cls: type[Enum]) -> Callable[[Enum], dict[str, Any]]:
+    forms = {member: {"$enum": tag, "value": member.value} for member in cls}  # each written as is, never changed
+    return forms.__getitem__
 
 
 _BY_TYPE: dict[type, Callable[[Any], Any]] = {
     list: _items, dict: _dict, tuple: lambda value: {"$tuple": _items(value)},
-    datetime: lambda value: {"$datetime": value.isoformat()},
+    frozenset: lambda value: {"$frozenset": sorted(_items(value), key=repr)},
+    set: lambda value: {"$set": sorted(_items(value), key=repr)},
+    datetime: lambda value: {"$datetime": value.isoformat()}, date: lambda value: {"$date": value.isoformat()},
+    timedelta: lambda value: {"$timedelta": [value.days, value.seconds, value.microseconds]},
+    bytes: lambda value: {"$bytes": base64.b64encode(value).decode("ascii")},
+    IncidentIndex: lambda value: {"$incidents": _to_json(value.to_state())},
     **{cls: _dataclass(tag, tuple(f.name for f in dataclasses.fields(cls) if f.init)) for tag, cls in TYPES.items()},
-    **{cls: _enum(tag) for tag, cls in ENUMS.items()},
+    **{cls: _enum(tag, cls) for tag, cls in ENUMS.items()},
 }
 
 

@@ -1,14 +1,14 @@
 """The case desk in memory: notices per CPU-second, and where a notice's time goes (aim: ≥ 5,000 per CPU-second).
 
 `python -m bench.case_desk_bench [--cases 2000] [--seed 7] [--tick-minutes 10] [--profile FILE]`. First a realistic
-run is recorded (`bench.case_desk_traffic`: about `--cases` cases opened through the real router, every copy
-answered as the demo's departments answer it, ticks every `--tick-minutes` of event time), as the bytes the
-worker's `cases` agent reads. Then it is replayed through a fresh case desk from `composition.case_service`, paying
-what the agent pays for each record (`envgrid.streams.agents.install_cases`): Avro decode of the input, the
-handler, every table write encoded by the state codec as the faust table encodes it for its changelog
-(`EncodingTable`), and Avro encoding of every output and dead letter. CPU time (time.process_time) is taken per
-input and phase and summed by kind. Not counted: the notice gate (another agent), metrics, sending, and the
-RocksDB store (which encodes each value once more, and decodes it on every read).
+run is recorded (tests/unit/pipeline/recorded_traffic.py: about `--cases` cases opened through the real router,
+every copy answered as the demo's departments answer it, ticks every `--tick-minutes` of event time), as the
+bytes the worker's `cases` agent reads. Then it is replayed through a fresh case desk from
+`composition.case_service`, paying what the agent pays for each record (`envgrid.streams.agents.install_cases`):
+Avro decode of the input, the handler, every table write encoded by the state codec as the faust table encodes
+it for its changelog (`StoredTable`), and Avro encoding of every output and dead letter. CPU time
+(time.process_time) is taken per input and phase and summed by kind. Not counted: the notice gate (another
+agent), metrics, sending, and the RocksDB store (which encodes each value once more, and decodes it on every read).
 """
 
 from __future__ import annotations
@@ -18,20 +18,18 @@ import cProfile
 import pstats
 import time
 from collections import Counter
-from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.case_desk_traffic import Input, Traffic, handle, record_traffic
 from envgrid.connectors.serde import EventCodec
 from envgrid.streams.case_service import CaseService, CaseState
 from envgrid.streams.composition import case_service
 from envgrid.streams.deadletter import DeadLetterSink
 from envgrid.streams.held_notices import SourceRecord
 from envgrid.streams.routing_service import Refused
-from envgrid.streams.state_codec import encode_state
 from tests.unit.pipeline.harness import CATALOGUE, TEST_PSEUDONYMISER
+from tests.unit.pipeline.recorded_traffic import Input, StoredTable, Traffic, handle, record_traffic
 
 AIM_NOTICES_PER_CPU_S = 5_000
 PHASES = ("decode", "handle", "state writes", "encode outputs")
@@ -82,7 +80,7 @@ def replay(traffic: Traffic, profile: cProfile.Profile | None = None, keep: bool
     """Every recorded input through a fresh case desk, paid as the worker pays it (without encoding table
     values unless `encoding`); `profile` profiles the notices' handling only; `keep` keeps what was sent."""
     desk = case_service(CATALOGUE, TEST_PSEUDONYMISER)
-    tables = [EncodingTable(encoding) for _ in range(6)]
+    tables = [StoredTable(encoding) for _ in range(6)]
     state = CaseState(*tables)
     run, codec = Run(), traffic.codec
     letters = DeadLetterSink(CATALOGUE.topic("deadletter"), codec.encode, _no_send, processor="bench")
@@ -121,36 +119,6 @@ def report(run: Run, control: Run) -> None:
           f"{run.state_bytes / max(1, run.state_writes):,.0f} bytes each; outputs {dict(run.outputs)}")
     met = "met" if rate >= AIM_NOTICES_PER_CPU_S else "NOT met"
     print(f"aim ≥ {AIM_NOTICES_PER_CPU_S:,} notices per CPU-second: {met}")
-
-
-class EncodingTable(MutableMapping[str, Any]):
-    """A dict whose every write is encoded by the state codec, as a faust table encodes it for its changelog
-    (unless not `encoding`: the control run)."""
-
-    def __init__(self, encoding: bool = True) -> None:
-        self.data: dict[str, Any] = {}
-        self.encoding = encoding
-        self.bytes = self.writes = 0
-
-    def __getitem__(self, key: str) -> Any:
-        return self.data[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if self.encoding:
-            self.bytes += len(key) + len(encode_state(value))
-        self.writes += 1
-        self.data[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        self.writes += 1
-        self.bytes += len(key)  # a tombstone
-        del self.data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.data)
-
-    def __len__(self) -> int:
-        return len(self.data)
 
 
 def _one(item: Input, desk: CaseService, state: CaseState, codec: EventCodec, letters: DeadLetterSink, run: Run,

@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import operator
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from enum import Enum
@@ -82,8 +83,7 @@ class StateCodecError(ValueError):
 
 
 def encode_state(value: Any) -> bytes:
-    return json.dumps({"format": FORMAT, "value": _to_json(value)}, ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8")
+    return _JSON.encode({"format": FORMAT, "value": _to_json(value)}).encode("utf-8")
 
 
 def decode_state(data: bytes) -> Any:
@@ -119,7 +119,66 @@ class StateCodec(codecs.Codec):
 codecs.register(STATE_CODEC, StateCodec())
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)  # `_to_json` builds fresh trees
+
+
 def _to_json(value: Any) -> Any:
+    """The JSON form of a value. Every case file, timer and schedule entry is written on each input, so the
+    types the tables hold are looked up by their exact type (`_BY_TYPE`, plain JSON values first); anything
+    else (a subclass, a type without a tag) takes `_to_json_any`, which writes the same form or says why not."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    encode = _BY_TYPE.get(kind)
+    return _to_json_any(value) if encode is None else encode(value)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _items(values: Any) -> list[Any]:
+    return [item if type(item) in _PLAIN else _to_json(item) for item in values]
+
+
+def _dict(value: dict[Any, Any]) -> dict[str, Any]:
+    encoded: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or key.startswith("$"):
+            return {"$dict": [[_to_json(key), _to_json(item)] for key, item in value.items()]}
+        encoded[key] = item if type(item) in _PLAIN else _to_json(item)
+    return encoded
+
+
+def _dataclass(tag: str, names: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
+    values_of = operator.attrgetter(*names)  # every tagged type has two fields or more: a tuple
+
+    def encode(value: Any) -> dict[str, Any]:
+        encoded: dict[str, Any] = {"$type": tag}
+        for name, item in zip(names, values_of(value), strict=True):
+            encoded[name] = item if type(item) in _PLAIN else _to_json(item)
+        return encoded
+    return encode
+
+
+def _enum(tag: str, cls: type[Enum]) -> Callable[[Enum], dict[str, Any]]:
+    forms = {member: {"$enum": tag, "value": member.value} for member in cls}  # each written as is, never changed
+    return forms.__getitem__
+
+
+_BY_TYPE: dict[type, Callable[[Any], Any]] = {
+    list: _items, dict: _dict, tuple: lambda value: {"$tuple": _items(value)},
+    frozenset: lambda value: {"$frozenset": sorted(_items(value), key=repr)},
+    set: lambda value: {"$set": sorted(_items(value), key=repr)},
+    datetime: lambda value: {"$datetime": value.isoformat()}, date: lambda value: {"$date": value.isoformat()},
+    timedelta: lambda value: {"$timedelta": [value.days, value.seconds, value.microseconds]},
+    bytes: lambda value: {"$bytes": base64.b64encode(value).decode("ascii")},
+    IncidentIndex: lambda value: {"$incidents": _to_json(value.to_state())},
+    **{cls: _dataclass(tag, tuple(f.name for f in dataclasses.fields(cls) if f.init)) for tag, cls in TYPES.items()},
+    **{cls: _enum(tag, cls) for tag, cls in ENUMS.items()},
+}
+
+
+def _to_json_any(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)) and not isinstance(value, Enum):
         return value
     if isinstance(value, list):

@@ -1,7 +1,7 @@
 """Working days and working hours around Chinese holidays and make-up workdays (调休)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -117,3 +117,29 @@ def test_office_periods_are_configurable_and_times_from_other_zones_are_converte
 def test_naive_times_are_refused():
     with pytest.raises(ValueError, match="timezone-aware"):
         WT.advance(HOURS, datetime(2025, 9, 29, 9), timedelta(hours=1))
+
+
+def test_a_calendar_asks_its_sources_once_a_day():
+    asked: list[date] = []
+
+    def official(day: date) -> bool:
+        asked.append(day)
+        return day.weekday() < 5
+
+    calendar = WorkingCalendar(official, (2020, 2030))
+    answers = {calendar.day(date(2025, 10, 1)) for _ in range(3)}
+    assert asked == [date(2025, 10, 1)] and len(answers) == 1
+    assert WorkTime(calendar).advance(DAYS, cst(2025, 10, 1), timedelta(days=5)).at == cst(2025, 10, 8)
+    assert len(asked) == len(set(asked))  # every day of the deadline once
+
+
+def test_a_deadline_worked_out_before_is_given_again_in_the_zone_it_is_asked_in(monkeypatch):
+    from envgrid.domain.sla import worktime
+
+    monkeypatch.setattr(worktime, "_RECKONINGS_KEPT", 3)  # forgets as it goes: answers stay right
+    kept, utc = WorkTime(), datetime(2025, 9, 29, 1, tzinfo=UTC)
+    for start in (utc, utc.astimezone(CHINA_TZ), utc, utc + timedelta(hours=5), utc.astimezone(CHINA_TZ)):
+        assert kept.advance(TimeBasis.CALENDAR_HOURS, start, timedelta(hours=2)).at.isoformat() == \
+            (start + timedelta(hours=2)).isoformat()
+        assert kept.advance(DAYS, start, timedelta(0)).at.isoformat() == start.isoformat()
+        assert kept.advance(HOURS, start, timedelta(hours=9)) == WorkTime().advance(HOURS, start, timedelta(hours=9))

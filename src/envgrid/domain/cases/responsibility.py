@@ -48,7 +48,7 @@ def holdings(case: Case) -> tuple[Holding, ...]:
 def handovers(before: Case, after: Case, cause: HandoverCause | None, reason: str, at: datetime,
               version: int) -> tuple[Handover, ...]:
     """Assignments for the roles `after` adds to `before`, releases for those it drops (none once finished)."""
-    if after.finished:
+    if after.finished or _holders_of(before) == _holders_of(after):  # most steps: no one gains or loses a role
         return ()
     old, new = holdings(before), holdings(after)
     gained = [h for h in new if h not in old]
@@ -83,6 +83,11 @@ def takeover_grid(case: Case, cause: TakeoverCause) -> tuple[int, str]:
     parent of the handling grid (the city grid stays with a case already at the top)."""
     level = 1 if cause is TakeoverCause.NO_DEPARTMENT_LEFT else max(1, case.handling_level - 1)
     return level, case.grid_at(level)
+
+
+def _holders_of(case: Case) -> tuple[object, ...]:
+    """What `holdings` is made of."""
+    return case.lead_department, case.assisting_departments, case.tasks, case.handling_level, case.grid_chain
 
 
 def _holder(case: Case, role: HolderRole) -> str | None:

@@ -48,12 +48,13 @@ class CalendarBasis(StrEnum):
 
 
 _TRUST_ORDER = tuple(CalendarBasis)
+_TRUST = {basis: trust for trust, basis in enumerate(_TRUST_ORDER)}  # `weakest` runs for every day of every deadline
 UNOFFICIAL_BASES: tuple[CalendarBasis, ...] = _TRUST_ORDER[1:]
 
 
 def weakest(*bases: CalendarBasis) -> CalendarBasis:
     """The least trustworthy of `bases` (OFFICIAL when none is given): a result is as weak as its weakest day."""
-    return max(bases, key=lambda basis: basis.trust, default=CalendarBasis.OFFICIAL)
+    return max(bases, key=_TRUST.__getitem__, default=CalendarBasis.OFFICIAL)
 
 
 class YearStatus(StrEnum):
@@ -150,8 +151,17 @@ class WorkingCalendar:
         self.version_id = "+".join([
             f"chinesecalendar-{package}:{first}-{last}", *(self.years[y].id for y in sorted(self.years)), self.statutory.id,
         ])
+        # Every deadline walks its days through here, and the package's own lookup scans its tables on each
+        # call: the answers, fixed for this calendar, are kept (a few hundred days a year at most).
+        self._days: dict[date, DayInfo] = {}
 
     def day(self, day: date) -> DayInfo:
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = self._look_up(day)
+        return known
+
+    def _look_up(self, day: date) -> DayInfo:
         version = self.years.get(day.year)
         if version is not None and version.status is YearStatus.OFFICIAL:
             return DayInfo(day, version.is_workday(day), CalendarBasis.OFFICIAL)

@@ -10,13 +10,14 @@ Day-based limits follow the legal convention that the starting day itself is not
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 from envgrid.domain.sla.calendar import CHINA_TZ, CalendarBasis, WorkingCalendar, weakest
 from envgrid.domain.sla.clock import require_aware
 
 _MAX_DAYS_SCANNED = 3660  # ten years: a budget that cannot be placed in that span is a configuration bug
+_RECKONINGS_KEPT = 20_000  # `advance` answers kept per WorkTime (each case's open deadlines are asked on every input)
 
 
 class TimeBasis(StrEnum):
@@ -52,7 +53,11 @@ class Counted:
 
 
 class WorkTime:
-    """Working-time arithmetic over a `WorkingCalendar` (default: `config/calendar/` over the packages) and office periods."""
+    """Working-time arithmetic over a `WorkingCalendar` (default: `config/calendar/` over the packages) and office periods.
+
+    Fixed once built (another calendar is another WorkTime: `calendar_change.switch`), so where a budget runs out
+    is worked out once: a case's deadlines are asked again on each of its inputs, each answer walks its days.
+    """
 
     def __init__(
         self,
@@ -63,8 +68,18 @@ class WorkTime:
             # imported here so that `python -m envgrid.domain.sla.calendar_data` is not imported twice
             from envgrid.domain.sla.calendar_data import load_working_calendar
             calendar = load_working_calendar()
-        self.calendar = calendar
-        self.office_periods = office_periods
+        self._calendar = calendar
+        self._office_periods = office_periods
+        self._reckoned: dict[tuple[TimeBasis, datetime, tzinfo | None, timedelta], Reckoned] = {}
+        self._day_windows: dict[tuple[TimeBasis, date], tuple[tuple[datetime, datetime], ...]] = {}
+
+    @property
+    def calendar(self) -> WorkingCalendar:
+        return self._calendar
+
+    @property
+    def office_periods(self) -> tuple[tuple[time, time], ...]:
+        return self._office_periods
 
     def counting_start(self, basis: TimeBasis, start: datetime) -> datetime:
         """Where counting begins: the next local midnight for day-based limits, else `start` itself."""
@@ -76,6 +91,15 @@ class WorkTime:
 
     def advance(self, basis: TimeBasis, start: datetime, budget: timedelta) -> Reckoned:
         """The instant at which `budget` of counted time, counted from `start`, is used up."""
+        key = (basis, start, start.tzinfo, budget)  # the zone too: some answers are `start` itself, shown in its zone
+        reckoned = self._reckoned.get(key)
+        if reckoned is None:
+            if len(self._reckoned) >= _RECKONINGS_KEPT:
+                self._reckoned.clear()
+            reckoned = self._reckoned[key] = self._advance(basis, start, budget)
+        return reckoned
+
+    def _advance(self, basis: TimeBasis, start: datetime, budget: timedelta) -> Reckoned:
         require_aware(start, "start")
         if budget <= timedelta(0):
             return Reckoned(start, CalendarBasis.OFFICIAL)
@@ -85,7 +109,8 @@ class WorkTime:
         remaining, trusted, day = budget, CalendarBasis.OFFICIAL, local.date()
         for _ in range(_MAX_DAYS_SCANNED):
             info = self.calendar.day(day)
-            trusted = weakest(trusted, info.basis)
+            if info.basis is not trusted:
+                trusted = weakest(trusted, info.basis)
             if info.is_workday:
                 for window_start, window_end in self._windows(basis, day):
                     begin = max(window_start, local)
@@ -110,7 +135,8 @@ class WorkTime:
         total, trusted, day = timedelta(0), CalendarBasis.OFFICIAL, local_start.date()
         while day <= local_end.date():
             info = self.calendar.day(day)
-            trusted = weakest(trusted, info.basis)
+            if info.basis is not trusted:
+                trusted = weakest(trusted, info.basis)
             if info.is_workday:
                 for window_start, window_end in self._windows(basis, day):
                     overlap = min(window_end, local_end) - max(window_start, local_start)
@@ -119,7 +145,13 @@ class WorkTime:
             day += timedelta(days=1)
         return Counted(total, trusted)
 
-    def _windows(self, basis: TimeBasis, day: date) -> list[tuple[datetime, datetime]]:
+    def _windows(self, basis: TimeBasis, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        windows = self._day_windows.get((basis, day))
+        if windows is None:
+            windows = self._day_windows[(basis, day)] = tuple(self._windows_of(basis, day))
+        return windows
+
+    def _windows_of(self, basis: TimeBasis, day: date) -> list[tuple[datetime, datetime]]:
         if basis is TimeBasis.WORKING_DAYS:
             midnight = datetime.combine(day, time(0), CHINA_TZ)
             return [(midnight, midnight + timedelta(days=1))]

@@ -1,4 +1,5 @@
-"""What the case desk's agent reads in a realistic run, recorded as bytes: for `bench.case_desk_bench` and its tests.
+"""What the case desk's agent reads in a realistic run, recorded as bytes (for `bench.case_desk_bench` and the
+tests that replay it), and tables that keep their values as the worker's store does.
 
 Generated reports go through the real router (`envgrid.streams.composition.routing_service`); every copy sent to a
 department or grid (the router's first ones, the case desk's re-dispatches) is answered the way the demo's
@@ -14,7 +15,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from confluent_kafka.schema_registry._sync.mock_schema_registry_client import MockSchemaRegistryClient
 
 from envgrid.connectors.catalogue import CatalogueError
+from envgrid.connectors.contracts import EVENT_TYPES
 from envgrid.connectors.serde import EventCodec
 from envgrid.domain.duplicates import IncidentIndex
 from envgrid.simulator.departments import respond
@@ -31,6 +33,7 @@ from envgrid.streams.case_service import CaseService, CaseState, Handled
 from envgrid.streams.clock import tick_record
 from envgrid.streams.composition import case_service, notice_gate, routing_service
 from envgrid.streams.routing_service import Intake, Output, Refused
+from envgrid.streams.state_codec import decode_state, encode_state
 from tests.unit.pipeline.harness import CATALOGUE, COMMANDS, TEST_PSEUDONYMISER
 
 TICKS = CATALOGUE.topic("internal.sla-ticks")
@@ -58,7 +61,12 @@ class Traffic:
 
 
 def new_codec() -> EventCodec:
-    return EventCodec(MockSchemaRegistryClient({"url": "mock://case-desk-bench"}), CATALOGUE.event_type_of)
+    """A codec over a mock registry, every schema registered in a fixed order: recorded bytes name the same
+    schema ids in any process."""
+    codec = EventCodec(MockSchemaRegistryClient({"url": "mock://case-desk-bench"}), CATALOGUE.event_type_of)
+    for event_name in EVENT_TYPES:
+        codec.schema_id(event_name)
+    return codec
 
 
 def record_traffic(cases: int = 2_000, seed: int = 7, tick_every: timedelta = timedelta(minutes=10)) -> Traffic:
@@ -158,3 +166,37 @@ def handle(desk: CaseService, state: CaseState, kind: str, event_name: str, reco
     if event_name == "DepartmentNotice":
         return desk.on_notice(record, state, PARTITION, 0, source)
     return desk.on_command(event_name, record, state, PARTITION)
+
+
+class StoredTable(MutableMapping[str, Any]):
+    """A dict whose every write is encoded by the state codec, as a faust table encodes it for its changelog;
+    with `reads_decoded`, every read is a fresh copy decoded from those bytes, as from the worker's RocksDB
+    store (nothing the case desk holds is shared with what it stored); without `encoding`, nothing is encoded."""
+
+    def __init__(self, encoding: bool = True, reads_decoded: bool = False) -> None:
+        self.data: dict[str, Any] = {}
+        self.encoding, self.reads_decoded = encoding or reads_decoded, reads_decoded
+        self.bytes = self.writes = 0
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.data[key]
+        return decode_state(value) if self.reads_decoded else value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.writes += 1
+        if self.encoding:
+            written = encode_state(value)
+            self.bytes += len(key) + len(written)
+            value = written if self.reads_decoded else value
+        self.data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        self.writes += 1
+        self.bytes += len(key) if self.encoding else 0  # a tombstone
+        del self.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)

@@ -16,7 +16,7 @@ from envgrid.domain.rules.categories import list_categories
 
 KEY = "test-key-web"
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
-AGENCIES = {"epb": "环保局 Environmental Protection Bureau", "housing": "住建委 Housing"}
+AGENCIES = {"epb": ("环保局", "Environmental Protection Bureau"), "housing": ("住建委", "Housing Commission")}
 
 
 class FakeSink:

@@ -169,7 +169,8 @@ def test_a_request_in_the_store_shows_its_state_and_deadline(client):
     status.views[request_id] = view("dispatched")
     [shown] = http.get(f"{BASE}/requests/{request_id}.json").json()
     assert shown["status"] == "open" and shown["status_notes"] == \
-        "已派单至环保局 Environmental Protection Bureau Dispatched to 环保局 Environmental Protection Bureau"
+        "已派单至环保局 Dispatched to the Environmental Protection Bureau"
+    assert shown["agency_responsible"] == "环保局 Environmental Protection Bureau"
     assert shown["expected_datetime"] == "2026-12-09T17:30:00+08:00" and shown["service_code"] == "water_pollution"
     status.views[request_id] = view("resolved", merged=True)
     [shown] = http.get(f"{BASE}/requests/{request_id}.json").json()

@@ -56,7 +56,7 @@ class Submitted:
 
 
 def create_app(sink: ComplaintSink, status: StatusSource, keys: ApiKeys, categories: Sequence[Category],
-               agencies: Mapping[str, str], clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+               agencies: Mapping[str, tuple[str, str]], clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                retry_after_s: int = 10) -> FastAPI:
     app = FastAPI(title="envgrid Open311 GeoReport v2", version="2",
                   description="Environmental complaints (环境信访投诉) into the Wenzhou grid pipeline.")
@@ -129,7 +129,9 @@ def create_app(sink: ComplaintSink, status: StatusSource, keys: ApiKeys, categor
             if breach is not None:
                 return formats.errors(400, f"请求不符合输入约定 The request breaks the input contract: {breach.message}",
                                       fmt)
-            earlier = _remember(submitted, event_id, Submitted(digest, record))
+            earlier = Submitted(digest, record)
+            if client_key is not None:  # without a key, nobody can ask for this submission again
+                _remember(submitted, event_id, earlier)
         if not earlier.delivered:
             try:
                 await sink.send(event_id, earlier.record)
@@ -184,11 +186,10 @@ def create_app(sink: ComplaintSink, status: StatusSource, keys: ApiKeys, categor
     return app
 
 
-def _remember(submitted: OrderedDict[str, Submitted], event_id: str, entry: Submitted) -> Submitted:
+def _remember(submitted: OrderedDict[str, Submitted], event_id: str, entry: Submitted) -> None:
     submitted[event_id] = entry
     while len(submitted) > REMEMBERED:
         submitted.popitem(last=False)
-    return entry
 
 
 def _methods_of(app: FastAPI, scope: Mapping[str, Any]) -> set[str]:

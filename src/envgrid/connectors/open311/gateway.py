@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -40,12 +39,7 @@ def build(cluster: ClusterAddresses, keys: ApiKeys, case_store_dsn: str, *, topi
     codec = EventCodec(registry_client(cluster), catalogue.event_type_of, auto_register=False)
     sink = KafkaComplaintSink(cluster, codec, topic, timeout_s=produce_timeout_s, retry_after_s=retry_after_s)
     status = CaseStoreStatus(case_store_dsn)
-    agencies = {d.code: f"{d.name_zh} {d.name_en}" for d in load_departments()}
+    agencies = {d.code: (d.name_zh, d.name_en) for d in load_departments()}
     app = create_app(sink, status, keys, list_categories(), agencies, retry_after_s=retry_after_s)
     return Gateway(app, sink, status, topic)
 
-
-def example_keys_file(path: Path, name: str, key_digest: str, channel: str = "WEB") -> Path:
-    """A keys file with one entry (for a first run and for tests)."""
-    path.write_text(f"keys:\n  - {{name: {name}, channel: {channel}, sha256: {key_digest}}}\n", encoding="utf-8")
-    return path

@@ -82,6 +82,7 @@ class KafkaComplaintSink:
         self._stop.set()
         self._poller.join(timeout=5)
         self.producer.flush(self.timeout_s)
+        self.producer.close()  # no reconnecting to a broker that is gone after the gateway stopped
 
     def _poll(self) -> None:
         while not self._stop.is_set():

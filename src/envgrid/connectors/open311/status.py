@@ -21,9 +21,9 @@ CHINA = timezone(timedelta(hours=8))
 CLOSED_STATES = ("resolved", "closed", "rejected")
 STATE_NOTES = {
     "received": "已受理，等待分派 Received, waiting to be dispatched",
-    "dispatched": "已派单至{unit} Dispatched to {unit}",
-    "acknowledged": "{unit}已签收 Accepted by {unit}",
-    "in_progress": "{unit}正在处理 Being handled by {unit}",
+    "dispatched": "已派单至{zh} Dispatched to the {en}",
+    "acknowledged": "{zh}已签收 Accepted by the {en}",
+    "in_progress": "{zh}正在处理 Being handled by the {en}",
     "transferred": "正在移交责任单位 Being transferred to the responsible unit",
     "escalated": "已上报上级网格 Escalated to a higher grid",
     "joint_handling": "联合执法处理中 Joint enforcement under way",
@@ -69,19 +69,21 @@ class StatusSource(Protocol):
 
 
 def request_status(request_id: str, view: CaseView | None, names: Mapping[str, str],
-                   agencies: Mapping[str, str]) -> dict[str, Any]:
-    """The GeoReport v2 `request` of one request; `names`: category -> service name, `agencies`: unit -> name."""
+                   agencies: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
+    """The GeoReport v2 `request` of one request; `names`: category -> service name, `agencies`: department code ->
+    (Chinese name, English name)."""
     if view is None:
         return {"service_request_id": request_id, "status": "open", "status_notes": ROUTING_NOTE,
                 "service_name": None, "service_code": None, "agency_responsible": None,
                 "requested_datetime": None, "updated_datetime": None, "expected_datetime": None}
-    unit = agencies.get(view.lead_department or "", view.lead_department or "责任单位 the responsible unit")
-    note = STATE_NOTES.get(view.state, view.state).format(unit=unit)
+    zh, en = agencies.get(view.lead_department or "", (view.lead_department or "责任单位",
+                                                         view.lead_department or "responsible unit"))
+    note = STATE_NOTES.get(view.state, view.state).format(zh=zh, en=en)
     if view.merged:
         note = f"已并入案件 {view.case_id} Merged into case {view.case_id}; {note}"
     return {"service_request_id": request_id, "status": "closed" if view.state in CLOSED_STATES else "open",
             "status_notes": note, "service_name": names.get(view.category), "service_code": view.category,
-            "agency_responsible": agencies.get(view.lead_department or "") if view.lead_department else None,
+            "agency_responsible": f"{zh} {en}" if view.lead_department else None,
             "requested_datetime": _iso(view.requested_at), "updated_datetime": _iso(view.updated_at),
             "expected_datetime": _iso(view.deadline)}
 
@@ -132,7 +134,10 @@ class CaseStoreStatus:
                     self._conn = connect(self.dsn, autocommit=True, connect_timeout=5,
                                          application_name="envgrid-open311")
                 return list(self._conn.execute(statement, params).fetchall())
-            except psycopg.OperationalError as error:
+            except psycopg.errors.UndefinedTable as error:
+                raise StatusUnavailable("the case store has no tables yet: its sink creates them when it starts "
+                                        "(python -m envgrid.connectors.case_store migrate)") from error
+            except psycopg.Error as error:  # connection lost, server down, ...: the next query connects afresh
                 if self._conn is not None:
                     self._conn.close()
                 self._conn = None

@@ -7,5 +7,6 @@
 - `complaint`: the request form -> PetitionComplaint record and its deterministic event id (pure);
 - `services`: the service list and definitions from config/rules/categories.yaml (pure);
 - `keys`: API keys per channel or partner, kept as SHA-256 digests;
-- `formats`: Open311's JSON and XML bodies, and its error arrays.
+- `formats`: Open311's JSON and XML bodies, and its error arrays; `models`: the OpenAPI document's shapes;
+- `metrics`: requests by endpoint and status, produce latency; `gateway`: the wiring `__main__` serves.
 """

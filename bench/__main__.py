@@ -5,6 +5,7 @@ import sys
 from bench import (
     case_desk_bench,
     case_store_bench,
+    open311_bench,
     pipeline_bench,
     router_memory_bench,
     routing_bench,
@@ -29,6 +30,8 @@ def main() -> None:
     sasl_bench.main([])
     print("\n== case store: the sink vs a plain COPY (local broker and PostgreSQL) ==", flush=True)
     case_store_bench.main([])
+    print("\n== Open311 gateway under Locust (local broker, loopback HTTP) ==", flush=True)
+    open311_bench.main([])
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import OFFSET_END, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from envgrid.localcluster.cluster import LocalCluster
@@ -185,14 +185,19 @@ class LagSampler:
     node is down or the coordinator moves, is skipped), with committed offsets and the group's state on demand.
     Committed offsets come from Consumers of the group (envgrid.streams.lag), never from
     AdminClient.list_consumer_group_offsets, which kills the process on a coordinator error
-    (confluent-kafka-python#1982); each thread has its own clients."""
+    (confluent-kafka-python#1982). Log ends are the high watermarks a Consumer reading the topics' ends learns from
+    its fetches (`cached=True`), never a watermark query: librdkafka's query_watermark_offsets aborted the test
+    process while a node was down (librdkafka#5160), and the admin client's ListOffsets was seen not to answer for
+    over a minute after a node was lost. Only the sampling thread touches those clients."""
 
     def __init__(self, cluster, group_id: str, topics: list[str]) -> None:
         self.cluster, self.group_id, self.topics = cluster, group_id, topics
         self.admin = AdminClient(cluster.kafka_config({"log_level": 0}))
         self.samples: list[tuple[float, int]] = []  # (monotonic time, total lag)
         self.why_failed: Counter[str] = Counter()  # error class -> samples not taken
+        self.latest: tuple[float, dict, dict] | None = None  # (monotonic time, lag, committed) of the last sample
         self._reader: Consumer = group_reader(cluster, group_id)
+        self._asked_at = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lag-sampler", daemon=True)
         self._thread.start()
@@ -204,26 +209,36 @@ class LagSampler:
 
     def _run(self) -> None:
         reader = group_reader(self.cluster, self.group_id)
+        ends = Consumer(self.cluster.kafka_config({"group.id": f"{self.group_id}-lag-sampler", "log_level": 0,
+                                                   "enable.auto.commit": False, "fetch.wait.max.ms": 200}))
         try:
+            metadata = ends.list_topics(timeout=30).topics
+            ends.assign([TopicPartition(topic, partition, OFFSET_END) for topic in self.topics
+                         for partition in metadata[topic].partitions])
             while not self._stop.is_set():
                 began = time.monotonic()
+                while time.monotonic() - began < 1.0 and not self._stop.is_set():
+                    ends.consume(10_000, timeout=0.2)  # fetch responses carry each partition's high watermark
                 try:
-                    self.samples.append((began, sum(self._lag(reader)[0].values())))
+                    lag, committed = self._lag(reader, ends)
+                    self.latest = (began, lag, committed)
+                    self.samples.append((began, sum(lag.values())))
                 except Exception as error:  # noqa: BLE001 - a node is down or the group is moving: next second
                     self.why_failed[type(error).__name__] += 1
-                self._stop.wait(max(0.0, 1.0 - (time.monotonic() - began)))
         finally:
+            ends.close()
             reader.close()
 
-    def _lag(self, reader: Consumer) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
+    def _lag(self, reader: Consumer, ends: Consumer) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
         """Every partition's lag and committed offset, or an error: a sample missing a partition would understate
-        the lag. Ends are read by the Consumer, partition by partition: the admin client's ListOffsets was seen
-        not to answer for over a minute after a node was lost."""
+        the lag."""
         committed = committed_offsets(reader, self.topics, timeout=5)
         start, end = {}, {}
         for topic, partition in committed:
-            start[(topic, partition)], end[(topic, partition)] = reader.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=5, cached=False)
+            low, high = ends.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+            if high < 0:
+                raise LookupError(f"no fetch has told the end of {topic}[{partition}] yet")
+            start[(topic, partition)], end[(topic, partition)] = max(low, 0), high
         return compute_lag(committed, end, start), committed
 
     def level(self, last: int = 5) -> int:
@@ -250,26 +265,32 @@ class LagSampler:
         return shown
 
     def committed(self) -> dict[tuple[str, int], int]:
-        """The group's committed offset on each partition of its topics ({} while the coordinator does not answer)."""
+        """The group's committed offset on each partition of its topics ({} while the coordinator does not answer);
+        `moved_on` then judges samples taken after this call only."""
+        self._asked_at = time.monotonic()
         try:
             return committed_offsets(self._reader, self.topics, 5)
         except Exception:  # noqa: BLE001 - the coordinator moves: no answer yet
             return {}
 
+    def _since_asked(self) -> tuple[dict, dict] | None:
+        latest = self.latest
+        return (latest[1], latest[2]) if latest is not None and latest[0] > self._asked_at else None
+
     def moved_on(self, at_fault: dict[tuple[str, int], int]) -> bool:
-        """Whether every partition has either been committed past its offset of `at_fault` or has nothing waiting:
-        no records stuck behind the fault."""
-        try:
-            lag, committed = self._lag(self._reader)
-        except Exception:  # noqa: BLE001 - the coordinator moves: not yet
+        """Whether, in a sample taken since `at_fault` was read, every partition has either been committed past its
+        offset of `at_fault` or has nothing waiting: no records stuck behind the fault."""
+        sample = self._since_asked()
+        if sample is None:
             return False
+        lag, committed = sample
         return all(committed[tp] > at_fault.get(tp, -1) or behind == 0 for tp, behind in lag.items())
 
     def stuck(self, at_fault: dict[tuple[str, int], int]) -> str:
-        try:
-            lag, committed = self._lag(self._reader)
-        except Exception as error:  # noqa: BLE001 - the report of a failure must not hide it
-            return f"positions unknown: {error}"
+        sample = self._since_asked()
+        if sample is None:
+            return f"no lag sample since the fault (failed samples: {dict(self.why_failed)})"
+        lag, committed = sample
         return "stuck since the fault (topic, partition, committed, lag): " + repr(
             [(*tp, committed[tp], behind) for tp, behind in lag.items()
              if behind and committed[tp] <= at_fault.get(tp, -1)])

@@ -3,6 +3,7 @@
 import sys
 
 from bench import (
+    audit_bench,
     case_desk_bench,
     case_store_bench,
     pipeline_bench,
@@ -29,6 +30,8 @@ def main() -> None:
     sasl_bench.main([])
     print("\n== case store: the sink vs a plain COPY (local broker and PostgreSQL) ==", flush=True)
     case_store_bench.main([])
+    print("\n== audit: its read of case.history vs plain confluent-kafka reads (local broker) ==", flush=True)
+    audit_bench.main([])
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ topic grid -> case ids) would cut it to the district's share, and is left for wh
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 
 BATCH = 5_000  # records per consume() call
+POLL_S = 0.2  # how long one consume() call waits
 Decode = Callable[[bytes | None, str], tuple[str, dict[str, Any]]]
 
 
@@ -44,42 +46,49 @@ class Window:
 
 def read(consumer: Consumer, topic: str, window: Window, decode: Decode,
          keys: frozenset[str] | None = None, timeout: float = 10.0) -> Iterator[Read]:
-    """The records of `topic` in `window`, partition by partition in offset order; only those with a key in
-    `keys` when given (compared on the raw bytes, so the others are never decoded)."""
-    ranges = _ranges(consumer, topic, window, timeout)
+    """The records of `topic` in `window`, in offset order within each partition (the partitions read together,
+    interleaved); only those with a key in `keys` when given (compared on the raw bytes, so the others are never
+    decoded). TimeoutError when the broker sends nothing for `timeout` seconds before the window's end."""
+    active = {p: span for p, span in _ranges(consumer, topic, window, timeout).items() if span[0] < span[1]}
+    if not active:
+        return
     wanted = None if keys is None else frozenset(key.encode("utf-8") for key in keys)
-    for partition, (start, end) in sorted(ranges.items()):
-        if start >= end:
+    consumer.assign([TopicPartition(topic, partition, start) for partition, (start, _) in active.items()])
+    idle_since = time.monotonic()
+    while active:
+        batch = consumer.consume(BATCH, POLL_S)  # short: consume() waits for a full batch until its timeout
+        if not batch:
+            for partition in [p for p, (_, end) in active.items() if _position(consumer, topic, p) >= end]:
+                del active[partition]  # the offsets left were transaction markers, which are never delivered
+            if active and time.monotonic() - idle_since > timeout:
+                raise TimeoutError(f"{topic}: nothing read for {timeout} s before the window's end "
+                                   f"(partitions {sorted(active)})")
             continue
-        consumer.assign([TopicPartition(topic, partition, start)])
-        position = start
-        while position < end:
-            batch = consumer.consume(BATCH, timeout)
-            if not batch and _position(consumer, topic, partition) < end:
-                raise TimeoutError(f"{topic}[{partition}]: no records after offset {position} in {timeout} s "
-                                   f"(the window ends at offset {end})")
-            if not batch:
-                break  # the offsets left were transaction markers, which are never delivered
-            for message in batch:
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        position = end  # the partition's end (with enable.partition.eof): nothing more to come
-                        break
-                    raise KafkaException(error)
-                offset = message.offset() or 0  # a record (not an error) always has one
-                position = offset + 1
-                if offset >= end:
-                    break
-                key = message.key()
-                if wanted is not None and key not in wanted:
+        idle_since = time.monotonic()
+        for message in batch:
+            partition = message.partition() or 0
+            error = message.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:  # with enable.partition.eof: nothing more to come
+                    active.pop(partition, None)
                     continue
-                timestamp = message.timestamp()[1]
-                if window.end_ms is not None and timestamp >= window.end_ms:
-                    continue  # a producer's out-of-order timestamp inside the offset range
-                event, value = decode(message.value(), topic)
-                yield Read(topic, partition, offset, timestamp, key.decode("utf-8") if key else None, event, value)
-        consumer.unassign()
+                raise KafkaException(error)
+            span = active.get(partition)
+            offset = message.offset() or 0  # a record (not an error) always has one
+            if span is None or offset >= span[1]:
+                active.pop(partition, None)
+                continue
+            if offset + 1 >= span[1]:
+                del active[partition]
+            key = message.key()
+            if wanted is not None and key not in wanted:
+                continue
+            timestamp = message.timestamp()[1]
+            if window.end_ms is not None and timestamp >= window.end_ms:
+                continue  # a producer's out-of-order timestamp inside the offset range
+            event, value = decode(message.value(), topic)
+            yield Read(topic, partition, offset, timestamp, key.decode("utf-8") if key else None, event, value)
+    consumer.unassign()
 
 
 def _position(consumer: Consumer, topic: str, partition: int) -> int:

@@ -44,11 +44,18 @@ class Window:
     end_ms: int | None = None
 
 
+@dataclass
+class Scanned:
+    """How many records a read went through (decoded or not)."""
+
+    records: int = 0
+
+
 def read(consumer: Consumer, topic: str, window: Window, decode: Decode,
-         keys: frozenset[str] | None = None, timeout: float = 10.0) -> Iterator[Read]:
+         keys: frozenset[str] | None = None, timeout: float = 10.0, scanned: Scanned | None = None) -> Iterator[Read]:
     """The records of `topic` in `window`, in offset order within each partition (the partitions read together,
     interleaved); only those with a key in `keys` when given (compared on the raw bytes, so the others are never
-    decoded). TimeoutError when the broker sends nothing for `timeout` seconds before the window's end."""
+    decoded; `scanned` counts all). TimeoutError when the broker sends nothing for `timeout` seconds before the window's end."""
     active = {p: span for p, span in _ranges(consumer, topic, window, timeout).items() if span[0] < span[1]}
     if not active:
         return
@@ -80,6 +87,8 @@ def read(consumer: Consumer, topic: str, window: Window, decode: Decode,
                 continue
             if offset + 1 >= span[1]:
                 del active[partition]
+            if scanned is not None:
+                scanned.records += 1
             key = message.key()
             if wanted is not None and key not in wanted:
                 continue

@@ -20,6 +20,10 @@ COMPARED = ("grid_chain", "handling_level", "lead_department", "assisting_depart
             "registry_version", "rules_version", "rule_id", "near_boundary", "boundary_candidates",
             "boundary_policy", "synthetic_geometry", "reason")
 
+# a report "routes differently" when one of these differs; the others (versions, rule id, resolution path,
+# boundary facts, reason) are provenance: differing only there, it reaches the same units the same way
+ROUTE = frozenset({"grid_chain", "handling_level", "lead_department", "assisting_departments", "error"})
+
 
 @dataclass(frozen=True)
 class Difference:
@@ -39,6 +43,15 @@ class Redecided:
     decided: int = 0
     missing: list[str] = field(default_factory=list)  # cases whose original report was not found
     differences: list[Difference] = field(default_factory=list)
+
+    @property
+    def rerouted(self) -> list[Difference]:
+        """The differences that change where or how a case is handled (ROUTE), not only its provenance."""
+        return [d for d in self.differences if ROUTE & set(d.fields)]
+
+    def examples(self, count: int) -> list[Difference]:
+        """Up to `count` differences, those that route differently first."""
+        return sorted(self.differences, key=lambda d: not ROUTE & set(d.fields))[:count]
 
     def counts(self) -> Counter[str]:
         """How many differ in each field (a routing that changes lead and level counts in both)."""

@@ -19,7 +19,8 @@ CSV_COLUMNS = ("case_id", "at", "source", "revision", "event", "unit", "reason")
 
 def as_dict(report: Report) -> dict[str, Any]:
     return {
-        "read": {"history_records": report.history_read, "seconds": round(report.history_seconds, 3),
+        "read": {"history_records": report.history_read, "decoded": report.history_decoded,
+                 "seconds": round(report.history_seconds, 3),
                  "records_per_second": round(report.history_rate, 1)},
         "cases": [{
             "case_id": case.case_id, "source_event_id": case.source_event_id, "decision": case.decision,
@@ -31,11 +32,11 @@ def as_dict(report: Report) -> dict[str, Any]:
         } for case in report.cases],
         "redecided": [{
             "versions": r.label, "decided": r.decided, "missing_reports": r.missing,
-            "differ": len(r.differences), "by_field": dict(r.counts()),
+            "differ": len(r.differences), "route_differently": len(r.rerouted), "by_field": dict(r.counts()),
             "examples": [{"case_id": d.case_id, "source_event_id": d.source_event_id, "fields": list(d.fields),
                           "recorded": {f: d.recorded.get(f) for f in d.fields if f != "error"},
                           "redecided": {f: d.redecided.get(f) for f in d.fields} if d.redecided else d.error}
-                         for d in r.differences[:EXAMPLES]],
+                         for d in r.examples(EXAMPLES)],
         } for r in report.redecided],
     }
 
@@ -74,13 +75,15 @@ def print_table(report: Report, console: Console) -> None:
         for found in case.breaks:
             console.print(f"[red]BREAK[/] {found}")
     for result in report.redecided:
-        console.print(f"re-decided under {result.label}: {result.decided} reports, {len(result.differences)} route "
-                      f"differently{', ' + str(len(result.missing)) + ' reports not found' if result.missing else ''}"
+        missing = f", {len(result.missing)} reports not found" if result.missing else ""
+        console.print(f"re-decided under {result.label}: {result.decided} reports, {len(result.rerouted)} route "
+                      f"differently, {len(result.differences) - len(result.rerouted)} differ in provenance only{missing}"
                       + (f" (by field: {dict(result.counts())})" if result.differences else ""))
-        for difference in result.differences[:EXAMPLES]:
+        for difference in result.examples(EXAMPLES):
             fresh = difference.redecided or {}
             changes = "; ".join(f"{f}: {difference.recorded.get(f)!r} -> {fresh.get(f, difference.error)!r}"
                                 for f in difference.fields if f != "reason")
             console.print(f"  case {difference.case_id} (report {difference.source_event_id}): {changes or 'reason'}")
-    console.print(f"{len(report.cases)} case(s), {report.breaks} chain break(s); read {report.history_read} "
-                  f"case.history records in {report.history_seconds:.2f} s ({report.history_rate:,.0f} records/s)")
+    console.print(f"{len(report.cases)} case(s), {report.breaks} chain break(s); read {report.history_read:,} "
+                  f"case.history records in {report.history_seconds:.2f} s ({report.history_rate:,.0f} records/s), "
+                  f"{report.history_decoded:,} of them decoded")

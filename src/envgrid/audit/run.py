@@ -10,7 +10,7 @@ from typing import Any
 
 from confluent_kafka import Consumer
 
-from envgrid.audit.reader import Decode, Read, Window, read
+from envgrid.audit.reader import Decode, Read, Scanned, Window, read
 from envgrid.audit.redecide import Redecided, latest, redecide
 from envgrid.audit.timeline import CaseAudit, Published, build
 from envgrid.connectors.wire import UndecodableRecord
@@ -58,11 +58,12 @@ class Report:
     cases: list[CaseAudit] = field(default_factory=list)
     redecided: list[Redecided] = field(default_factory=list)
     history_read: int = 0  # case.history records read (every record of the window, selected or not)
+    history_decoded: int = 0  # of them decoded (with --case, only that key's)
     history_seconds: float = 0.0
 
     @property
     def history_rate(self) -> float:
-        """case.history records read and decoded per second."""
+        """case.history records read per second (those of another key are read, not decoded)."""
         return self.history_read / self.history_seconds if self.history_seconds else 0.0
 
     @property
@@ -79,10 +80,12 @@ def audit(consumer: Consumer, decode: Decode, topics: Topics, selection: Selecti
     started = time.perf_counter()
     keys = frozenset({selection.case_id}) if selection.case_id else None
     by_case: dict[str, list[Read]] = {}
-    for record in read(consumer, topics.history, selection.window, decode, keys):
-        report.history_read += 1
+    scanned = Scanned()
+    for record in read(consumer, topics.history, selection.window, decode, keys, scanned=scanned):
+        report.history_decoded += 1
         by_case.setdefault(record.value["case_id"], []).append(record)
     report.history_seconds = time.perf_counter() - started
+    report.history_read = scanned.records
     chosen = {case_id: entries for case_id, entries in by_case.items()
               if selection.matches(case_id, (r.value for r in entries))}
     wanted = frozenset(chosen)

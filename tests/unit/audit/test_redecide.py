@@ -3,7 +3,7 @@ decision comes back exactly; under another registry version the differences are 
 
 from __future__ import annotations
 
-from envgrid.audit.redecide import latest, redecide
+from envgrid.audit.redecide import ROUTE, latest, redecide
 from envgrid.audit.timeline import build
 from envgrid.domain.routing.context import load_routing_context
 from tests.unit.audit.traffic import history, run
@@ -40,6 +40,16 @@ def test_another_registry_version_reports_what_would_route_differently() -> None
     example = result.differences[0]
     assert example.recorded["registry_version"] == "wenzhou-2019"
     assert example.redecided is not None and example.redecided["registry_version"] == "wenzhou-2016"
+
+
+def test_what_routes_differently_is_told_apart_from_provenance_and_shown_first() -> None:
+    openings, intake = _inputs()
+    _, context = latest(load_routing_context(), registry_version="wenzhou-2016")
+    result = redecide("2016", context, openings, intake)
+    assert all(ROUTE & set(d.fields) for d in result.rerouted)
+    assert len(result.rerouted) < len(result.differences)  # most reports route alike, only the registry label differs
+    shown = result.examples(len(result.differences))
+    assert shown[: len(result.rerouted)] == result.rerouted
 
 
 def test_a_report_not_found_is_counted_missing() -> None:

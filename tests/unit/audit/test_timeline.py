@@ -67,7 +67,7 @@ def test_json_and_csv_say_what_the_table_says() -> None:
     report = Report(cases=[build(case_id, history()[case_id], feedback()[case_id], sla()[case_id]),
                            build("other", altered)], history_read=10, history_seconds=0.5)
     document = json.loads(as_json(report))
-    assert document["read"] == {"history_records": 10, "seconds": 0.5, "records_per_second": 20.0}
+    assert document["read"] == {"history_records": 10, "decoded": 0, "seconds": 0.5, "records_per_second": 20.0}
     assert document["cases"][0]["chain"]["intact"] and not document["cases"][1]["chain"]["intact"]
     assert document["cases"][1]["chain"]["breaks"][0]["revision"] == altered[2].value["revision"]
     assert len(document["cases"][0]["timeline"]) == len(report.cases[0].rows)

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -59,6 +59,14 @@ def test_the_audit_replays_the_history_and_names_each_break_of_a_tampered_copy(c
         assert case["decision"] is not None and case["decision"]["rule_id"] and case["source_event_id"]
     with_feedback = [c for c in report["cases"] if any(r["source"] == "feedback" for r in c["timeline"])]
     assert with_feedback and any(r["source"] == "sla" for c in report["cases"] for r in c["timeline"])
+
+    grid = history[next(iter(history))][0]["case"]["grid_chain"][-2]  # a level-2 grid with cases
+    expected = {c for c, values in history.items() if any(grid in (v["case"] or {}).get("grid_chain", ()) for v in values)}
+    since = (datetime.now(UTC) - timedelta(hours=6)).isoformat()
+    windowed, code = _audit(cluster, prefix, "--grid", grid, "--since", since, "--json")
+    assert code == 0 and {c["case_id"] for c in json.loads(windowed)["cases"]} == expected, windowed[-2000:]
+    before, code = _audit(cluster, prefix, "--until", "2001-01-01T00:00:00+08:00", "--json")
+    assert code == 0 and json.loads(before)["read"]["history_records"] == 0  # offsets_for_times: nothing that early
 
     one = max(history, key=lambda c: len(history[c]))
     table, code = _audit(cluster, prefix, "--case", one, "--redecide", "--width", "200")

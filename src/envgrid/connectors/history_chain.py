@@ -108,7 +108,10 @@ def verify(case_id: str, entries: Iterable[ReadEntry], from_start: bool = True) 
             elif revision > previous_revision + 1:
                 breaks.append(Break(*where, f"revision_gap: revisions {previous_revision + 1}..{revision - 1} "
                                             f"are missing"))
-        chained = chained or link_ is not None
+        # a case opened by a release that writes the chain (its opening entry carries the decision) is chained from
+        # its first entry: links stripped from its later entries are a break, not history from before the chain
+        chained = chained or link_ is not None or (entry.get("kind") == "created" and "decision" in (entry.get("details")
+                                                                                                     or {}))
         previous_hash, previous_id = own, entry["event_id"]
         previous_revision = revision if revision is not None else previous_revision
     return breaks, redelivered

@@ -118,6 +118,7 @@ def test_history_before_the_chain_verifies_and_the_chain_starts_at_the_first_lin
     last hash, so the case's next entry carries none either, and the chain starts there."""
     case_id, values = _longest()
     old = [dict(v, previous_hash=None) for v in values[:3]]
+    old[0]["details"] = {k: v for k, v in old[0]["details"].items() if k != "decision"}  # as an earlier release wrote
     restarted = [dict(values[3], previous_hash=None), *values[4:]]
     restarted[1:] = [dict(v) for v in restarted[1:]]
     restarted[1]["previous_hash"] = entry_hash(restarted[0])
@@ -139,6 +140,13 @@ def test_a_case_file_of_an_earlier_release_has_no_last_hash_and_keeps_it_once_se
     assert decode_state(earlier.encode("utf-8")).history_hash is None
     assert decode_state(encode_state(file)).history_hash == file.history_hash
     assert replace(file, history_hash=None).history_hash is None
+
+
+def test_links_stripped_from_a_case_opened_with_the_chain_are_breaks() -> None:
+    case_id, values = _longest()
+    stripped = [values[0], *(dict(v, previous_hash=None) for v in values[1:])]
+    breaks, _ = verify(case_id, _entries(stripped))
+    assert breaks and breaks[0].event_id == values[1]["event_id"] and breaks[0].problem.startswith("unlinked")
 
 
 @pytest.mark.parametrize("field", ["event_id", "occurred_at", "revision", "details", "case", "previous_hash"])

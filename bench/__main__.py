@@ -3,6 +3,7 @@
 import sys
 
 from bench import (
+    audit_bench,
     case_desk_bench,
     case_store_bench,
     open311_bench,
@@ -32,6 +33,8 @@ def main() -> None:
     case_store_bench.main([])
     print("\n== Open311 gateway under Locust (local broker, loopback HTTP) ==", flush=True)
     open311_bench.main([])
+    print("\n== audit: its read of case.history vs plain confluent-kafka reads (local broker) ==", flush=True)
+    audit_bench.main([])
 
 
 if __name__ == "__main__":

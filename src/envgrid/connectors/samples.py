@@ -155,6 +155,7 @@ def sample_events() -> dict[str, dict[str, Any]]:
                     "calendar": "cn_official",
                 }],
             },
+            "previous_hash": "sha256:5d41402abc4b2a76b9719d911017c592ae2c7e8d5f2d4d0f3b0b2e1a3c4d5e6f",
         },
         "CaseFeedback": {
             "event_id": "fb:CASE-b3f1c2de5a7e:accepted:complainant",

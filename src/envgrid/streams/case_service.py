@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, assert_never
 
-from envgrid.connectors import records
+from envgrid.connectors import history_chain, records
 from envgrid.domain.case_ids import is_case_id
 from envgrid.domain.cases import lifecycle
 from envgrid.domain.cases.effects import (
@@ -28,6 +28,7 @@ from envgrid.domain.cases.effects import (
     GridTakeover,
     Handover,
     LifecycleEvent,
+    LifecycleKind,
     Outcome,
     Rejection,
     RejectionCode,
@@ -76,6 +77,9 @@ class CaseFile:
     dossier: dict[str, Any]
     sent: dict[str, list[Any]] = field(default_factory=dict)  # cause event id -> outputs and dead letters
     partition: int | None = None  # where the case lives (the calendar desk re-times a partition's cases)
+    # the hash of the case's latest history entry, the next one's previous_hash (`connectors.history_chain`);
+    # None in a case file of a release before the chain: the case's chain starts at its next entry
+    history_hash: str | None = None
 
     def remember(self, cause: str, outputs: list[Any]) -> None:
         self.sent[cause] = list(outputs)
@@ -313,7 +317,7 @@ class CaseService:
         for effect in outcome.effects:
             match effect:
                 case LifecycleEvent():
-                    output = self.out.history(effect, cause)
+                    output = self.out.history(effect, cause, file.dossier if effect.event is LifecycleKind.CREATED else None)
                     entries.append(output.value)
                     handled.outputs.append(output)
                 case Feedback():
@@ -325,21 +329,22 @@ class CaseService:
                     change = self.tracker.on_command(state.timers.get(key), effect)
                     self._store_timer(key, change, state, partition)
                     if change.signals:
-                        self._snapshot(entries, outcome.case, state)
+                        self._snapshot(entries, file, outcome.case, state)
                     self._signals(change.signals, file, cause, state, partition, handled)
                 case RerouteRequest():
-                    self._snapshot(entries, outcome.case, state)  # before the re-route's own revision
+                    self._snapshot(entries, file, outcome.case, state)  # before the re-route's own revision
                     self._follow(file, lifecycle.reroute(file.case, effect, self.known, effect.at, cause), cause,
                                  state, partition, handled)
                 case GridTakeover():
                     pass  # the take-over's dispatches and releases are the step's Handover effects
                 case _:
                     assert_never(effect)
-        self._snapshot(entries, outcome.case, state)
+        self._snapshot(entries, file, outcome.case, state)
 
-    def _snapshot(self, entries: list[dict[str, Any]], case: Case, state: CaseState) -> None:
+    def _snapshot(self, entries: list[dict[str, Any]], file: CaseFile, case: Case, state: CaseState) -> None:
         """Give each history entry of a revision the case as it stands then, with its clocks' deadlines: a reader
-        of case.history alone (the case store) keeps every case's current view from it."""
+        of case.history alone (the case store) keeps every case's current view from it. Then, the entries being
+        final, link each to the case's previous one (the hash chain, in the order they are sent)."""
         if not entries:
             return
         clocks = []
@@ -349,6 +354,7 @@ class CaseService:
                 clocks.append((timer, projected_deadline(timer, self.tracker.worktime)))
         for value in entries:
             value["case"] = records.case_snapshot(case, clocks)
+            file.history_hash = history_chain.link(value, file.history_hash)
         entries.clear()
 
     def _follow(self, file: CaseFile, outcome: Outcome | Rejection, cause: str, state: CaseState, partition: int,

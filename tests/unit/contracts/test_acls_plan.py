@@ -44,6 +44,15 @@ def test_the_auditor_and_ops_write_nothing_a_unit_owns_and_ops_reads_no_case():
     assert not [a for a in PLAN if a.principal == "User:ops" and a.operation == "WRITE" and "notices." in a.name]
 
 
+def test_the_auditor_reads_everything_the_audit_reads():
+    """`python -m envgrid.audit`: case.history, case.feedback, case.sla and the intake topics (re-deciding)."""
+    reads = {a.name for a in PLAN if a.principal == "User:auditor" and a.operation == "READ" and a.resource == "TOPIC"}
+    needed = {CATALOGUE.topic(name) for name in ("case.history", "case.feedback", "case.sla",
+                                                   "intake.petition-complaints", "intake.patrol-reports")}
+    assert needed <= reads
+    assert ("READ", "GROUP", "auditor") in _of("auditor")
+
+
 def test_only_the_pipeline_may_do_everything():
     assert {a.principal for a in PLAN if a.operation == "ALL"} == {"User:pipeline"}
     assert Acl("User:pipeline", "TOPIC", "LITERAL", "*", "ALL") in PLAN

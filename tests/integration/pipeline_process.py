@@ -124,6 +124,25 @@ class WorkerProcess:
                 self.kill()
 
 
+def wait_until_drained(worker: WorkerProcess, cluster, app_id: str, catalogue, topics: list[str],
+                       timeout: float = 300) -> None:
+    """Until the pipeline's groups (the router's and the case desk's) have committed everything of `topics`,
+    three checks in a row."""
+    from envgrid.streams.watermark import progress_of
+
+    progress = progress_of(cluster, app_id, catalogue, topics, lambda value, topic: ("", {}))
+    streak = [0]
+
+    def drained() -> bool:
+        streak[0] = streak[0] + 1 if progress.caught_up() else 0
+        return streak[0] >= 3
+
+    try:
+        worker.wait_for(drained, timeout, "the worker to drain its inputs", lambda: repr(progress.behind()))
+    finally:
+        progress.close()
+
+
 def grant_units(prefix: str) -> None:
     """Every principal's ACLs on the topics of `prefix` (departments and grids read and answer their own), set as
     the local cluster's super user. Nothing on a cluster that is not the local secured one: its ACLs are set apart."""

@@ -20,8 +20,14 @@ from envgrid.simulator.generator import generate
 from envgrid.simulator.model import GeneratorConfig
 from envgrid.simulator.publish import intake_topics, make_producer, publish
 from envgrid.streams.held_notices import HELD_NOTICE_WAIT
-from envgrid.streams.watermark import progress_of
-from tests.integration.pipeline_process import WorkerProcess, grant_units, prepare, read_all, send_ticks
+from tests.integration.pipeline_process import (
+    WorkerProcess,
+    grant_units,
+    prepare,
+    read_all,
+    send_ticks,
+    wait_until_drained,
+)
 
 EVENTS = 200
 CONFIG = GeneratorConfig(kind_shares={"PetitionComplaint": 0.6, "PatrolReport": 0.2, "DepartmentNotice": 0.2},
@@ -155,22 +161,9 @@ def _settle(worker, cluster, catalogue, producer, codec, prefix, events) -> None
     inputs = [complaints, *sorted({intake_topics(catalogue).topic_of(e) for e in events} - {complaints}),
               catalogue.topic("internal.located"), catalogue.topic("internal.case-commands")]
     worker.wait_for(lambda: worker.consumed(complaints) > 0, 300, "the worker to consume")
-    _drained(worker, cluster, prefix, catalogue, inputs)
+    wait_until_drained(worker, cluster, prefix, catalogue, inputs)
     last = max(e.value["received_at"] for e in events if e.value)
     for days in (1, 5, 40):
         send_ticks(producer, codec, catalogue, last + HELD_NOTICE_WAIT + timedelta(days=days))
-    _drained(worker, cluster, prefix, catalogue, [*inputs, catalogue.topic("internal.sla-ticks")])
+    wait_until_drained(worker, cluster, prefix, catalogue, [*inputs, catalogue.topic("internal.sla-ticks")])
 
-
-def _drained(worker, cluster, app_id, catalogue, topics) -> None:
-    progress = progress_of(cluster, app_id, catalogue, topics, lambda value, topic: ("", {}))
-    streak = [0]
-
-    def drained() -> bool:
-        streak[0] = streak[0] + 1 if progress.caught_up() else 0
-        return streak[0] >= 3
-
-    try:
-        worker.wait_for(drained, 300, "the worker to drain its inputs", lambda: repr(progress.behind()))
-    finally:
-        progress.close()

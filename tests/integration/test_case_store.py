@@ -15,7 +15,7 @@ from envgrid.simulator.generator import generate
 from envgrid.simulator.model import GeneratorConfig
 from envgrid.simulator.publish import intake_topics, make_producer, publish
 from envgrid.streams.held_notices import HELD_NOTICE_WAIT
-from envgrid.streams.watermark import InputProgress, progress_of
+from envgrid.streams.watermark import InputProgress
 from tests.integration.case_store_process import (
     SinkProcess,
     case_store_admin_dsn,
@@ -26,7 +26,14 @@ from tests.integration.case_store_process import (
     sink_cluster,
     wait_until,
 )
-from tests.integration.pipeline_process import WorkerProcess, grant_units, prepare, read_all, send_ticks
+from tests.integration.pipeline_process import (
+    WorkerProcess,
+    grant_units,
+    prepare,
+    read_all,
+    send_ticks,
+    wait_until_drained,
+)
 
 EVENTS = 300
 CONFIG = GeneratorConfig(kind_shares={"PetitionComplaint": 0.6, "PatrolReport": 0.2, "DepartmentNotice": 0.2},
@@ -93,26 +100,12 @@ def _settle(worker, cluster, catalogue, producer, codec, prefix, events) -> None
               catalogue.topic("internal.located"), catalogue.topic("internal.case-commands")]
     ticks = [catalogue.topic("internal.sla-ticks")]
     worker.wait_for(lambda: worker.consumed(complaints) > 0, 300, "the worker to consume")
-    _drained(worker, cluster, prefix, catalogue, inputs)
+    wait_until_drained(worker, cluster, prefix, catalogue, inputs)
     last = max(e.value["received_at"] for e in events if e.value)
     for days in (1, 5, 40):
         send_ticks(producer, codec, catalogue, last + HELD_NOTICE_WAIT + timedelta(days=days))
-    _drained(worker, cluster, prefix, catalogue, inputs + ticks)
+    wait_until_drained(worker, cluster, prefix, catalogue, inputs + ticks)
 
-
-def _drained(worker, cluster, app_id, catalogue, topics) -> None:
-    """Until the pipeline's groups (the router's and the case desk's) have committed everything of `topics`."""
-    progress = progress_of(cluster, app_id, catalogue, topics, lambda value, topic: ("", {}))
-    streak = [0]
-
-    def drained() -> bool:
-        streak[0] = streak[0] + 1 if progress.caught_up() else 0
-        return streak[0] >= 3
-
-    try:
-        worker.wait_for(drained, 300, "the worker to drain its inputs", lambda: repr(progress.behind()))
-    finally:
-        progress.close()
 
 
 def _caught_up(cluster, group, topics, sink) -> None:

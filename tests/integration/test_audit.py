@@ -101,12 +101,14 @@ def test_the_audit_replays_the_history_and_names_each_break_of_a_tampered_copy(c
 
 
 def _audit(cluster, prefix: str, *args: str) -> tuple[str, int]:
-    """`python -m envgrid.audit` as the auditor (on the local secured cluster; else as the session's principal)."""
+    """`python -m envgrid.audit` as the auditor (on the local secured cluster; else as the session's principal): its
+    standard output, which is what a user pipes into another tool (JSON, CSV, the table), and its exit code."""
     env = _auditor(cluster).child_env(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")])
     done = subprocess.run([sys.executable, "-m", "envgrid.audit", "--topic-prefix", prefix, *args], env=env,
                           capture_output=True, text=True, timeout=300, check=False)
-    return done.stdout + done.stderr, done.returncode
+    sys.stderr.write(done.stderr)  # librdkafka's own log lines (a closing client's SASL notes): shown on failure
+    return done.stdout, done.returncode
 
 
 def _auditor(cluster):

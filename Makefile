@@ -2,7 +2,7 @@
 # Both set up everything they need first (scripts/setup.sh is idempotent).
 PY := .venv/bin/python
 
-.PHONY: setup demo test test-unit bench cluster-up cluster-down cluster-status
+.PHONY: setup demo test test-faults test-unit bench cluster-up cluster-down cluster-status
 
 setup:
 	@bash scripts/setup.sh
@@ -11,7 +11,11 @@ demo: setup
 	@$(PY) -m envgrid.demo $(ARGS)
 
 test: setup
-	@$(PY) -m pytest -q $(ARGS)
+	@$(PY) -m pytest -q -m "not node_faults" $(ARGS)
+
+# The 3-node fault test (tests/integration/test_three_brokers.py): apart, see pyproject's markers.
+test-faults: setup
+	@$(PY) -m pytest -q -m node_faults $(ARGS)
 
 test-unit: setup
 	@$(PY) -m pytest -q -m "not integration" $(ARGS)

@@ -53,7 +53,7 @@ from tests.integration.pipeline_process import WorkerProcess, prepare
 EVENTS = int(os.environ.get("ENVGRID_THREE_BROKER_EVENTS", "2400"))
 RATE = 40.0  # events/s: the traffic lasts EVENTS / RATE seconds, the faults happen while it flows
 WORKERS = 3
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.integration, pytest.mark.node_faults, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")

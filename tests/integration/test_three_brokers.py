@@ -27,13 +27,11 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 from confluent_kafka import OFFSET_END, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from envgrid.localcluster.cluster import LocalCluster
 from envgrid.localcluster.quorum import MIN_INSYNC, REPLICATION, TOPIC_PROFILE
 from envgrid.simulator.generator import generate
 from envgrid.simulator.publish import intake_topics, make_producer, publish
@@ -55,17 +53,6 @@ RATE = 40.0  # events/s: the traffic lasts EVENTS / RATE seconds, the faults hap
 WORKERS = 3
 pytestmark = [pytest.mark.integration, pytest.mark.node_faults, pytest.mark.timeout(900)]
 
-
-@pytest.fixture(scope="module")
-def three_nodes(tmp_path_factory) -> Iterator[LocalCluster]:
-    """A 3-node cluster of this test alone, in its own var dir; stopped at the end, failed or not."""
-    local = LocalCluster(var_dir=tmp_path_factory.mktemp("three-var"), nodes=3, broker_timeout=240,
-                         registry_timeout=240)
-    try:
-        local.up(owner="session")
-        yield local
-    finally:
-        local.down()
 
 
 def test_a_killed_broker_and_worker_lose_nothing_and_the_group_recovers(three_nodes, unique_name, tmp_path, capsys):

@@ -50,7 +50,7 @@ from envgrid.localcluster.addresses import (
     ClusterAddresses,
 )
 
-__all__ = ["CASE_STORE_DSN_ENV", "ClientSecurity", "ClusterAddresses", "ClusterSettingsError", "case_store_settings",
+__all__ = ["CASE_STORE_DSN_ENV", "ClientSecurity", "ClusterAddresses", "ClusterSettingsError", "case_store_settings", "dsn_for_logs",
            "client_security", "cluster_settings", "ensure_case_store", "ensure_cluster", "read_client_properties",
            "running_case_store", "running_cluster"]
 
@@ -169,6 +169,12 @@ def case_store_settings(env: Mapping[str, str] | None = None) -> str | None:
             f"{BOOTSTRAP_ENV} names an external cluster but {CASE_STORE_DSN_ENV} is not set: set it to the case "
             f"store's PostgreSQL (a libpq DSN or postgresql:// URI).")
     return None
+
+
+def dsn_for_logs(dsn: str) -> str:
+    """The DSN without a password it may hold (for logs and screens)."""
+    return re.sub(r"(password=)\S+|(://[^:/@]+:)[^@]+@", lambda m: (m.group(1) or m.group(2)) + "***" +
+                  ("" if m.group(1) else "@"), dsn)
 
 
 def running_case_store(env: Mapping[str, str] | None = None) -> str:

@@ -25,6 +25,7 @@ from envgrid.connectors.settings import ClusterSettingsError, cluster_settings, 
 from envgrid.domain.privacy import Pseudonymiser
 from envgrid.streams import metrics
 from envgrid.streams.app import Runtime, WorkerConfig, build_runtime, declare_changelog_topics
+from envgrid.streams.clock import add_clock_arguments
 from envgrid.streams.router_loop import RouterLoop, run_in_thread
 
 LOG_LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
@@ -160,12 +161,7 @@ def build_parser(extra_processors: tuple[str, ...] = (), prog: str = "python -m 
     parser.add_argument("--datadir", default=str(paths.var_dir() / "faust"), help="table state directory")
     parser.add_argument("--processors", default="router,cases,ticker",
                         help=f"comma-separated, from {', '.join((*PROCESSORS, *extra_processors))}")
-    parser.add_argument("--clock", default="wall", choices=["wall", "accelerated", "manual"],
-                        help="SLA clock: wall, accelerated (demo) or manual (ticks sent by tests/replays)")
-    parser.add_argument("--speedup", type=float, default=1.0, help="accelerated clock: simulated s per real s")
-    parser.add_argument("--clock-start", default=None, help="accelerated clock: ISO start instant")
-    parser.add_argument("--clock-origin", type=float, default=None,
-                        help="accelerated clock: wall epoch seconds at which it shows --clock-start")
+    add_clock_arguments(parser)
     parser.add_argument("--tick-interval", type=float, default=2.0, help="seconds between SLA ticks")
     parser.add_argument("--clock-until", default=None,
                         help="ISO instant the SLA clock stops at (a demo's or replay's end); the department "

@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Any
 
-from envgrid.connectors.settings import ClusterSettingsError, running_case_store, running_cluster
+from envgrid.connectors.settings import ClusterSettingsError, dsn_for_logs, running_case_store, running_cluster
 
 DEFAULT_GROUP = "case-store"  # the case-store principal's groups start with it (config/principals.yaml)
 
@@ -86,7 +86,7 @@ def _run(args: argparse.Namespace, dsn: str) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     log = logging.getLogger("envgrid.case_store")
-    log.warning("case store: reading %s into %s", ", ".join(topics.all), _safe(dsn))
+    log.warning("case store: reading %s into %s", ", ".join(topics.all), dsn_for_logs(dsn))
     started, reported = time.monotonic(), [0.0]
 
     def report(p: Progress) -> None:
@@ -126,14 +126,6 @@ def _print_lag(args: argparse.Namespace) -> None:
     finally:
         consumer.close()
     print(f"  group {group}: {behind} records behind on {len(partitions)} partitions")
-
-
-def _safe(dsn: str) -> str:
-    """The DSN without a password it may hold (for logs)."""
-    import re
-
-    return re.sub(r"(password=)\S+|(://[^:/@]+:)[^@]+@", lambda m: (m.group(1) or m.group(2)) + "***" +
-                  ("" if m.group(1) else "@"), dsn)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -19,6 +19,7 @@ import sys
 from envgrid.connectors.settings import ClusterSettingsError, running_case_store, running_cluster
 from envgrid.domain.config_errors import ConfigError
 from envgrid.localcluster.addresses import ClusterAddresses
+from envgrid.streams.clock import add_clock_arguments, clock_for
 
 from .keys import KEYS_FILE_ENV, digest_of, load_keys, new_key
 
@@ -42,8 +43,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from .gateway import build
 
-    gateway = build(cluster, keys, dsn, topic_prefix=args.topic_prefix, produce_timeout_s=args.produce_timeout)
-    logging.info("open311: %d API keys; complaints to %s", len(keys), gateway.topic)
+    clock = clock_for(args.clock, args.speedup, args.clock_start, args.clock_origin)
+    assert clock is not None  # the parser offers no manual clock
+    gateway = build(cluster, keys, dsn, topic_prefix=args.topic_prefix, produce_timeout_s=args.produce_timeout,
+                    clock=clock.now)
+    logging.info("open311: %d API keys; complaints to %s; %s clock", len(keys), gateway.topic, clock.name)
     try:
         uvicorn.run(gateway.app, host=args.host, port=args.port, log_level=args.loglevel.lower())
     finally:
@@ -75,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--produce-timeout", type=float, default=10.0,
                        help="seconds to wait for the broker's acknowledgement before answering 503")
     serve.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
+    add_clock_arguments(serve, ("wall", "accelerated"), purpose="the clock that stamps received_at")
     key = commands.add_parser("new-key", help="make an API key and its keys file entry")
     key.add_argument("name", help="the partner or channel the key is for, e.g. wenzhou-web")
     key.add_argument("--channel", default="WEB", help="the complaints' Channel (schemas/types/Channel.avsc)")

@@ -1,13 +1,15 @@
-"""`envgrid-demo --prometheus` on the real broker: a real Prometheus scrapes the demo's worker, and the console
-dashboard, loaded in headless Chromium, draws every graph with data.
+"""`envgrid-demo --prometheus` on the real broker: a real Prometheus scrapes the demo's worker and its evaluation
+watch (`python -m envgrid.evaluation watch`, the 评价 gauges), and the console dashboard, loaded in headless
+Chromium, draws every graph with data.
 
 The demo runs as `make demo ARGS=--prometheus` would (its worker on a free metrics port, the department
 simulator, the accelerated clock, generated traffic with broken input), on a Tuesday morning of simulated
 time so that SLA clocks run at once. While it runs, the test asks Prometheus' HTTP API for every expression
-of the dashboard and wants data, checks that the worker exports every series the dashboard names, takes a
+of the dashboard and wants data, checks that the worker (or, for envgrid_evaluation_*, the evaluation watch)
+exports every series the dashboard names, takes a
 screenshot (printed: var/screenshots/dashboard.png) and reads the rendered page: every panel has its graph,
 none says "No timeseries returned" or "Error loading data". Then it stops the demo with Ctrl-C (SIGINT), which
-must stop Prometheus too. Chromium is Debian's package `chromium` (scripts/setup.sh installs it).
+must stop Prometheus and the evaluation watch too. Chromium is Debian's package `chromium` (scripts/setup.sh installs it).
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ def test_the_demo_serves_a_live_dashboard_with_data(cluster, unique_name, tmp_pa
 
     def explain() -> str:
         return "\n".join(f"--- {path.name} (end) ---\n" + _tail(path)
-                         for path in (output, var / "log" / "demo-worker.log", var / "log" / "prometheus.log"))
+                         for path in (output, var / "log" / "demo-worker.log", var / "log" / "prometheus.log",
+                                      var / "log" / "demo-evaluation.log"))
 
     try:
         started = time.time()
@@ -86,14 +89,20 @@ def test_the_demo_serves_a_live_dashboard_with_data(cluster, unique_name, tmp_pa
               lambda: f"still without data: {sorted(pending)}\n{explain()}")
 
         config = yaml.safe_load((var / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
-        (target,) = prometheus.api("/api/v1/targets")["activeTargets"]
+        targets = {t["labels"]["job"]: t for t in prometheus.api("/api/v1/targets")["activeTargets"]}
+        assert set(targets) == {"envgrid", "envgrid-evaluation"}, sorted(targets)
         assert config["global"]["scrape_interval"] == "2s"
-        assert config["scrape_configs"][0]["static_configs"][0]["targets"] == [target["labels"]["instance"]]
-        assert target["labels"]["instance"] == f"127.0.0.1:{(var / 'demo-worker.port').read_text()}"  # --metrics-port 0
+        jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+        for job, target in targets.items():
+            assert jobs[job]["static_configs"][0]["targets"] == [target["labels"]["instance"]]
+            assert target["health"] == "up", f"{job}: {target.get('lastError')}"
+        worker = targets["envgrid"]
+        assert worker["labels"]["instance"] == f"127.0.0.1:{(var / 'demo-worker.port').read_text()}"  # --metrics-port 0
 
-        scraped = _worker_series(target["scrapeUrl"])
+        # every series a panel names is served: by the worker, or (envgrid_evaluation_*) by the evaluation watch
+        scraped = _worker_series(worker["scrapeUrl"]) | _worker_series(targets["envgrid-evaluation"]["scrapeUrl"])
         for expr in (expr for panel in panels for expr in panel["expr"]):
-            assert series_in(expr) <= scraped, f"{sorted(series_in(expr) - scraped)} not exported by the worker: {expr}"
+            assert series_in(expr) <= scraped, f"{sorted(series_in(expr) - scraped)} not served: {expr}"
 
         screenshot = paths.var_dir() / "screenshots" / "dashboard.png"
         screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -116,6 +125,7 @@ def test_the_demo_serves_a_live_dashboard_with_data(cluster, unique_name, tmp_pa
         stopped = _interrupt(demo, markers=(str(var),))
     assert stopped == 130, f"the demo did not stop cleanly on Ctrl-C (exit {stopped})\n{explain()}"
     assert not port_open(port), "Prometheus still listens after the demo stopped"
+    assert not _pids_with((f"--topic-prefix {prefix}",)), "the worker or the evaluation watch still runs after the demo"
     assert "See you next time" in _tail(var / "log" / "prometheus.log"), "Prometheus did not shut down"
     assert (var / "prometheus" / "data" / "wal").is_dir(), "Prometheus' storage is not under the run's var dir"
 

@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         addresses = external
     worker = None
     services: IntakeServices | None = None
+    evaluation: subprocess.Popen[bytes] | None = None
     try:
         who = f" as {addresses.security.username} ({addresses.security.protocol}/{addresses.security.mechanism})" \
             if addresses.security.sasl else " (no authentication)"
@@ -106,9 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"  worker   pid {worker.pid}, log {log_dir() / 'demo-worker.log'}\n  metrics  {metrics_url}\n"
                       f"  clock    accelerated ×{speedup:,.0f} (1 real second = {speedup / 3600:.1f} simulated hours)")
         if prometheus is not None:
-            prometheus.start([f"127.0.0.1:{metrics_port}"])
+            evaluation, evaluation_port = _start_evaluation_watch(addresses, args)
+            prometheus.start([f"127.0.0.1:{metrics_port}"], evaluation_targets=[f"127.0.0.1:{evaluation_port}"])
             console.print(f"  prometheus {prometheus.url}, storage {prometheus.run_dir / 'data'}, log {prometheus.log}\n"
-                          f"  dashboard  {prometheus.console_url}")
+                          f"  dashboard  {prometheus.console_url}\n"
+                          f"  evaluation http://127.0.0.1:{evaluation_port}/metrics (python -m envgrid.evaluation watch, "
+                          f"as the auditor), log {log_dir() / 'demo-evaluation.log'}")
         if args.api_share > 0:
             services = _start_services(addresses, local, args, clock, console)
         view = FlowView(catalogue, metrics_url, args.count)
@@ -130,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if prometheus is not None:
             prometheus.stop()
+        if evaluation is not None:
+            from envgrid.localcluster.proc import stop
+
+            stop(evaluation.pid, "envgrid.evaluation", timeout=20.0, popen=evaluation)
         if services is not None:
             services.stop()
         if worker is not None:
@@ -215,6 +223,22 @@ def _api_summary(submitter: ApiSubmitter, console: Console, timeout: float = 120
         console.print(f"  e.g. GET {submitter.services.url}/open311/v2/requests/{example['service_request_id']}.json → "
                       f"{example['status']}: {example['status_notes']} (requested {example['requested_datetime']}, "
                       f"expected {example['expected_datetime']})", soft_wrap=True)
+
+
+def _start_evaluation_watch(addresses: ClusterAddresses, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], int]:
+    """`python -m envgrid.evaluation watch` on a free port, as the auditor: the evaluation indicators (评价) of the
+    demo's cases as gauges for Prometheus, folded from case.history and case.sla as they are written."""
+    from envgrid.localcluster.proc import free_port
+
+    port = free_port()
+    command = [sys.executable, "-m", "envgrid.evaluation", "watch", "--metrics-port", str(port), "--every", "5",
+               "--topic-prefix", args.prefix]
+    if args.department_credentials:  # an external cluster: the auditor's credentials file is with the departments'
+        command += ["--config", str(Path(args.department_credentials) / "auditor.properties")]
+    log = open(log_dir() / "demo-evaluation.log", "w")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=addresses.child_env(os.environ),
+                               start_new_session=True)
+    return process, port
 
 
 def _start_worker(addresses: ClusterAddresses, args: argparse.Namespace,
@@ -350,7 +374,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--app-id", default=None, help="worker group id (default: the prefix)")
     parser.add_argument("--metrics-port", type=int, default=9464, help="worker metrics port (default 9464; 0 = any free)")
     parser.add_argument("--prometheus", action="store_true",
-                        help="also run Prometheus (Debian's package) on 127.0.0.1, scraping the worker, with the alert "
+                        help="also run Prometheus (Debian's package) on 127.0.0.1, scraping the worker and the "
+                             "evaluation watch (python -m envgrid.evaluation watch, started with it), with the alert "
                              "rules and the throughput dashboard of deploy/observability; stopped with the demo")
     parser.add_argument("--prometheus-port", type=int, default=9090,
                         help="port of --prometheus (default 9090; 0 = any free)")

@@ -34,6 +34,7 @@ from envgrid import paths
 from envgrid.demo.prometheus import LocalPrometheus, PrometheusError
 from envgrid.localcluster.cluster import LocalCluster
 from envgrid.localcluster.proc import free_port, port_open
+from tests.integration.demo_process import tail, wait_while_running
 from tests.integration.pipeline_process import grant_units
 from tests.unit.observability import console_panels, series_in
 
@@ -68,13 +69,13 @@ def test_the_demo_serves_a_live_dashboard_with_data(cluster, unique_name, tmp_pa
     prometheus = LocalPrometheus(var / "prometheus", port=port)  # a handle on the demo's, for its HTTP API
 
     def explain() -> str:
-        return "\n".join(f"--- {path.name} (end) ---\n" + _tail(path)
+        return "\n".join(f"--- {path.name} (end) ---\n" + tail(path)
                          for path in (output, var / "log" / "demo-worker.log", var / "log" / "prometheus.log",
                                       var / "log" / "demo-evaluation.log"))
 
     try:
         started = time.time()
-        _wait(lambda: port_open(port), demo, 240, "the demo's Prometheus to answer", explain)
+        wait_while_running(lambda: port_open(port), demo, 240, "the demo's Prometheus to answer", explain, every=2)
         panels = console_panels()
         pending = {(panel["id"], expr) for panel in panels for expr in panel["expr"]}
 
@@ -85,8 +86,8 @@ def test_the_demo_serves_a_live_dashboard_with_data(cluster, unique_name, tmp_pa
                     pending.discard((panel_id, expr))
             return not pending
 
-        _wait(all_have_data, demo, 240, "data for every expression of the dashboard",
-              lambda: f"still without data: {sorted(pending)}\n{explain()}")
+        wait_while_running(all_have_data, demo, 240, "data for every expression of the dashboard",
+                           lambda: f"still without data: {sorted(pending)}\n{explain()}", every=2)
 
         config = yaml.safe_load((var / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
         targets = {t["labels"]["job"]: t for t in prometheus.api("/api/v1/targets")["activeTargets"]}
@@ -126,7 +127,7 @@ def test_the_demo_serves_a_live_dashboard_with_data(cluster, unique_name, tmp_pa
     assert stopped == 130, f"the demo did not stop cleanly on Ctrl-C (exit {stopped})\n{explain()}"
     assert not port_open(port), "Prometheus still listens after the demo stopped"
     assert not _pids_with((f"--topic-prefix {prefix}",)), "the worker or the evaluation watch still runs after the demo"
-    assert "See you next time" in _tail(var / "log" / "prometheus.log"), "Prometheus did not shut down"
+    assert "See you next time" in tail(var / "log" / "prometheus.log"), "Prometheus did not shut down"
     assert (var / "prometheus" / "data" / "wal").is_dir(), "Prometheus' storage is not under the run's var dir"
 
 
@@ -165,13 +166,6 @@ def _panels_drawn(page: str) -> dict[str, str]:
     return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
-def _wait(predicate, demo: subprocess.Popen, timeout: float, what: str, explain) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert demo.poll() is None, f"the demo stopped (exit {demo.returncode}) before {what}\n{explain()}"
-        assert time.monotonic() < deadline, f"timed out after {timeout:.0f}s waiting for {what}\n{explain()}"
-        time.sleep(2)
-
 
 def _interrupt(demo: subprocess.Popen, markers: tuple[str, ...]) -> int | None:
     """Ctrl-C, as a person would. If the demo does not stop within 150 s: SIGKILL it, and the worker and
@@ -200,10 +194,3 @@ def _pids_with(markers: tuple[str, ...]) -> list[int]:
             if any(marker in cmdline for marker in markers):
                 found.append(int(proc.name))
     return found
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(line[:300] for line in path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(none)"

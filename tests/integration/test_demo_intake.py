@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -26,6 +25,7 @@ from envgrid.connectors.settings import CASE_STORE_DSN_ENV
 from envgrid.localcluster.cluster import LocalCluster
 from envgrid.localcluster.proc import free_port, port_open
 from tests.integration.case_store_process import case_store_admin_dsn, fresh_database
+from tests.integration.demo_process import tail, wait_while_running
 from tests.integration.pipeline_process import REPO, grant_units
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -53,12 +53,12 @@ def test_the_demo_takes_complaints_through_the_api_and_answers_their_status_from
                                 start_new_session=True)
 
     def explain() -> str:
-        return "\n".join(f"--- {path.name} (end) ---\n" + _tail(path) for path in
+        return "\n".join(f"--- {path.name} (end) ---\n" + tail(path) for path in
                          (output, var / "log" / "demo-open311.log", var / "log" / "demo-case-store.log",
                           var / "log" / "demo-worker.log"))
 
     try:
-        _wait(lambda: "api key" in _text(output), demo, 300, "the demo to print the API's addresses", explain)
+        wait_while_running(lambda: "api key" in _text(output), demo, 300, "the demo to print the API's addresses", explain)
         printed = _text(output)
         api = re.search(r"api +(http://\S+)/open311/v2", printed)
         docs = re.search(r"openapi +(http://\S+/docs)", printed)
@@ -92,7 +92,7 @@ def test_the_demo_takes_complaints_through_the_api_and_answers_their_status_from
             status = client.get(f"/open311/v2/requests/{request_id}.json").json()[0]
             return bool(status.get("service_code"))
 
-        _wait(in_store, demo, 240, "the case store to have the test's own complaint", explain)
+        wait_while_running(in_store, demo, 240, "the case store to have the test's own complaint", explain)
         assert status["status"] == "open" and status["service_code"] == "construction_dust", status
         assert status["requested_datetime"].startswith("2025-03-0"), \
             f"the gateway did not stamp the complaint with the demo's accelerated clock: {status}"
@@ -134,18 +134,3 @@ def _running(module: str, marker: str) -> bool:
         if module.encode() in cmdline and marker.encode() in environ:
             return True
     return False
-
-
-def _wait(predicate, demo: subprocess.Popen, timeout: float, what: str, explain) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert demo.poll() is None, f"the demo stopped (exit {demo.returncode}) before {what}\n{explain()}"
-        assert time.monotonic() < deadline, f"timed out after {timeout:.0f}s waiting for {what}\n{explain()}"
-        time.sleep(1)
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(line[:300] for line in path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(none)"

@@ -37,9 +37,15 @@ from tests.integration.pipeline_process import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
-COMPLAINTS = GeneratorConfig(kind_shares={"PetitionComplaint": 1.0, "PatrolReport": 0.0, "DepartmentNotice": 0.0},
-                             broken_share=0.0, duplicate_share=0.0, mean_interarrival_s=5.0,
-                             start=datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2))
+def complaints() -> GeneratorConfig:
+    """Complaints received over about 3 minutes from half an hour ago: the time is taken when they are published
+    (a module constant was taken at collection, up to an hour before), and half an hour stays far from every
+    deadline the tests could pass. The case desk judges deadlines up to the time of the notices it applies, which
+    are sent now: complaints received 2 hours before them were past their 2-working-hour acknowledgement limit
+    whenever those 2 hours were working hours, and escalated before the tests' transfer came."""
+    return GeneratorConfig(kind_shares={"PetitionComplaint": 1.0, "PatrolReport": 0.0, "DepartmentNotice": 0.0},
+                           broken_share=0.0, duplicate_share=0.0, mean_interarrival_s=5.0,
+                           start=datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30))
 
 
 class Deployment:
@@ -54,7 +60,7 @@ class Deployment:
         self.producer = make_producer(cluster)
 
     def publish(self, seed: int, count: int) -> None:
-        result = publish(self.producer, self.codec, list(generate(seed, count, COMPLAINTS)),
+        result = publish(self.producer, self.codec, list(generate(seed, count, complaints())),
                          intake_topics(self.catalogue), flush_timeout_s=60)
         assert not result.failed
 
@@ -271,7 +277,7 @@ def test_the_department_simulator_answers_through_each_units_own_client(cluster,
     worker = WorkerProcess(cluster, prefix, tmp_path / "state", processors="router,cases,departments").start()
     try:
         producer = make_producer(cluster)
-        events = list(generate(5, 150, replace(COMPLAINTS, kind_shares={"PetitionComplaint": 0.8, "PatrolReport": 0.2,
+        events = list(generate(5, 150, replace(complaints(), kind_shares={"PetitionComplaint": 0.8, "PatrolReport": 0.2,
                                                                          "DepartmentNotice": 0.0})))
         assert not publish(producer, codec, events, intake_topics(catalogue), flush_timeout_s=60).failed
         simulator = SimulatorProgress(cluster, catalogue, prefix)

@@ -21,8 +21,9 @@ have the group).
 
 The test process itself holds no Kafka client while a node is down: librdkafka aborted it (SIGABRT, librdkafka#5160)
 in 2 runs of 5 when its own clients asked something then. The lag sampling, the groups' descriptions, the drain's
-progress and the ISR check run in one child process, the traffic and the ticks in another
-(tests/integration/three_broker_clients.py, started by tests/integration/client_process.py). The observer is restarted
+progress and the ISR check run in one child process, the traffic and the ticks in another, the restart of the
+killed node (its wait asks the node for metadata) in a third (tests/integration/three_broker_clients.py, started by
+tests/integration/client_process.py). The observer is restarted
 when it dies, and the gap is printed with the figures; a publisher that dies is followed by one that publishes
 exactly the events the intake topics do not hold yet, and the intake topics are checked to hold every event once
 before the outputs are accounted for.
@@ -127,7 +128,9 @@ def test_a_killed_broker_and_worker_lose_nothing_and_the_group_recovers(three_no
             sum(result["delivered"].values()) + result["found_in_log"] == len(events), result
         restarted, members = time.monotonic(), sampler.members()
         node_back: dict[str, float] = {}
-        restart = threading.Thread(target=lambda: node_back.update(s=three_nodes.restart_node(node)), daemon=True)
+        keeper = ClientProcess("tests.integration.three_broker_clients:NodeKeeper",
+                               (three_nodes.var, three_nodes.nodes, three_nodes.broker_timeout), log=tmp_path / "keeper.log")
+        restart = threading.Thread(target=lambda: node_back.update(s=restart_node(keeper, node, sampler)), daemon=True)
         restart.start()
         victim.start()
         until(lambda: sampler.rejoined(members, WORKERS), 300, "the restarted worker in both groups")
@@ -149,7 +152,8 @@ def test_a_killed_broker_and_worker_lose_nothing_and_the_group_recovers(three_no
         figures.update(killed_node=node, lag_before_faults=baseline, lag_peak=sampler.peak(),
                        lag_peak_at_s=sampler.peak_at(t0), test_s=round(time.monotonic() - t0, 1),
                        lag_every_10s=sampler.every(10, t0), lag_samples_failed=dict(sampler.why_failed),
-                       observer_deaths=sampler.deaths(t0), publisher_deaths=publisher.deaths(t0))
+                       observer_deaths=sampler.deaths(t0), publisher_deaths=publisher.deaths(t0),
+                       node_keeper_deaths=[death.summary(t0) for death in keeper.deaths])
         with capsys.disabled():
             print(f"\nthree brokers, a broker and a worker killed: {json.dumps(figures)}")
     finally:
@@ -157,6 +161,20 @@ def test_a_killed_broker_and_worker_lose_nothing_and_the_group_recovers(three_no
             worker.stop()
         publisher.close()
         sampler.close()
+
+
+def restart_node(keeper: ClientProcess, node: int, sampler: PipelineSampler) -> float:
+    """Seconds until the killed node answers again, restarted by `keeper` (a child process: waiting for the node asks
+    it for metadata while it is down). If the keeper dies meanwhile, the node may run already: the observer's
+    metadata then tells when it answers."""
+    started = time.monotonic()
+    try:
+        return float(keeper.call("restart_node", node, timeout=300))
+    except ChildDied:
+        wait_for([], lambda: node in sampler.brokers(), 240, f"node {node} to answer after its keeper died")
+        return time.monotonic() - started
+    finally:
+        keeper.close()
 
 
 class LagSampler:
@@ -325,6 +343,9 @@ class PipelineSampler:
             if not (state == "STABLE" and len(members) == size and members != before[group]):
                 return False
         return True
+
+    def brokers(self) -> list[int]:
+        return self._ask("brokers", unknown=[])
 
     def under_replicated(self, prefix: str) -> list[tuple[str, int]]:
         """Partitions of this test's topics whose in-sync replicas are fewer than their replicas (unknown while the

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import OFFSET_END, Consumer, TopicPartition
@@ -17,6 +18,7 @@ from confluent_kafka.admin import AdminClient
 
 from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.serde import EventCodec, registry_client
+from envgrid.localcluster.cluster import LocalCluster
 from envgrid.simulator.publish import PublishResult, intake_topics, make_producer, publish, record_value
 from envgrid.streams.lag import committed_offsets, compute_lag, group_reader
 from envgrid.streams.watermark import InputProgress, PipelineProgress
@@ -79,6 +81,10 @@ class Observer:
         metadata = self.admin.list_topics(timeout=10)
         return [(name, p.id) for name, topic in metadata.topics.items() if name.startswith(prefix)
                 for p in topic.partitions.values() if len(p.isrs) < len(p.replicas)]
+
+    def brokers(self) -> list[int]:
+        """The ids of the nodes the cluster's metadata lists (those that answer)."""
+        return sorted(self.admin.list_topics(timeout=10).brokers)
 
     def caught_up(self, by_group: dict[str, list[str]]) -> bool:
         """Whether each group has committed everything of its topics (envgrid.streams.watermark)."""
@@ -204,6 +210,17 @@ class Publisher:
             else:
                 pending.append(event)
         return pending
+
+
+class NodeKeeper:
+    """Restarts a killed node of the test's local cluster: waiting until it answers asks it for metadata (librdkafka)
+    while it is still down, which is no call for the test process (envgrid.localcluster.broker.wait_ready)."""
+
+    def __init__(self, var_dir: Path, nodes: int, broker_timeout: float) -> None:
+        self.cluster = LocalCluster(var_dir=var_dir, nodes=nodes, broker_timeout=broker_timeout)
+
+    def restart_node(self, node_id: int) -> float:
+        return self.cluster.restart_node(node_id)
 
 
 def published_once(cluster, catalogue, codec: EventCodec, events: list) -> list[str]:

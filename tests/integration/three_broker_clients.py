@@ -69,11 +69,11 @@ class Observer:
         return int(self.admin.describe_consumer_groups([group])[group].result(timeout=10).coordinator.id)
 
     def group(self, group: str) -> tuple[str, frozenset[str]]:
-        """The group's state and its members' ids (("UNKNOWN", {}) while no coordinator answers)."""
+        """The group's state and its members' ids (("UNKNOWN (why)", {}) while no coordinator answers)."""
         try:
             described = self.admin.describe_consumer_groups([group])[group].result(timeout=5)
-        except Exception:  # noqa: BLE001 - the coordinator moves
-            return ("UNKNOWN", frozenset())
+        except Exception as error:  # noqa: BLE001 - the coordinator moves
+            return (f"UNKNOWN ({type(error).__name__}: {error})", frozenset())
         return (described.state.name, frozenset(member.member_id for member in described.members))
 
     def under_replicated(self, prefix: str) -> list[tuple[str, int]]:

@@ -86,6 +86,12 @@ class ClientProcess:
             raise ChildError(*value)
         return value
 
+    @property
+    def pid(self) -> int | None:
+        """The running child's process id (None before the first call and after a death)."""
+        with self._lock:
+            return self._process.pid if self._process is not None else None
+
     def alive(self) -> bool:
         with self._lock:
             return self._process is not None and self._process.is_alive()

@@ -41,6 +41,7 @@ class Observer:
     def __init__(self, cluster, groups: dict[str, list[str]]) -> None:
         self.cluster, self.groups = cluster, groups
         self.admin = AdminClient(cluster.kafka_config({"log_level": 0}))
+        self._admins = {group: AdminClient(cluster.kafka_config({"log_level": 0})) for group in groups}
         self._readers = {group: group_reader(cluster, group) for group in groups}
         self._progress: dict[tuple, PipelineProgress] = {}
         self._samples: list[tuple[str, Sample]] = []
@@ -66,12 +67,12 @@ class Observer:
             return {}
 
     def coordinator(self, group: str) -> int:
-        return int(self.admin.describe_consumer_groups([group])[group].result(timeout=10).coordinator.id)
+        return int(self._describe(group, 10).coordinator.id)
 
     def group(self, group: str) -> tuple[str, frozenset[str]]:
         """The group's state and its members' ids (("UNKNOWN (why)", {}) while no coordinator answers)."""
         try:
-            described = self.admin.describe_consumer_groups([group])[group].result(timeout=5)
+            described = self._describe(group, 5)
         except Exception as error:  # noqa: BLE001 - the coordinator moves
             return (f"UNKNOWN ({type(error).__name__}: {error})", frozenset())
         return (described.state.name, frozenset(member.member_id for member in described.members))
@@ -101,6 +102,14 @@ class Observer:
             progress.close()
         for reader in self._readers.values():
             reader.close()
+
+    def _describe(self, group: str, timeout: float) -> Any:
+        """The group's description, with a request timeout of its own. Without one, the case desk's group could not be
+        described for minutes after the node kill (every call gave up after 5 s, the router's group answered): each
+        abandoned request stays in the admin client up to socket.timeout.ms (60 s), and they seem to have queued up
+        behind the dead coordinator. One admin client per group, so that one group's wait cannot hold up the other's."""
+        future = self._admins[group].describe_consumer_groups([group], request_timeout=timeout)[group]
+        return future.result(timeout=timeout + 2)
 
     def _progress_of(self, by_group: dict[str, list[str]]) -> PipelineProgress:
         key = tuple(sorted((group, tuple(topics)) for group, topics in by_group.items()))

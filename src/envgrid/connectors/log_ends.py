@@ -27,6 +27,10 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 __all__ = ["LogEnds", "Partition", "list_offsets"]
 
 Partition = tuple[str, int]  # (topic, partition)
+RETRY_S = 0.25  # between two questions about partitions whose leader was moving
+PASSING = frozenset({KafkaError.LEADER_NOT_AVAILABLE, KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.FENCED_LEADER_EPOCH,
+                     KafkaError.UNKNOWN_LEADER_EPOCH, KafkaError.OFFSET_NOT_AVAILABLE, KafkaError.REQUEST_TIMED_OUT,
+                     KafkaError.NOT_ENOUGH_REPLICAS, KafkaError._TRANSPORT, KafkaError.BROKER_NOT_AVAILABLE})
 
 
 class LogEnds:
@@ -42,19 +46,33 @@ class LogEnds:
 
     def of(self, partitions: Iterable[Partition | TopicPartition], timeout: float = 10.0,
            isolation_level: IsolationLevel = IsolationLevel.READ_UNCOMMITTED) -> dict[Partition, tuple[int, int]]:
-        """(log start, high watermark) of every partition, both asked at once, in at most about `timeout` seconds.
-        Raises KafkaException when the broker cannot answer for one of them (its error: an unknown topic, no
-        leader; KafkaError._TIMED_OUT when nothing came in time), like get_watermark_offsets."""
-        wanted = list(dict.fromkeys(_partition(p) for p in partitions))
-        if not wanted:
+        """(log start, high watermark) of every partition, both asked at once, in at most about `timeout` seconds;
+        a partition whose leader is moving is asked again until then. Raises KafkaException when the broker cannot
+        answer for one of them (its error: an unknown topic, still no leader; KafkaError._TIMED_OUT when nothing came
+        in time), like get_watermark_offsets."""
+        left = list(dict.fromkeys(_partition(p) for p in partitions))
+        if not left:
             return {}
         deadline = time.monotonic() + timeout
         admin = self.admin()
-        low = _ask(admin, wanted, OffsetSpec.earliest(), timeout, isolation_level)
-        high = _ask(admin, wanted, OffsetSpec.latest(), timeout, isolation_level)
-        found = {}
-        for tp in wanted:
-            found[tp] = (_result(low[tp], tp, deadline), _result(high[tp], tp, deadline))
+        found: dict[Partition, tuple[int, int]] = {}
+        while left:
+            # The watermark query retried a moving leader within its timeout; ListOffsets hands the error back
+            # (LEADER_NOT_AVAILABLE while a restarted node takes its partitions back): ask again until the deadline.
+            budget = max(deadline - time.monotonic(), 0.1)
+            low = _ask(admin, left, OffsetSpec.earliest(), budget, isolation_level)
+            high = _ask(admin, left, OffsetSpec.latest(), budget, isolation_level)
+            again: list[Partition] = []
+            for tp in left:
+                try:
+                    found[tp] = (_result(low[tp], tp, deadline), _result(high[tp], tp, deadline))
+                except KafkaException as error:
+                    if not _passing(error) or time.monotonic() + RETRY_S >= deadline:
+                        raise
+                    again.append(tp)
+            if again:
+                time.sleep(RETRY_S)
+            left = again
         return found
 
     def one(self, topic: str, partition: int, timeout: float = 10.0) -> tuple[int, int]:
@@ -99,6 +117,12 @@ def _result(future: Future[Any], tp: Partition, deadline: float) -> int:
         return int(future.result(timeout=max(deadline - time.monotonic(), 0.0) + 1.0).offset)
     except TimeoutError:
         raise KafkaException(KafkaError(KafkaError._TIMED_OUT, f"no offset of {tp[0]}[{tp[1]}] in time")) from None
+
+
+def _passing(error: KafkaException) -> bool:
+    """Whether the error is one a moment's wait may clear (a leader moving, a broker restarting)."""
+    kafka_error = error.args[0] if error.args and isinstance(error.args[0], KafkaError) else None
+    return kafka_error is not None and kafka_error.code() in PASSING
 
 
 def _partition(p: Partition | TopicPartition) -> Partition:

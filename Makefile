@@ -11,9 +11,9 @@ demo: setup
 	@$(PY) -m envgrid.demo $(ARGS)
 
 test: setup
-	@$(PY) -m pytest -q -m "not node_faults" $(ARGS)
+	@$(PY) -m pytest -q $(ARGS)
 
-# The 3-node fault test (tests/integration/test_three_brokers.py): apart, see pyproject's markers.
+# The 3-node fault test alone (tests/integration/test_three_brokers.py; `make test` runs it too).
 test-faults: setup
 	@$(PY) -m pytest -q -m node_faults $(ARGS)
 

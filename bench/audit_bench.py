@@ -28,6 +28,7 @@ from rich.table import Table
 from envgrid.audit.reader import Window
 from envgrid.audit.run import Selection, Topics, audit
 from envgrid.connectors import history_chain
+from envgrid.connectors.log_ends import LogEnds
 from envgrid.connectors.serde import EventCodec, avro_deserializer, registry_client
 from envgrid.connectors.settings import ensure_cluster
 from envgrid.simulator.generator import generate
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     consumer = Consumer(cluster.kafka_config({"group.id": f"auditor-{prefix}", "enable.auto.commit": False,
                                               "enable.partition.eof": True}))
     started = time.perf_counter()
-    report = audit(consumer, reader.decode, topics, Selection(window=Window()))
+    report = audit(consumer, reader.decode, topics, Selection(window=Window()), ends=LogEnds(cluster.kafka_config()))
     audit_s = time.perf_counter() - started
     consumer.close()
     assert report.history_read == len(records) and report.breaks == 0, (report.history_read, report.breaks)

@@ -59,18 +59,21 @@ def tick_past_held_notices(producer, codec, catalogue, events) -> None:
     send_ticks(producer, codec, catalogue, max(received) + HELD_NOTICE_WAIT + timedelta(minutes=1))
 
 
-def drain(workers: WorkerProcess | Sequence[WorkerProcess], cluster, app_id: str, catalogue, topics: list[str]) -> None:
+def drain(workers: WorkerProcess | Sequence[WorkerProcess], cluster, app_id: str, catalogue, topics: list[str],
+          progress=None) -> None:
     """Until the pipeline's groups (the router's and the case desk's) have committed everything of `topics`, three checks in a row, once its worker processes
     consume: together they have read the complaints (always, the first topic) and the internal hops. A notice
     topic whose few records were all committed before a kill is never read again by a restarted process, so
-    only the committed offsets speak for those."""
+    only the committed offsets speak for those. `progress` (caught_up(), behind(), close()) replaces the
+    envgrid.streams.watermark reader made here, e.g. by one whose clients run in another process."""
     workers = [workers] if isinstance(workers, WorkerProcess) else list(workers)
     seen = [topics[0], *(t for t in topics if ".internal." in t)]
     wait_for(workers, lambda: all(sum(w.consumed(t) for w in workers) > 0 for t in seen), 600,
              f"the workers to consume {seen}")
     streak = [0]
 
-    progress = progress_of(cluster, app_id, catalogue, topics, lambda value, topic: ("", {}))
+    if progress is None:
+        progress = progress_of(cluster, app_id, catalogue, topics, lambda value, topic: ("", {}))
 
     def drained() -> bool:
         streak[0] = streak[0] + 1 if progress.caught_up() else 0

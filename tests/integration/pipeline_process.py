@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.catalogue_apply import apply
+from envgrid.connectors.log_ends import LogEnds
 from envgrid.connectors.serde import EventCodec, register_all, registry_client
 from envgrid.streams.clock import tick_record
 from tests.unit.pipeline.harness import TEST_KEY
@@ -207,10 +208,11 @@ def read_raw(cluster, topics: list[str], timeout: float = 60.0) -> dict[str, lis
     consumer = Consumer(cluster.kafka_config({"group.id": f"reader-{time.time_ns()}",
                                               "enable.auto.commit": False, "auto.offset.reset": "earliest"}))
     metadata = consumer.list_topics(timeout=10).topics
+    log_ends = LogEnds(cluster.kafka_config())
     assignments, ends = [], {}
     for topic in topics:
         for partition in metadata[topic].partitions:
-            low, high = _watermarks(consumer, topic, partition)
+            low, high = _watermarks(log_ends, topic, partition)
             if high > low:
                 assignments.append(TopicPartition(topic, partition, low))
                 ends[(topic, partition)] = high
@@ -231,11 +233,11 @@ def read_raw(cluster, topics: list[str], timeout: float = 60.0) -> dict[str, lis
     return result
 
 
-def _watermarks(consumer: Consumer, topic: str, partition: int, attempts: int = 20) -> tuple[int, int]:
+def _watermarks(log_ends: LogEnds, topic: str, partition: int, attempts: int = 20) -> tuple[int, int]:
     """Low and high watermark, retried while a new topic's leadership is still settling."""
     for attempt in range(attempts):
         try:
-            return consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            return log_ends.one(topic, partition, timeout=10)
         except KafkaException:
             if attempt == attempts - 1:
                 raise

@@ -18,6 +18,15 @@ the restarts, until the worker is in the group again and the ticks are drained, 
 was back in every ISR; the lag peak.
 ENVGRID_THREE_BROKER_EVENTS scales the traffic (default 2,400, at 40 a second, from the moment the three workers
 have the group).
+
+The test process itself holds no Kafka client while a node is down: librdkafka aborted it (SIGABRT, librdkafka#5160)
+in 2 runs of 5 when its own clients asked something then. The lag sampling, the groups' descriptions, the drain's
+progress and the ISR check run in one child process, the traffic and the ticks in another, the restart of the
+killed node (its wait asks the node for metadata) in a third (tests/integration/three_broker_clients.py, started by
+tests/integration/client_process.py). The observer is restarted
+when it dies, and the gap is printed with the figures; a publisher that dies is followed by one that publishes
+exactly the events the intake topics do not hold yet, and the intake topics are checked to hold every event once
+before the outputs are accounted for.
 """
 
 from __future__ import annotations
@@ -27,26 +36,18 @@ import os
 import threading
 import time
 from collections import Counter
+from pathlib import Path
+from typing import Any
 
 import pytest
-from confluent_kafka import OFFSET_END, Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient
 
 from envgrid.localcluster.quorum import MIN_INSYNC, REPLICATION, TOPIC_PROFILE
 from envgrid.simulator.generator import generate
-from envgrid.simulator.publish import intake_topics, make_producer, publish
-from envgrid.streams.groups import pipeline_groups
-from envgrid.streams.lag import committed_offsets, compute_lag, group_reader
-from tests.integration.conservation import (
-    CONFIG,
-    account,
-    drain,
-    inputs_of,
-    internal_topics,
-    tick_past_held_notices,
-    wait_for,
-)
+from envgrid.streams.groups import pipeline_groups, reader_group
+from tests.integration.client_process import ChildDied, ChildError, ClientProcess
+from tests.integration.conservation import CONFIG, account, drain, inputs_of, internal_topics, wait_for
 from tests.integration.pipeline_process import WorkerProcess, prepare
+from tests.integration.three_broker_clients import published_once
 
 EVENTS = int(os.environ.get("ENVGRID_THREE_BROKER_EVENTS", "2400"))
 RATE = 40.0  # events/s: the traffic lasts EVENTS / RATE seconds, the faults happen while it flows
@@ -64,24 +65,18 @@ def test_a_killed_broker_and_worker_lose_nothing_and_the_group_recovers(three_no
     spec = catalogue.spec(catalogue.intake("PetitionComplaint"))
     assert (spec.replication_factor, spec.configs["min.insync.replicas"]) == (REPLICATION, str(MIN_INSYNC))
     events = list(generate(seed=3_000, count=EVENTS, config=CONFIG))
-    topics = intake_topics(catalogue)
     complaints = catalogue.intake("PetitionComplaint")
     workers = [WorkerProcess(cluster, prefix, tmp_path / f"state-{i}", loglevel="info", env=three_nodes.topic_env(),
                              log=tmp_path / f"worker-{i}.log") for i in range(WORKERS)]
     internal, ticks = internal_topics(catalogue), [catalogue.topic("internal.sla-ticks")]
-    sampler = PipelineSampler(cluster, prefix, catalogue, inputs_of(catalogue, events) + internal)
-    producer = make_producer(cluster)
-    published: dict[str, object] = {}
+    t0 = time.monotonic()
+    sampler = PipelineSampler(cluster, prefix, catalogue, inputs_of(catalogue, events) + internal,
+                              tmp_path / "observer.log")
+    publisher = PublisherProcess(cluster, prefix, events, tmp_path / "publisher.log")
     figures: dict[str, object] = {"events": EVENTS, "rate": RATE}
 
-    def publish_steadily() -> None:
-        try:
-            published["result"] = publish(producer, codec, events, topics, rate=RATE, flush_timeout_s=600)
-        except BaseException as error:  # noqa: BLE001 - handed to the test's thread, which fails with it
-            published["error"] = error
-
     def consumed() -> float:
-        assert "error" not in published, f"publishing failed: {published['error']!r}"
+        publisher.check()
         return sum(w.consumed(complaints) for w in workers)
 
     def until(predicate, timeout: float, what: str, explain=lambda: "", running=None) -> float:
@@ -90,12 +85,11 @@ def test_a_killed_broker_and_worker_lose_nothing_and_the_group_recovers(three_no
         wait_for(workers if running is None else running, predicate, timeout, what, explain)
         return round(time.monotonic() - start, 1)
 
-    t0 = time.monotonic()
     try:
         for worker in workers:
             worker.start()
         until(lambda: sampler.stable(WORKERS), 300, "the three workers in both groups")
-        threading.Thread(target=publish_steadily, daemon=True).start()
+        publisher.start()
         total = sum(1 for event in events if event.kind == "PetitionComplaint")
         until(lambda: consumed() > 0.2 * total, 600, "a fifth of the complaints")
         baseline = sampler.level()
@@ -112,9 +106,18 @@ def test_a_killed_broker_and_worker_lose_nothing_and_the_group_recovers(three_no
         figures["broker_lag_back_s"] = round(time.monotonic() - killed_node, 1)
 
         # Fault 2: a worker SIGKILLed; the two left take its partitions once its sessions time out (45 s, 60 s).
+        # The groups are read again until both answer with the three workers: right after the node kill a description
+        # may find no coordinator for a moment (the observer then says why).
         victim, survivors = workers[0], workers[1:]
-        members, at_fault = sampler.members(), sampler.committed()
-        assert at_fault and all(len(m) == WORKERS for m in members.values()), "the groups could not be read before the fault"
+        before: dict[str, object] = {}
+
+        def readable() -> bool:
+            before.update(groups=sampler.groups(), at_fault=sampler.committed())
+            return bool(before["at_fault"]) and all(len(m) == WORKERS for _s, m in before["groups"].values())
+
+        until(readable, 120, "both groups read with the three workers, before the worker kill", lambda: repr(before))
+        members = {group: m for group, (_state, m) in before["groups"].items()}
+        at_fault = before["at_fault"]
         victim.kill()
         killed_worker = time.monotonic()
         until(lambda: sampler.rejoined(members, WORKERS - 1), 300, "the two left with both groups", running=survivors)
@@ -128,105 +131,75 @@ def test_a_killed_broker_and_worker_lose_nothing_and_the_group_recovers(three_no
 
         # Both restarted. The worker rejoins once the traffic is over; the final ticks reach it while it restores its
         # tables, which is where it used to drop them (tests/integration/test_restarted_worker.py).
-        until(lambda: "result" in published or "error" in published, 900, "the traffic to end", running=survivors)
-        result = published.get("result")
-        assert result is not None, f"publishing failed: {published.get('error')!r}"
-        assert not result.failed and not result.errors and sum(result.delivered.values()) == len(events), result
+        until(publisher.done, 900, "the traffic to end", running=survivors)
+        result = publisher.status
+        assert not result["failed"] and not result["errors"] and \
+            sum(result["delivered"].values()) + result["found_in_log"] == len(events), result
         restarted, members = time.monotonic(), sampler.members()
         node_back: dict[str, float] = {}
-        restart = threading.Thread(target=lambda: node_back.update(s=three_nodes.restart_node(node)), daemon=True)
+        keeper = ClientProcess("tests.integration.three_broker_clients:NodeKeeper",
+                               (three_nodes.var, three_nodes.nodes, three_nodes.broker_timeout), log=tmp_path / "keeper.log")
+        restart = threading.Thread(target=lambda: node_back.update(s=restart_node(keeper, node, sampler)), daemon=True)
         restart.start()
         victim.start()
         until(lambda: sampler.rejoined(members, WORKERS), 300, "the restarted worker in both groups")
         figures["worker_rejoined_s"] = round(time.monotonic() - restarted, 1)
-        drain(workers, cluster, prefix, catalogue, inputs_of(catalogue, events) + internal)
-        tick_past_held_notices(producer, codec, catalogue, events)
-        drain(workers, cluster, prefix, catalogue, inputs_of(catalogue, events) + internal + ticks)
+        drain(workers, cluster, prefix, catalogue, inputs_of(catalogue, events) + internal,
+              sampler.progress(inputs_of(catalogue, events) + internal))
+        publisher.tick_past_held_notices()
+        drain(workers, cluster, prefix, catalogue, inputs_of(catalogue, events) + internal + ticks,
+              sampler.progress(inputs_of(catalogue, events) + internal + ticks))
         figures["ticks_drained_s"] = round(time.monotonic() - restarted, 1)
         restart.join(timeout=300)
         assert "s" in node_back, "the killed node did not answer again"
         figures["node_answered_s"] = round(node_back["s"], 1)
-        until(lambda: not under_replicated(sampler.admin, prefix), 300, "the restarted node back in every ISR")
+        until(lambda: not sampler.under_replicated(prefix), 300, "the restarted node back in every ISR")
         figures["node_in_every_isr_s"] = round(time.monotonic() - restarted, 1)
+        # Every node answers again: from here on the test process reads the log itself.
+        assert not (wrong := published_once(cluster, catalogue, codec, events)), wrong
         account(cluster, catalogue, codec, events)
         figures.update(killed_node=node, lag_before_faults=baseline, lag_peak=sampler.peak(),
                        lag_peak_at_s=sampler.peak_at(t0), test_s=round(time.monotonic() - t0, 1),
-                       lag_every_10s=sampler.every(10, t0), lag_samples_failed=dict(sampler.why_failed))
+                       lag_every_10s=sampler.every(10, t0), lag_samples_failed=dict(sampler.why_failed),
+                       observer_deaths=sampler.deaths(t0), publisher_deaths=publisher.deaths(t0),
+                       node_keeper_deaths=[death.summary(t0) for death in keeper.deaths])
         with capsys.disabled():
             print(f"\nthree brokers, a broker and a worker killed: {json.dumps(figures)}")
     finally:
         for worker in workers:
             worker.stop()
+        publisher.close()
         sampler.close()
 
 
-def under_replicated(admin: AdminClient, prefix: str) -> list[tuple[str, int]]:
-    """Partitions of this test's topics whose in-sync replicas are fewer than their replicas."""
-    metadata = admin.list_topics(timeout=10)
-    return [(name, p.id) for name, topic in metadata.topics.items() if name.startswith(prefix)
-            for p in topic.partitions.values() if len(p.isrs) < len(p.replicas)]
+def restart_node(keeper: ClientProcess, node: int, sampler: PipelineSampler) -> float:
+    """Seconds until the killed node answers again, restarted by `keeper` (a child process: waiting for the node asks
+    it for metadata while it is down). If the keeper dies meanwhile, the node may run already: the observer's
+    metadata then tells when it answers."""
+    started = time.monotonic()
+    try:
+        return float(keeper.call("restart_node", node, timeout=300))
+    except ChildDied:
+        wait_for([], lambda: node in sampler.brokers(), 240, f"node {node} to answer after its keeper died")
+        return time.monotonic() - started
+    finally:
+        keeper.close()
 
 
 class LagSampler:
-    """The group's total lag over `topics`, sampled once a second on a thread of its own (a failed sample, while a
-    node is down or the coordinator moves, is skipped), with committed offsets and the group's state on demand.
-    Committed offsets come from Consumers of the group (envgrid.streams.lag), never from
-    AdminClient.list_consumer_group_offsets, which kills the process on a coordinator error
-    (confluent-kafka-python#1982). Log ends are the high watermarks a Consumer reading the topics' ends learns from
-    its fetches (`cached=True`), never a watermark query: librdkafka's query_watermark_offsets aborted the test
-    process while a node was down (librdkafka#5160), and the admin client's ListOffsets was seen not to answer for
-    over a minute after a node was lost. Only the sampling thread touches those clients."""
+    """One group's lag samples (taken by the observer process, tests/integration/three_broker_clients.py), and what
+    the test asks of them."""
 
-    def __init__(self, cluster, group_id: str, topics: list[str]) -> None:
-        self.cluster, self.group_id, self.topics = cluster, group_id, topics
-        self.admin = AdminClient(cluster.kafka_config({"log_level": 0}))
+    def __init__(self, group_id: str) -> None:
+        self.group_id = group_id
         self.samples: list[tuple[float, int]] = []  # (monotonic time, total lag)
         self.why_failed: Counter[str] = Counter()  # error class -> samples not taken
         self.latest: tuple[float, dict, dict] | None = None  # (monotonic time, lag, committed) of the last sample
-        self._reader: Consumer = group_reader(cluster, group_id)
-        self._asked_at = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="lag-sampler", daemon=True)
-        self._thread.start()
+        self.asked_at = 0.0  # when the committed offsets `moved_on` compares with were read
 
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-        self._reader.close()
-
-    def _run(self) -> None:
-        reader = group_reader(self.cluster, self.group_id)
-        ends = Consumer(self.cluster.kafka_config({"group.id": f"{self.group_id}-lag-sampler", "log_level": 0,
-                                                   "enable.auto.commit": False, "fetch.wait.max.ms": 200}))
-        try:
-            metadata = ends.list_topics(timeout=30).topics
-            ends.assign([TopicPartition(topic, partition, OFFSET_END) for topic in self.topics
-                         for partition in metadata[topic].partitions])
-            while not self._stop.is_set():
-                began = time.monotonic()
-                while time.monotonic() - began < 1.0 and not self._stop.is_set():
-                    ends.consume(10_000, timeout=0.2)  # fetch responses carry each partition's high watermark
-                try:
-                    lag, committed = self._lag(reader, ends)
-                    self.latest = (began, lag, committed)
-                    self.samples.append((began, sum(lag.values())))
-                except Exception as error:  # noqa: BLE001 - a node is down or the group is moving: next second
-                    self.why_failed[type(error).__name__] += 1
-        finally:
-            ends.close()
-            reader.close()
-
-    def _lag(self, reader: Consumer, ends: Consumer) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
-        """Every partition's lag and committed offset, or an error: a sample missing a partition would understate
-        the lag."""
-        committed = committed_offsets(reader, self.topics, timeout=5)
-        start, end = {}, {}
-        for topic, partition in committed:
-            low, high = ends.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
-            if high < 0:
-                raise LookupError(f"no fetch has told the end of {topic}[{partition}] yet")
-            start[(topic, partition)], end[(topic, partition)] = max(low, 0), high
-        return compute_lag(committed, end, start), committed
+    def add(self, sample: tuple[float, dict, dict]) -> None:
+        self.latest = sample
+        self.samples.append((sample[0], sum(sample[1].values())))
 
     def level(self, last: int = 5) -> int:
         """The lag as it stands: the highest of the last samples."""
@@ -251,18 +224,9 @@ class LagSampler:
                 shown.append((round(t - t0), lag))
         return shown
 
-    def committed(self) -> dict[tuple[str, int], int]:
-        """The group's committed offset on each partition of its topics ({} while the coordinator does not answer);
-        `moved_on` then judges samples taken after this call only."""
-        self._asked_at = time.monotonic()
-        try:
-            return committed_offsets(self._reader, self.topics, 5)
-        except Exception:  # noqa: BLE001 - the coordinator moves: no answer yet
-            return {}
-
     def _since_asked(self) -> tuple[dict, dict] | None:
         latest = self.latest
-        return (latest[1], latest[2]) if latest is not None and latest[0] > self._asked_at else None
+        return (latest[1], latest[2]) if latest is not None and latest[0] > self.asked_at else None
 
     def moved_on(self, at_fault: dict[tuple[str, int], int]) -> bool:
         """Whether, in a sample taken since `at_fault` was read, every partition has either been committed past its
@@ -282,43 +246,52 @@ class LagSampler:
             [(*tp, committed[tp], behind) for tp, behind in lag.items()
              if behind and committed[tp] <= at_fault.get(tp, -1)])
 
-    def coordinator(self) -> int:
-        """The node id of the group's coordinator."""
-        return int(self.admin.describe_consumer_groups([self.group_id])[self.group_id].result(timeout=10).coordinator.id)
-
-    def group_state(self) -> tuple[str, int]:
-        """The group's state and member count (("UNKNOWN", 0) while no coordinator answers)."""
-        state, members = self.group()
-        return state, len(members)
-
-    def rejoined(self, before: frozenset[str], size: int) -> bool:
-        """Whether the group is stable with `size` members, not those of `before`: a dead worker stays a member
-        until its session times out (faust's 60 s), a restarted one joins under a new member id."""
-        state, members = self.group()
-        return state == "STABLE" and len(members) == size and members != before
-
-    def group(self) -> tuple[str, frozenset[str]]:
-        """The group's state and its members' ids (("UNKNOWN", {}) while no coordinator answers)."""
-        try:
-            described = self.admin.describe_consumer_groups([self.group_id])[self.group_id].result(timeout=5)
-        except Exception:  # noqa: BLE001 - the coordinator moves
-            return ("UNKNOWN", frozenset())
-        return (described.state.name, frozenset(member.member_id for member in described.members))
-
 
 class PipelineSampler:
     """A LagSampler per pipeline group (the router's and the case desk's), each over the test's topics it reads;
-    conditions hold when they hold for both groups, lag figures are given per group."""
+    conditions hold when they hold for both groups, lag figures are given per group. The Kafka clients live in the
+    observer process; a thread here takes its samples every second. When it dies it is started again (on the next
+    call), and until then every question gets the answer "not known yet"."""
 
-    def __init__(self, cluster, app_id: str, catalogue, topics: list[str]) -> None:
-        self.samplers = {group: LagSampler(cluster, group, [t for t in topics if t in inputs])
-                         for group, inputs in pipeline_groups(app_id, catalogue).items()}
-        self.router = next(s for g, s in self.samplers.items() if g != app_id)
-        self.admin = self.router.admin
+    def __init__(self, cluster, app_id: str, catalogue, topics: list[str], log: Path) -> None:
+        self.app_id, self.catalogue = app_id, catalogue
+        groups = {group: [t for t in topics if t in inputs] for group, inputs in pipeline_groups(app_id, catalogue).items()}
+        self.samplers = {group: LagSampler(group) for group in groups}
+        self.router = next(g for g in groups if g != app_id)
+        self.clients = ClientProcess("tests.integration.three_broker_clients:Observer", (cluster, groups), log=log)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._take_samples, name="lag-samples", daemon=True)
+        self._thread.start()
 
     def close(self) -> None:
-        for sampler in self.samplers.values():
-            sampler.close()
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.clients.close()
+
+    def _ask(self, method: str, *args: Any, unknown: Any = None, timeout: float = 60.0) -> Any:
+        """The observer's answer, or `unknown` when it died meanwhile (it is started again on the next call)."""
+        try:
+            return self.clients.call(method, *args, timeout=timeout)
+        except ChildDied:
+            return unknown
+
+    def _take_samples(self) -> None:
+        while not self._stop.wait(1.0):
+            taken, failed = self._ask("take_samples", unknown=([], []))
+            for group, sample in taken:
+                self.samplers[group].add(sample)
+            for group, kind in failed:
+                self.samplers[group].why_failed[kind] += 1
+
+    def deaths(self, t0: float) -> list[dict[str, Any]]:
+        """Each death of the observer, with the gap in the samples around it."""
+        times = sorted(t for sampler in self.samplers.values() for t, _lag in sampler.samples)
+        found = []
+        for death in self.clients.deaths:
+            before = max((t for t in times if t < death.at), default=t0)
+            after = min((t for t in times if t > death.at), default=time.monotonic())
+            found.append({**death.summary(t0), "gap_s": round(after - before, 1)})
+        return found
 
     def level(self) -> dict[str, int]:
         return {group: sampler.level() for group, sampler in self.samplers.items()}
@@ -340,8 +313,12 @@ class PipelineSampler:
         return sum((sampler.why_failed for sampler in self.samplers.values()), Counter())
 
     def committed(self) -> dict[tuple[str, int], int]:
-        """Every group's committed offsets ({} while a coordinator does not answer: the topics are the groups' own)."""
-        found = [sampler.committed() for sampler in self.samplers.values()]
+        """Every group's committed offsets ({} while a coordinator does not answer: the topics are the groups' own);
+        `moved_on` then judges samples taken after this call only."""
+        found = []
+        for group, sampler in self.samplers.items():
+            sampler.asked_at = time.monotonic()
+            found.append(self._ask("committed", group, unknown={}))
         return {} if not all(found) else {tp: offset for offsets in found for tp, offset in offsets.items()}
 
     def moved_on(self, at_fault: dict[tuple[str, int], int]) -> bool:
@@ -351,14 +328,119 @@ class PipelineSampler:
         return "; ".join(f"{group}: {sampler.stuck(at_fault)}" for group, sampler in self.samplers.items())
 
     def coordinator(self) -> int:
-        """The node coordinating the router's group (the busier one)."""
-        return self.router.coordinator()
+        """The node coordinating the router's group (the busier one); asked again if the observer dies meanwhile."""
+        for _attempt in range(3):
+            node = self._ask("coordinator", self.router)
+            if node is not None:
+                return int(node)
+        raise AssertionError(f"the observer died three times asking for the coordinator: {self.deaths(0)}")
+
+    def group(self, group: str) -> tuple[str, frozenset[str]]:
+        return self._ask("group", group, unknown=("UNKNOWN", frozenset()))
 
     def stable(self, size: int) -> bool:
-        return all(sampler.group_state() == ("STABLE", size) for sampler in self.samplers.values())
+        return all((state, len(members)) == ("STABLE", size) for state, members in map(self.group, self.samplers))
 
     def members(self) -> dict[str, frozenset[str]]:
-        return {group: sampler.group()[1] for group, sampler in self.samplers.items()}
+        return {group: self.group(group)[1] for group in self.samplers}
+
+    def groups(self) -> dict[str, tuple[str, frozenset[str]]]:
+        return {group: self.group(group) for group in self.samplers}
 
     def rejoined(self, before: dict[str, frozenset[str]], size: int) -> bool:
-        return all(sampler.rejoined(before[group], size) for group, sampler in self.samplers.items())
+        """Whether each group is stable with `size` members, not those of `before`: a dead worker stays a member
+        until its session times out (faust's 60 s), a restarted one joins under a new member id."""
+        for group in self.samplers:
+            state, members = self.group(group)
+            if not (state == "STABLE" and len(members) == size and members != before[group]):
+                return False
+        return True
+
+    def brokers(self) -> list[int]:
+        return self._ask("brokers", unknown=[])
+
+    def under_replicated(self, prefix: str) -> list[tuple[str, int]]:
+        """Partitions of this test's topics whose in-sync replicas are fewer than their replicas (unknown while the
+        observer is down: not proven otherwise)."""
+        return self._ask("under_replicated", prefix, unknown=[("(observer restarting)", -1)])
+
+    def progress(self, topics: list[str]) -> ObservedProgress:
+        """The pipeline's progress on `topics` (envgrid.streams.watermark), read in the observer."""
+        by_group: dict[str, list[str]] = {}
+        for topic in topics:
+            by_group.setdefault(reader_group(self.app_id, self.catalogue, topic), []).append(topic)
+        return ObservedProgress(self, by_group)
+
+
+class ObservedProgress:
+    """What tests/integration/conservation.drain asks of the pipeline's progress, answered by the observer."""
+
+    def __init__(self, sampler: PipelineSampler, by_group: dict[str, list[str]]) -> None:
+        self.sampler, self.by_group = sampler, by_group
+
+    def caught_up(self) -> bool:
+        return bool(self.sampler._ask("caught_up", self.by_group, unknown=False))
+
+    def behind(self) -> list[tuple[str, int, int, int]]:
+        return self.sampler.clients.call("behind", self.by_group)
+
+    def close(self) -> None:
+        """The observer keeps its readers until it closes."""
+
+
+class PublisherProcess:
+    """The traffic, published by a child process (tests/integration/three_broker_clients.Publisher) watched every two
+    seconds: when it dies, the next one publishes what the log does not hold yet."""
+
+    def __init__(self, cluster, prefix: str, events: list, log: Path) -> None:
+        self.clients = ClientProcess("tests.integration.three_broker_clients:Publisher",
+                                     (cluster, prefix, TOPIC_PROFILE, events, RATE), log=log)
+        self.status: dict[str, Any] = {"done": False}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="publisher-watch", daemon=True)
+
+    def start(self) -> None:
+        self.clients.call("start", False)
+        self._thread.start()
+
+    def done(self) -> bool:
+        return bool(self.check()["done"])
+
+    def check(self) -> dict[str, Any]:
+        """The last status; fails the test if publishing raised."""
+        status = self.status
+        assert not status.get("error"), f"publishing failed: {status['error']}"
+        return status
+
+    def tick_past_held_notices(self) -> None:
+        for _attempt in range(3):
+            try:
+                return self.clients.call("tick_past_held_notices", timeout=180)
+            except ChildDied:  # ticks are idempotent: a new publisher sends them again
+                continue
+        raise AssertionError(f"the publisher died three times sending the ticks: {self.deaths(0)}")
+
+    def deaths(self, t0: float) -> list[dict[str, Any]]:
+        return [death.summary(t0) for death in self.clients.deaths]
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+        self.clients.close()
+
+    def _watch(self) -> None:
+        resume = False
+        while not self.status["done"] and not self._stop.wait(2.0):
+            try:
+                if resume:  # in a new child: waits for the log to settle, then publishes what it lacks
+                    self.clients.call("start", True)
+                    resume = False
+                self.status = self.clients.call("status")
+            except ChildDied:
+                resume = True
+                if len(self.clients.deaths) > 5:
+                    self.status = {"done": True, "error": f"the publisher died {len(self.clients.deaths)} times: "
+                                                          f"{self.deaths(0)}"}
+            except ChildError as error:
+                self.status = {"done": True, "error": f"{error}\n{error.trace}"}

@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     from confluent_kafka import Consumer
 
     from envgrid.connectors.catalogue import Catalogue
+    from envgrid.connectors.log_ends import LogEnds
     from envgrid.connectors.serde import EventCodec, registry_client
     from envgrid.connectors.settings import ClusterSettingsError, running_cluster
 
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         routing = load_routing_context()
     try:
         report = audit(consumer, codec.decode, topics, Selection(args.case, args.grid, args.department, window),
-                       routing, args.registry_version, args.rules_version)
+                       routing, args.registry_version, args.rules_version, ends=LogEnds(cluster.kafka_config()))
     except (LookupError, TimeoutError) as error:
         print(f"envgrid audit: {error}", file=sys.stderr)
         return 2

@@ -18,6 +18,8 @@ from typing import Any
 
 from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 
+from envgrid.connectors.log_ends import LogEnds
+
 BATCH = 5_000  # records per consume() call
 POLL_S = 0.2  # how long one consume() call waits
 Decode = Callable[[bytes | None, str], tuple[str, dict[str, Any]]]
@@ -52,11 +54,13 @@ class Scanned:
 
 
 def read(consumer: Consumer, topic: str, window: Window, decode: Decode,
-         keys: frozenset[str] | None = None, timeout: float = 10.0, scanned: Scanned | None = None) -> Iterator[Read]:
+         keys: frozenset[str] | None = None, timeout: float = 10.0, scanned: Scanned | None = None, *,
+         ends: LogEnds) -> Iterator[Read]:
     """The records of `topic` in `window`, in offset order within each partition (the partitions read together,
     interleaved); only those with a key in `keys` when given (compared on the raw bytes, so the others are never
-    decoded; `scanned` counts all). TimeoutError when the broker sends nothing for `timeout` seconds before the window's end."""
-    active = {p: span for p, span in _ranges(consumer, topic, window, timeout).items() if span[0] < span[1]}
+    decoded; `scanned` counts all). TimeoutError when the broker sends nothing for `timeout` seconds before the window's end.
+    `ends` tells where each partition's log starts and ends (envgrid.connectors.log_ends)."""
+    active = {p: span for p, span in _ranges(consumer, ends, topic, window, timeout).items() if span[0] < span[1]}
     if not active:
         return
     wanted = None if keys is None else frozenset(key.encode("utf-8") for key in keys)
@@ -104,14 +108,15 @@ def _position(consumer: Consumer, topic: str, partition: int) -> int:
     return int(consumer.position([TopicPartition(topic, partition)])[0].offset)
 
 
-def _ranges(consumer: Consumer, topic: str, window: Window, timeout: float) -> dict[int, tuple[int, int]]:
+def _ranges(consumer: Consumer, ends: LogEnds, topic: str, window: Window, timeout: float) -> dict[int, tuple[int, int]]:
     """partition -> [first offset, end offset) of the window."""
     metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
     if metadata is None or metadata.error is not None:
         raise LookupError(f"topic {topic} is not readable: {metadata.error if metadata else 'not found'}")
     ranges = {}
+    log_ends = ends.of([(topic, partition) for partition in metadata.partitions], timeout)
     for partition in metadata.partitions:
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
+        low, high = log_ends[(topic, partition)]
         start = _offset_at(consumer, topic, partition, window.start_ms, low, high, timeout)
         end = _offset_at(consumer, topic, partition, window.end_ms, high, high, timeout)
         ranges[partition] = (max(start, low), min(end, high))

@@ -13,6 +13,7 @@ from confluent_kafka import Consumer
 from envgrid.audit.reader import Decode, Read, Scanned, Window, read
 from envgrid.audit.redecide import Redecided, latest, redecide
 from envgrid.audit.timeline import CaseAudit, Published, build
+from envgrid.connectors.log_ends import LogEnds
 from envgrid.connectors.wire import UndecodableRecord
 from envgrid.domain.routing.context import RoutingContext
 
@@ -73,15 +74,16 @@ class Report:
 
 def audit(consumer: Consumer, decode: Decode, topics: Topics, selection: Selection,
           routing: RoutingContext | None = None, registry_version: str | None = None,
-          rules_version: str | None = None) -> Report:
+          rules_version: str | None = None, *, ends: LogEnds) -> Report:
     """Audit the selected cases. With `routing`, re-decide each case's original report twice: under the
-    versions in force when it came, and under the named (else the newest) registry and rules versions."""
+    versions in force when it came, and under the named (else the newest) registry and rules versions.
+    `ends` tells where the topics' logs start and end (envgrid.connectors.log_ends)."""
     report = Report()
     started = time.perf_counter()
     keys = frozenset({selection.case_id}) if selection.case_id else None
     by_case: dict[str, list[Read]] = {}
     scanned = Scanned()
-    for record in read(consumer, topics.history, selection.window, decode, keys, scanned=scanned):
+    for record in read(consumer, topics.history, selection.window, decode, keys, scanned=scanned, ends=ends):
         report.history_decoded += 1
         by_case.setdefault(record.value["case_id"], []).append(record)
     report.history_seconds = time.perf_counter() - started
@@ -89,8 +91,8 @@ def audit(consumer: Consumer, decode: Decode, topics: Topics, selection: Selecti
     chosen = {case_id: entries for case_id, entries in by_case.items()
               if selection.matches(case_id, (r.value for r in entries))}
     wanted = frozenset(chosen)
-    feedback = _grouped(read(consumer, topics.feedback, selection.window, decode, wanted)) if wanted else {}
-    sla = _grouped(read(consumer, topics.sla, selection.window, decode, wanted)) if wanted else {}
+    feedback = _grouped(read(consumer, topics.feedback, selection.window, decode, wanted, ends=ends)) if wanted else {}
+    sla = _grouped(read(consumer, topics.sla, selection.window, decode, wanted, ends=ends)) if wanted else {}
     from_start = selection.window.start_ms is None
     for case_id, entries in sorted(chosen.items(), key=lambda item: item[1][0].value["occurred_at"]):
         report.cases.append(build(case_id, _published(entries), _published(feedback.get(case_id, [])),
@@ -98,14 +100,14 @@ def audit(consumer: Consumer, decode: Decode, topics: Topics, selection: Selecti
     if routing is not None and report.cases:
         openings = [(c.case_id, c.source_event_id, c.decision) for c in report.cases
                     if c.decision is not None and c.source_event_id]
-        intake = _intake(consumer, decode, topics, chosen, {source for _, source, _ in openings})
+        intake = _intake(consumer, ends, decode, topics, chosen, {source for _, source, _ in openings})
         label, today = latest(routing, registry_version, rules_version)
         report.redecided = [redecide("as recorded (versions in force then)", routing, openings, intake),
                             redecide(label, today, openings, intake)]
     return report
 
 
-def _intake(consumer: Consumer, decode: Decode, topics: Topics, chosen: Mapping[str, list[Read]],
+def _intake(consumer: Consumer, ends: LogEnds, decode: Decode, topics: Topics, chosen: Mapping[str, list[Read]],
             wanted: set[str]) -> dict[str, tuple[str, dict[str, Any]]]:
     """The original reports, read from the intake topics over the time the chosen cases opened (and a day
     before: a report is produced before its case opens), kept by event id."""
@@ -115,7 +117,7 @@ def _intake(consumer: Consumer, decode: Decode, topics: Topics, chosen: Mapping[
     window = Window(min(opened) - INTAKE_LEAD_MS, max(opened) + 1)
     found: dict[str, tuple[str, dict[str, Any]]] = {}
     for topic in topics.intake:
-        for record in read(consumer, topic, window, _tolerant(decode)):
+        for record in read(consumer, topic, window, _tolerant(decode), ends=ends):
             if record.value and record.value.get("event_id") in wanted:
                 found.setdefault(record.value["event_id"], (record.event, record.value))
     return found

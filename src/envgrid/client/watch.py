@@ -27,6 +27,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from envgrid.client.errors import BrokerRefused, Reason
+from envgrid.connectors.log_ends import LogEnds
 from envgrid.connectors.serde import UndecodableRecord
 
 log = logging.getLogger("envgrid.client")
@@ -48,6 +49,7 @@ class CopyWatcher:
                  seen_limit: int = SEEN_LIMIT, timeout: float = 10.0) -> None:
         self.topic, self.group, self._decode, self._timeout = topic, group, decode, timeout
         self._errors = ErrorLog()
+        self._log_ends = LogEnds({**config, "error_cb": self._errors})  # never a watermark query (librdkafka#5160)
         self._consumer = Consumer({**config, "group.id": group, "enable.auto.commit": False,
                                    "auto.offset.reset": "earliest", "error_cb": self._errors,
                                    "on_commit": self._committed_cb})
@@ -146,10 +148,9 @@ class CopyWatcher:
     def _assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Where each new partition starts: the group's committed offset, else the topic's beginning."""
         committed = consumer.committed(partitions, timeout=self._timeout)
+        ends = self._log_ends.of([tp for tp in committed if tp.offset < 0], self._timeout)
         for tp in committed:
-            offset = tp.offset
-            if offset < 0:
-                offset = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=self._timeout)[0]
+            offset = tp.offset if tp.offset >= 0 else ends[(tp.topic, tp.partition)][0]
             self._position[tp.partition] = self._committed[tp.partition] = offset
             self._queue[tp.partition] = deque()
 
@@ -183,10 +184,11 @@ class CopyWatcher:
             return
         committed = self._consumer.committed([TopicPartition(self.topic, p) for p in metadata.partitions],
                                              timeout=self._timeout)
+        ends = self._log_ends.of([tp for tp in committed if tp.offset > 0], self._timeout)
         ranges = {}
         for tp in committed:
             if tp.offset > 0:
-                low, _ = self._consumer.get_watermark_offsets(TopicPartition(self.topic, tp.partition), timeout=self._timeout)
+                low, _ = ends[(tp.topic, tp.partition)]
                 if max(low, tp.offset - self._seen_limit) < tp.offset:
                     ranges[tp.partition] = (max(low, tp.offset - self._seen_limit), tp.offset)
         for record in read_ranges(self._consumer, self.topic, ranges, self._decode, self._timeout):

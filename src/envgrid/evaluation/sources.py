@@ -47,11 +47,13 @@ def read_broker(config_file: Path | None = None, prefix: str | None = None,
 
     from envgrid.client.login import addresses_for
     from envgrid.connectors.catalogue import Catalogue
+    from envgrid.connectors.log_ends import LogEnds
     from envgrid.connectors.serde import EventCodec, registry_client
 
     cluster = addresses_for(config_file if config_file is not None else local_auditor_file())
     catalogue = Catalogue.load(prefix=prefix) if prefix is not None else Catalogue.load()
     codec = EventCodec(registry_client(cluster), catalogue.event_type_of, auto_register=False)
+    log_ends = LogEnds(cluster.kafka_config())
     consumer = Consumer(cluster.kafka_config({"group.id": f"{AUDITOR}-evaluation-{time.time_ns()}",
                                               "enable.auto.commit": False, "auto.offset.reset": "earliest"}))
     try:
@@ -60,11 +62,8 @@ def read_broker(config_file: Path | None = None, prefix: str | None = None,
             metadata = consumer.list_topics(topic, timeout=10).topics[topic]
             if metadata.error is not None:
                 raise RuntimeError(f"{topic}: {metadata.error} (does the principal {AUDITOR} read it?)")
-            ends: dict[int, int] = {}
-            for partition in metadata.partitions:
-                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-                if high > low:
-                    ends[partition] = high
+            ends = {partition: high for (_topic, partition), (low, high)
+                    in log_ends.of([(topic, p) for p in metadata.partitions], timeout=10).items() if high > low}
             consumer.assign([TopicPartition(topic, partition, 0) for partition in ends])
             deadline = time.monotonic() + timeout
             while ends:

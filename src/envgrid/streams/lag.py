@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from confluent_kafka import Consumer, IsolationLevel, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from envgrid.connectors.log_ends import list_offsets
 from envgrid.localcluster.addresses import ClusterAddresses
 from envgrid.streams import metrics
 
@@ -128,15 +129,13 @@ def log_offsets(admin: AdminClient, partitions: Iterable[Partition], spec: Offse
                 isolation_level: IsolationLevel = IsolationLevel.READ_UNCOMMITTED) -> dict[Partition, int]:
     """The offset `spec` names (OffsetSpec.latest(): the log end; .earliest(): its start) of each partition; a
     partition the broker cannot answer for in time (a deleted topic; after a node is lost, librdkafka's admin
-    client was seen not to answer for a minute or more) is left out."""
-    request = {TopicPartition(topic, partition): spec for topic, partition in partitions}
-    futures = admin.list_offsets(request, isolation_level=isolation_level, request_timeout=timeout)
+    client was seen not to answer for a minute or more) is left out (envgrid.connectors.log_ends)."""
     offsets: dict[Partition, int] = {}
-    for tp, future in futures.items():
-        try:
-            offsets[(tp.topic, tp.partition)] = future.result(timeout=timeout).offset
-        except (KafkaException, TimeoutError) as exc:  # a deleted topic, a leader lost: skip it, keep the others
-            log.info("offset of %s[%d] unavailable: %s", tp.topic, tp.partition, exc or type(exc).__name__)
+    for (topic, partition), found in list_offsets(admin, partitions, spec, timeout, isolation_level).items():
+        if isinstance(found, KafkaException):  # a deleted topic, a leader lost: skip it, keep the others
+            log.info("offset of %s[%d] unavailable: %s", topic, partition, found)
+        else:
+            offsets[(topic, partition)] = found
     return offsets
 
 

@@ -34,6 +34,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from envgrid.connectors.catalogue import Catalogue
+from envgrid.connectors.log_ends import LogEnds
 from envgrid.connectors.outages import OUTAGE_BACKOFF_S, outage_of
 from envgrid.connectors.serde import EventCodec
 from envgrid.connectors.wire import stable_message
@@ -101,6 +102,7 @@ class RouterLoop:
         self.group = router_group(app_id)
         self.changelog = router_changelog(app_id)
         self._cluster = cluster
+        self._log_ends = LogEnds(cluster.kafka_config())  # never the consumer's watermark query (librdkafka#5160)
         self._codec = codec
         self._encode = OutputEncoder(codec).encode_all  # a case's copies share their encoded parts
         self.service: RoutingService = routing_service(catalogue, codec.decode, pseudonymiser)
@@ -350,11 +352,8 @@ class RouterLoop:
         reader = Consumer(self._cluster.kafka_config({
             "group.id": f"{self.group}-restore", "enable.auto.commit": False, "enable.partition.eof": True}))
         try:
-            ends: dict[int, int] = {}
-            for partition in partitions:
-                low, high = reader.get_watermark_offsets(TopicPartition(self.changelog, partition), timeout=30)
-                if high > low:
-                    ends[partition] = high
+            ends = {partition: high for (_topic, partition), (low, high)
+                    in self._log_ends.of([(self.changelog, p) for p in partitions], timeout=30).items() if high > low}
             reader.assign([TopicPartition(self.changelog, partition, OFFSET_BEGINNING) for partition in ends])
             while ends:
                 for message in reader.consume(5000, timeout=1.0):

@@ -19,6 +19,7 @@ from typing import Any
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaException, TopicPartition
 
 from envgrid.connectors import records
+from envgrid.connectors.log_ends import LogEnds
 from envgrid.localcluster.addresses import ClusterAddresses
 from envgrid.streams.groups import pipeline_groups, reader_group
 
@@ -38,6 +39,7 @@ class InputProgress:
     client_settings: dict[str, Any] = field(default_factory=dict)
     _committed: Consumer | None = field(default=None, init=False, repr=False)
     _reader: Consumer | None = field(default=None, init=False, repr=False)
+    _ends: LogEnds | None = field(default=None, init=False, repr=False)
 
     def waiting(self, timeout: float = 10.0, patience: float = 0.0) -> list[datetime]:
         """Event times of the first unprocessed record of each input partition that is behind; tried again
@@ -63,7 +65,7 @@ class InputProgress:
         for client in (self._committed, self._reader):
             if client is not None:
                 client.close()
-        self._committed = self._reader = None
+        self._committed = self._reader = self._ends = None
 
     def behind(self, timeout: float = 10.0) -> list[tuple[str, int, int, int]]:
         """(topic, partition, processed up to, end offset) of every input partition the group is behind on."""
@@ -79,9 +81,10 @@ class InputProgress:
             metadata = consumer.list_topics(timeout=timeout).topics
             partitions = [TopicPartition(t, p) for t in self.topics for p in metadata[t].partitions]
             committed = consumer.committed(partitions, timeout=timeout)
+            ends = self._log_ends().of(committed, timeout)
             positions = []
             for tp in committed:
-                low, high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=timeout)
+                low, high = ends[(tp.topic, tp.partition)]
                 position = low if tp.offset in (OFFSET_INVALID, -1) or tp.offset < low else tp.offset
                 positions.append((TopicPartition(tp.topic, tp.partition, position), high))
             return positions
@@ -128,6 +131,13 @@ class InputProgress:
             self._committed = Consumer(self.cluster.kafka_config(
                 {**self.client_settings, "group.id": self.group, "enable.auto.commit": False}))
         return self._committed
+
+    def _log_ends(self) -> LogEnds:
+        """Never the consumer's watermark query: it aborted the process while a node was down (librdkafka#5160),
+        and the ticker asks every tick (envgrid.connectors.log_ends)."""
+        if self._ends is None:
+            self._ends = LogEnds(self.cluster.kafka_config(self.client_settings))
+        return self._ends
 
     def _reader_client(self) -> Consumer:
         if self._reader is None:

@@ -106,6 +106,7 @@ def _print_lag(args: argparse.Namespace) -> None:
     from confluent_kafka import Consumer, TopicPartition
 
     from envgrid.connectors.catalogue import Catalogue
+    from envgrid.connectors.log_ends import LogEnds
 
     try:
         cluster = running_cluster()
@@ -119,9 +120,11 @@ def _print_lag(args: argparse.Namespace) -> None:
         topics = consumer.list_topics(timeout=10).topics
         partitions = [TopicPartition(topic, p) for name in ("case.history", "case.feedback", "case.sla")
                       for topic in [catalogue.topic(name)] for p in (topics[topic].partitions if topic in topics else ())]
+        committed = consumer.committed(partitions, timeout=10)
+        ends = LogEnds(cluster.kafka_config()).of(committed, timeout=10)
         behind = 0
-        for tp in consumer.committed(partitions, timeout=10):
-            low, high = consumer.get_watermark_offsets(tp, timeout=10)
+        for tp in committed:
+            low, high = ends[(tp.topic, tp.partition)]
             behind += high - (tp.offset if tp.offset >= 0 else low)
     finally:
         consumer.close()

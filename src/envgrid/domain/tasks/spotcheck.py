@@ -188,3 +188,52 @@ def _township(version: RegistryVersion, code: str) -> str | None:
 
 def _rank(seed: bytes, *parts: str) -> str:
     return hashlib.sha256(seed + "\n".join(parts).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether a published draw is what its inputs give: `problems` says what differs (empty: it matches)."""
+
+    draw_id: str
+    problems: tuple[str, ...]
+
+    @property
+    def matches(self) -> bool:
+        return not self.problems
+
+
+def verify_draw(published: SpotCheckDraw, entities: InspectionList[KeyEntity], inspectors: InspectionList[Inspector],
+                rules: DrawRules, registry: RegistrySet, previous: PreviousDraw | None) -> Verdict:
+    """Re-run a published draw from the inputs at hand and compare. Inputs that differ from the ones the draw
+    names (by digest) are reported first: with other lists or rules, a different outcome proves nothing."""
+    problems: list[str] = []
+    if published.algorithm_version != ALGORITHM_VERSION:
+        return Verdict(published.draw_id, (f"the draw used algorithm version {published.algorithm_version}; this "
+                                           f"program runs version {ALGORITHM_VERSION}",))
+    stated = published.inputs
+    for what, theirs, ours in (("key-entity list", stated.entities_digest, entities.digest),
+                               ("inspector list", stated.inspectors_digest, inspectors.digest),
+                               ("draw rules", stated.rules_digest, rules.digest)):
+        if theirs != ours:
+            problems.append(f"the {what} differs from the draw's: {ours} here, {theirs} in the draw")
+    if stated.previous_draw_id is not None and (previous is None or previous.draw_id != stated.previous_draw_id):
+        problems.append(f"the draw excluded the inspectors of its previous draw {stated.previous_draw_id}; give that "
+                        f"draw (--previous) to verify it")
+    if problems:
+        return Verdict(published.draw_id, tuple(problems))
+    again = draw(published.grid_code, Quarter.parse(published.period), published.published_value, entities, inspectors,
+                 rules, registry, previous)
+    if again.inputs.registry_version != stated.registry_version:
+        problems.append(f"registry version {again.inputs.registry_version} here, {stated.registry_version} in the draw")
+    if again.seed != published.seed:
+        problems.append(f"the seed differs: {again.seed} from the published value, {published.seed} in the draw")
+    if again.outcome != published.outcome:
+        problems.append(f"the outcome differs: re-run gives {_describe(again.outcome)}; the draw says "
+                        f"{_describe(published.outcome)}")
+    if [i.case_id for i in again.inspections] != [i.case_id for i in published.inspections]:
+        problems.append("the task case ids differ from the draw's")
+    return Verdict(published.draw_id, tuple(problems))
+
+
+def _describe(outcome: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+    return "; ".join(f"{entity}: {', '.join(people) or '(nobody)'}" for entity, people in outcome) or "(nothing drawn)"

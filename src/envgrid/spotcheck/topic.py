@@ -15,13 +15,9 @@ from envgrid.connectors.settings import running_cluster
 READ_TIMEOUT_S = 30.0
 
 
-def publish_draws(records: list[dict[str, Any]], prefix: str | None) -> str:
-    """Send each SpotCheckDrawn to every partition of the draws topic, keyed by draw id; the topic's name."""
-    addresses = running_cluster()
-    catalogue = Catalogue.load(prefix=prefix)
+def publish(records: list[dict[str, Any]], producer: Producer, codec: EventCodec, catalogue: Catalogue) -> int:
+    """Send each SpotCheckDrawn to every partition of the draws topic, keyed by draw id; the partitions."""
     topic = catalogue.topic("internal.spot-check-draws")
-    codec = EventCodec(registry_client(addresses), catalogue.event_type_of, auto_register=True)
-    producer = Producer(addresses.kafka_config({"enable.idempotence": True}))
     partitions = catalogue.spec(topic).partitions
     for record in records:
         value = codec.encode("SpotCheckDrawn", record, topic)
@@ -29,23 +25,20 @@ def publish_draws(records: list[dict[str, Any]], prefix: str | None) -> str:
             producer.produce(topic, value, record["event_id"].encode(), partition=partition)
     if producer.flush(60) != 0:
         raise RuntimeError(f"{topic}: not every copy of the draws was acknowledged within 60 s")
-    return f"{partitions} partitions of {topic}"
+    return partitions
 
 
-def read_draws(prefix: str | None) -> list[dict[str, Any]]:
-    """Every draw published so far, in publication order (partition 0 of the draws topic holds a copy of each)."""
-    addresses = running_cluster()
-    catalogue = Catalogue.load(prefix=prefix)
+def read(consumer: Consumer, codec: EventCodec, catalogue: Catalogue) -> list[dict[str, Any]]:
+    """Every draw published so far, in publication order (partition 0 of the draws topic holds a copy of each),
+    read with `consumer` assigned (never subscribed)."""
     topic = catalogue.topic("internal.spot-check-draws")
-    codec = EventCodec(registry_client(addresses), catalogue.event_type_of, auto_register=False)
-    consumer = Consumer(addresses.kafka_config({"group.id": "ops-spotcheck-reader", "enable.auto.commit": False}))
+    low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+    records: dict[str, dict[str, Any]] = {}
+    if high <= low:
+        return []
+    consumer.assign([TopicPartition(topic, 0, low)])
+    deadline = time.monotonic() + READ_TIMEOUT_S
     try:
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
-        records: dict[str, dict[str, Any]] = {}
-        if high <= low:
-            return []
-        consumer.assign([TopicPartition(topic, 0, low)])
-        deadline = time.monotonic() + READ_TIMEOUT_S
         while time.monotonic() < deadline:
             for message in consumer.consume(500, timeout=0.5):
                 if message.error() is not None:
@@ -57,6 +50,28 @@ def read_draws(prefix: str | None) -> list[dict[str, Any]]:
                 records.setdefault(record["event_id"], record)
                 if (message.offset() or 0) + 1 >= high:
                     return list(records.values())
-        raise RuntimeError(f"{topic}: could not read partition 0 up to offset {high} within {READ_TIMEOUT_S:.0f} s")
+    finally:
+        consumer.unassign()
+    raise RuntimeError(f"{topic}: could not read partition 0 up to offset {high} within {READ_TIMEOUT_S:.0f} s")
+
+
+def publish_draws(records: list[dict[str, Any]], prefix: str | None) -> str:
+    """`publish` on the running cluster (ENVGRID_* settings): what the command does."""
+    addresses = running_cluster()
+    catalogue = Catalogue.load(prefix=prefix)
+    codec = EventCodec(registry_client(addresses), catalogue.event_type_of, auto_register=True)
+    producer = Producer(addresses.kafka_config({"enable.idempotence": True}))
+    partitions = publish(records, producer, codec, catalogue)
+    return f"{partitions} partitions of {catalogue.topic('internal.spot-check-draws')}"
+
+
+def read_draws(prefix: str | None) -> list[dict[str, Any]]:
+    """`read` on the running cluster."""
+    addresses = running_cluster()
+    catalogue = Catalogue.load(prefix=prefix)
+    codec = EventCodec(registry_client(addresses), catalogue.event_type_of, auto_register=False)
+    consumer = Consumer(addresses.kafka_config({"group.id": "ops-spotcheck-reader", "enable.auto.commit": False}))
+    try:
+        return read(consumer, codec, catalogue)
     finally:
         consumer.close()

@@ -26,6 +26,7 @@ from envgrid.domain.tasks.quarters import Quarter
 from envgrid.domain.tasks.spotcheck import draw
 from envgrid.domain.tasks.spotcheck_lists import load_entities, load_inspectors
 from envgrid.domain.tasks.spotcheck_rules import load_draw_rules
+from envgrid.spotcheck.cli import main as spotcheck
 from envgrid.spotcheck.topic import publish
 from tests.integration.pipeline_process import WorkerProcess, prepare, read_all, send_ticks
 
@@ -71,6 +72,7 @@ def test_a_published_draw_reaches_the_grid_s_topic_and_its_task_and_a_supervisio
             catalogue.topic("internal.case-commands")).partitions
         _wait_for(lambda: any(event == "SpotCheckDrawn" for event, _ in read(grid_topic)), "the draw on the grid's topic")
         _wait_for(lambda: "dispatched" in kinds(inspection.case_id), "the first inspection's task dispatched")
+        assert spotcheck(["verify", "--from-topic", "--prefix", prefix]) == 0  # re-run from the published copy
 
         send_ticks(producer, codec, catalogue, cst(4, 1, 8))  # into 2027-Q2: the quarter's supervision tasks
         _wait_for(lambda: len({v["case_id"] for _, v in read(history) if v["case_id"].startswith("SUP-2027Q2-")

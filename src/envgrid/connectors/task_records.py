@@ -5,14 +5,12 @@ case desk keeps, re-dispatches and records a task like any case."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 
 from envgrid.connectors import records
 from envgrid.domain.registry.model import RegistryVersion
 from envgrid.domain.tasks.opening import TaskKind, TaskOpening
 from envgrid.domain.tasks.spotcheck import DrawInputs, DrawnInspection, DrawnInspector, SpotCheckDraw
-
-_SOURCE = {TaskKind.SPOT_CHECK: ("SPOT_CHECK", "spotcheck-v1"), TaskKind.SUPERVISION: ("SUPERVISION", "supervision-v1")}
 
 
 def draw_record(drawn: SpotCheckDraw, drawn_at: datetime) -> dict[str, Any]:
@@ -58,7 +56,7 @@ def task_dispatch(opening: TaskOpening, version: RegistryVersion) -> tuple[dict[
     """The task case's dossier (the command the case desk keeps, as for a routed report) and its first
     copies as ((target kind, code) of the topic, CaseDispatched value): the lead department, each assisting
     department, the owning level-2 grid and, for a task the city handles, the city's own topic."""
-    source_kind, rules_version = _SOURCE[opening.kind]
+    source_kind, rules_version = _source(opening.kind)
     chain = [{"level": int(g.level), "code": g.code, "name": g.name}
              for g in (version.grid(code) for code in opening.grid_chain) if g is not None]
     decision = {
@@ -87,3 +85,14 @@ def task_dispatch(opening: TaskOpening, version: RegistryVersion) -> tuple[dict[
               for kind, code, role in targets]
     dossier = dict(copies[0][1], event_id=f"{opening.case_id}:open")
     return dossier, copies
+
+
+def _source(kind: TaskKind) -> tuple[str, str]:
+    """The SourceKind and Channel symbol of a task's records, and the `rules_version` its decision names."""
+    match kind:
+        case TaskKind.SPOT_CHECK:
+            return "SPOT_CHECK", "spotcheck-v1"
+        case TaskKind.SUPERVISION:
+            return "SUPERVISION", "supervision-v1"
+        case _:
+            assert_never(kind)

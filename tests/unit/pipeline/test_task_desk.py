@@ -117,3 +117,22 @@ def test_a_draw_that_cannot_be_read_is_refused_by_name() -> None:
     handled = pipeline.cases.on_draw(bad, pipeline.state, 0)
     assert handled.refused is not None and handled.refused.reason_code == "invalid_draw"
     assert "2027-Q9" in handled.refused.message
+
+
+def test_a_tick_whose_budget_runs_out_leaves_the_rest_of_the_quarter_to_the_next_tick() -> None:
+    from envgrid.streams.case_service import Handled
+    pipeline = InMemoryPipeline()
+    desk, service, state = pipeline.cases.tasks, pipeline.cases, pipeline.state
+    desk.raise_supervision(service, Q2 - timedelta(minutes=5), state, 0, Handled(), 200)  # sets the clock
+    first = Handled()
+    desk.raise_supervision(service, Q2 + timedelta(minutes=5), state, 0, first, 12)
+    opened = len(_tasks(pipeline, "SUP-"))
+    assert 0 < opened < PAIRS // PARTITIONS and len(first.outputs) >= 12
+    assert state.cursors["0:supervision-clock"] == (Q2 - timedelta(minutes=5)).isoformat()  # not moved on
+    rest = Handled()
+    desk.raise_supervision(service, Q2 + timedelta(minutes=6), state, 0, rest, 10_000)
+    in_partition = [c for c in _tasks(pipeline, "SUP-") if desk.owner(c) == 0]
+    assert len(in_partition) == len(_tasks(pipeline, "SUP-")) > opened  # the rest, and only this partition's
+    assert {o.key for o in rest.outputs if o.key.startswith("SUP-")}.isdisjoint(
+        {o.key for o in first.outputs if o.key.startswith("SUP-")})
+    assert state.cursors["0:supervision-clock"] == (Q2 + timedelta(minutes=6)).isoformat()

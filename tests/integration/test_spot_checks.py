@@ -9,6 +9,7 @@ and one supervision task by its upper grid's, both through the notice topics and
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -39,7 +40,7 @@ def cst(month: int, day: int, hour: int = 0) -> datetime:
     return datetime(2027, month, day, hour, tzinfo=CHINA_TZ)
 
 def test_a_published_draw_reaches_the_grid_s_topic_and_its_task_and_a_supervision_task_close_by_result(
-        cluster, tmp_path):
+        cluster, tmp_path, capsys):
     prefix = f"it.spotcheck.{int(time.time())}"
     catalogue, codec = prepare(cluster, prefix)
     producer = Producer(cluster.kafka_config({"partitioner": "murmur2_random"}))
@@ -73,6 +74,12 @@ def test_a_published_draw_reaches_the_grid_s_topic_and_its_task_and_a_supervisio
         _wait_for(lambda: any(event == "SpotCheckDrawn" for event, _ in read(grid_topic)), "the draw on the grid's topic")
         _wait_for(lambda: "dispatched" in kinds(inspection.case_id), "the first inspection's task dispatched")
         assert spotcheck(["verify", "--from-topic", "--prefix", prefix]) == 0  # re-run from the published copy
+        capsys.readouterr()
+        assert spotcheck(["draw", "--period", "2027-Q3", "--published-value", "next", "--grid", "330302", "--json",
+                          "--publish", "--prefix", prefix, "--at", "2027-07-01T09:00:00+08:00"]) == 0
+        q3 = json.loads(capsys.readouterr().out)
+        assert q3["inputs"]["previous_draw_id"] == drawn.draw_id  # the previous draw, found on the topic
+        assert spotcheck(["verify", "--from-topic", "--prefix", prefix]) == 0  # Q3's needs Q2's, read from the topic
 
         send_ticks(producer, codec, catalogue, cst(4, 1, 8))  # into 2027-Q2: the quarter's supervision tasks
         _wait_for(lambda: len({v["case_id"] for _, v in read(history) if v["case_id"].startswith("SUP-2027Q2-")
@@ -90,11 +97,11 @@ def test_a_published_draw_reaches_the_grid_s_topic_and_its_task_and_a_supervisio
         worker.stop()
 
     relayed = [value for event, value in read(grid_topic) if event == "SpotCheckDrawn"]
-    assert len(relayed) == 1 and relayed[0]["event_id"] == drawn.draw_id
-    assert relayed[0]["seed"] == drawn.seed and [i["case_id"] for i in relayed[0]["inspections"]] == [
-        i.case_id for i in drawn.inspections]
+    assert sorted(r["event_id"] for r in relayed) == sorted([drawn.draw_id, q3["event_id"]])  # once each, by partition 0
+    q2 = next(r for r in relayed if r["event_id"] == drawn.draw_id)
+    assert q2["seed"] == drawn.seed and [i["case_id"] for i in q2["inspections"]] == [i.case_id for i in drawn.inspections]
     created = [v["case_id"] for _, v in read(history) if v["kind"] == "created"]
-    assert len(created) == len(set(created)) == PAIRS + len(drawn.inspections)  # each task opened once
+    assert len(created) == len(set(created)) == PAIRS + len(drawn.inspections) + len(q3["inspections"])  # once each
     resolved = next(v for _, v in read(history) if v["case_id"] == SUPERVISION_CASE and v["kind"] == "resolved")
     assert resolved["case"]["channel"] == "supervision" and resolved["case"]["handling_grid"] == "330302"
     task = next(v for _, v in read(history) if v["case_id"] == inspection.case_id and v["kind"] == "resolved")

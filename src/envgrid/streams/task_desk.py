@@ -52,13 +52,13 @@ class TaskDesk:
         try:
             drawn, drawn_at = task_records.draw_of(record)
             openings = spotcheck.task_openings(drawn, self.registry, drawn_at)
+            grid_topic = service.out.topics.topic_for(("grid", drawn.grid_code))  # a grid without one: refused
         except (KeyError, ValueError, NoVersionInForce) as error:
             handled.refused = Refused("VALIDATE", "invalid_draw", type(error).__name__,
                                       f"draw {record.get('event_id')}: {error}", record.get("event_id"))
             return
         if partition == 0:
-            handled.outputs.append(Output(service.out.topics.topic_for(("grid", drawn.grid_code)), drawn.draw_id,
-                                          "SpotCheckDrawn", record))
+            handled.outputs.append(Output(grid_topic, drawn.draw_id, "SpotCheckDrawn", record))
         for opening in openings:
             if self._here(opening.case_id, partition):
                 existing = state.files.get(opening.case_id)

@@ -136,3 +136,11 @@ def test_a_tick_whose_budget_runs_out_leaves_the_rest_of_the_quarter_to_the_next
     assert {o.key for o in rest.outputs if o.key.startswith("SUP-")}.isdisjoint(
         {o.key for o in first.outputs if o.key.startswith("SUP-")})
     assert state.cursors["0:supervision-clock"] == (Q2 + timedelta(minutes=6)).isoformat()
+
+
+def test_a_draw_of_a_grid_without_a_topic_is_refused_and_opens_nothing() -> None:
+    pipeline = InMemoryPipeline()
+    bad = dict(sample_events()["SpotCheckDrawn"], grid_code="330302006")  # a township does not draw
+    handled = pipeline.cases.on_draw(bad, pipeline.state, 0)
+    assert handled.refused is not None and handled.refused.reason_code == "invalid_draw" and not handled.outputs
+    assert _tasks(pipeline, "SC-") == {}

@@ -144,3 +144,11 @@ def test_a_draw_of_a_grid_without_a_topic_is_refused_and_opens_nothing() -> None
     handled = pipeline.cases.on_draw(bad, pipeline.state, 0)
     assert handled.refused is not None and handled.refused.reason_code == "invalid_draw" and not handled.outputs
     assert _tasks(pipeline, "SC-") == {}
+
+
+def test_a_draw_whose_case_ids_are_not_derived_from_it_is_refused() -> None:
+    registry, entities, inspectors, rules = inputs()
+    record = draw_record(draw("330302", Quarter(2027, 1), "x", entities, inspectors, rules, registry), Q2)
+    record["inspections"][0]["case_id"] = "SC-0000000000000000"
+    handled = InMemoryPipeline().cases.on_draw(record, InMemoryPipeline().state, 0)
+    assert handled.refused is not None and "SC-0000000000000000" in handled.refused.message

@@ -160,6 +160,9 @@ def task_openings(drawn: SpotCheckDraw, registry: RegistrySet, drawn_at: datetim
     version = registry.at(Quarter.parse(drawn.period).start())
     openings = []
     for inspection in drawn.inspections:
+        if inspection.case_id != spot_check_case_id(drawn.draw_id, inspection.entity_id):
+            raise ValueError(f"inspection of {inspection.entity_id} names case {inspection.case_id}, not the id its "
+                             f"draw and entity give ({spot_check_case_id(drawn.draw_id, inspection.entity_id)})")
         if not inspection.inspectors:
             continue  # nobody eligible: the draw records the shortfall, there is no one to give the task to
         departments = tuple(dict.fromkeys(p.department for p in inspection.inspectors))

@@ -152,3 +152,9 @@ def test_a_draw_whose_case_ids_are_not_derived_from_it_is_refused() -> None:
     record["inspections"][0]["case_id"] = "SC-0000000000000000"
     handled = InMemoryPipeline().cases.on_draw(record, InMemoryPipeline().state, 0)
     assert handled.refused is not None and "SC-0000000000000000" in handled.refused.message
+
+
+def test_a_complaint_cannot_claim_a_task_channel() -> None:
+    sample = sample_events()["PetitionComplaint"]
+    refused = InMemoryPipeline().report(("PetitionComplaint", dict(sample, channel="SUPERVISION")))
+    assert refused.reason_code == "task_channel" and "SUPERVISION" in refused.message

@@ -99,12 +99,15 @@ def audit(consumer: Consumer, decode: Decode, topics: Topics, selection: Selecti
                                   _published(sla.get(case_id, [])), from_start))
     if routing is not None and report.cases:
         openings = [(c.case_id, c.source_event_id, c.decision) for c in report.cases
-                    if c.decision is not None and c.source_event_id]
+                    if c.decision is not None and c.source_event_id and c.source_kind not in TASK_SOURCES]
         intake = _intake(consumer, ends, decode, topics, chosen, {source for _, source, _ in openings})
         label, today = latest(routing, registry_version, rules_version)
         report.redecided = [redecide("as recorded (versions in force then)", routing, openings, intake),
                             redecide(label, today, openings, intake)]
     return report
+
+
+TASK_SOURCES = frozenset({"SPOT_CHECK", "SUPERVISION"})  # scheduled tasks: opened by no report, never routed
 
 
 def _intake(consumer: Consumer, ends: LogEnds, decode: Decode, topics: Topics, chosen: Mapping[str, list[Read]],

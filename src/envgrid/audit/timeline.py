@@ -33,6 +33,7 @@ class CaseAudit:
     rows: list[Row] = field(default_factory=list)
     decision: dict[str, Any] | None = None  # the routing decision the case opened with, with its provenance
     source_event_id: str | None = None  # the report that opened it
+    source_kind: str | None = None  # PETITION_COMPLAINT, PATROL_REPORT, or a task's (SPOT_CHECK, SUPERVISION)
     breaks: list[Break] = field(default_factory=list)
     redelivered: int = 0  # exact re-deliveries of history entries, skipped
 
@@ -62,6 +63,7 @@ def build(case_id: str, history: Iterable[Published], feedback: Iterable[Publish
         if entry["kind"] == "created" and "decision" in details:
             audit.decision = json.loads(details["decision"])
             audit.source_event_id = details.get("source_event_id")
+            audit.source_kind = details.get("source_kind")
         audit.rows.append(Row(case_id, entry["occurred_at"], "history", entry.get("revision"), entry["kind"],
                               entry.get("actor_unit") or "", _history_reason(entry, audit.decision)))
     for published in _unique(feedback):

@@ -153,7 +153,7 @@ class DepartmentClient:
                 for topic in (self.cases_topic, self.notice_topic):
                     ranges = self._ranges(consumer, topic)
                     event = "CaseDispatched" if topic == self.cases_topic else "DepartmentNotice"
-                    for record in read_ranges(consumer, topic, ranges, self.codec.decode, self.timeout):
+                    for record in read_ranges(consumer, topic, ranges, self.codec.decode, self.timeout, event):
                         book.add(event, record)
             except KafkaException as error:
                 self._errors.raise_fatal()

@@ -75,7 +75,9 @@ class CopyWatcher:
                 self._raise_for(error)
                 continue
             try:
-                record: dict[str, Any] | None = self._decode(message.value(), self.topic)[1]
+                event, decoded = self._decode(message.value(), self.topic)
+                # a grid's topic also carries its 双随机 draws (SpotCheckDrawn): not a copy, skipped like one seen
+                record: dict[str, Any] | None = decoded if event == "CaseDispatched" else None
             except UndecodableRecord as undecodable:
                 log.warning("%s: skipped an undecodable record at %s:%s (%s)", self.topic, message.partition(),
                             message.offset(), undecodable)
@@ -191,7 +193,7 @@ class CopyWatcher:
                 low, _ = ends[(tp.topic, tp.partition)]
                 if max(low, tp.offset - self._seen_limit) < tp.offset:
                     ranges[tp.partition] = (max(low, tp.offset - self._seen_limit), tp.offset)
-        for record in read_ranges(self._consumer, self.topic, ranges, self._decode, self._timeout):
+        for record in read_ranges(self._consumer, self.topic, ranges, self._decode, self._timeout, "CaseDispatched"):
             self._remember(record["event_id"])
 
     def _raise_for(self, error: KafkaError | None) -> None:
@@ -207,9 +209,10 @@ class CopyWatcher:
 
 
 def read_ranges(consumer: Consumer, topic: str, ranges: dict[int, tuple[int, int]], decode: Decode,
-                timeout: float) -> list[dict[str, Any]]:
+                timeout: float, event: str | None = None) -> list[dict[str, Any]]:
     """The decoded records of `topic` in [start, end) of each partition (records that cannot be decoded left
-    out), read with `consumer` assigned (not subscribed), which is unassigned afterwards."""
+    out, and with `event`, records of other event types), read with `consumer` assigned (not subscribed),
+    which is unassigned afterwards."""
     if not ranges:
         return []
     consumer.assign([TopicPartition(topic, p, start) for p, (start, _) in ranges.items()])
@@ -227,7 +230,9 @@ def read_ranges(consumer: Consumer, topic: str, ranges: dict[int, tuple[int, int
                     continue
                 if offset < remaining[partition]:
                     with contextlib.suppress(UndecodableRecord):
-                        records.append(decode(message.value(), topic)[1])
+                        name, record = decode(message.value(), topic)
+                        if event is None or name == event:
+                            records.append(record)
                 if offset + 1 >= remaining[partition]:
                     del remaining[partition]
     finally:

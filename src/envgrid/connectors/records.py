@@ -88,7 +88,7 @@ def dispatch_copies(
     before, after = _header_facts(case_id, revision, category, decision)
     copies = []
     for kind, code, role in targets:
-        target = _target_record(kind, code, role)
+        target = target_record(kind, code, role)
         copy = {
             "event_id": _dispatch_id(case_id, revision, kind, code),
             "case_id": case_id,
@@ -118,7 +118,7 @@ def handover_record(dossier: dict[str, Any], handover: Handover, cause_event_id:
     built on the case's first dispatch (`withheld_dossier`: no identity), with the decision as it stands
     now and why it moved; the masked contact only for a unit that calls back."""
     kind, role = handover.unit_kind.value, handover.role.value
-    target = _target_record(kind, handover.unit, role)
+    target = target_record(kind, handover.unit, role)
     return dict(
         dossier, event_id=f"{_dispatch_id(dossier['case_id'], handover.version, kind, handover.unit)}:{role}:{handover.change.value}",
         revision=handover.version, dispatched_at=handover.at, target=target,
@@ -208,7 +208,8 @@ def _dispatch_id(case_id: str, revision: int, kind: str, code: str) -> str:
     return f"{case_id}:r{revision}:{kind}:{code}"
 
 
-def _target_record(kind: str, code: str, role: str) -> dict[str, str]:
+def target_record(kind: str, code: str, role: str) -> dict[str, str]:
+    """A DispatchTarget value: kind department|grid|triage, role lead|assisting|owning_grid|handling_grid|triage."""
     return {"kind": kind.upper(), "code": code, "role": _ROLE_SYMBOLS.get(role, "TRIAGE")}
 
 

@@ -46,6 +46,7 @@ class Reason(StrEnum):
     INVALID_EXTENSION = "invalid_extension"
     EVENT_ID_CONFLICT = "event_id_conflict"
     FORGED_UNIT = "forged_unit"
+    TASK_CHANNEL = "task_channel"
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,19 @@ def check_size(size: int, topic: str) -> Breach | None:
 def check_report(record: dict[str, Any], earliest: datetime) -> Breach | None:
     """A decoded report (PetitionComplaint or PatrolReport). `earliest`: the registry's first version."""
     return (_check_fields(record, "report")
+            or _check_channel(record)
             or _check_times(record, earliest))
+
+
+TASK_CHANNELS = frozenset({"SPOT_CHECK", "SUPERVISION"})  # tasks the pipeline sets itself (envgrid.domain.tasks)
+
+
+def _check_channel(record: dict[str, Any]) -> Breach | None:
+    if record.get("channel") in TASK_CHANNELS:
+        return Breach(Reason.TASK_CHANNEL, f"report {record['event_id']}: channel {record['channel']} is for the tasks the "
+                                           f"pipeline sets itself (spot checks, supervision); a report comes by a "
+                                           f"hotline, the web, a letter, a visit or patrol")
+    return None
 
 
 def check_notice(record: dict[str, Any]) -> Breach | None:

@@ -12,12 +12,14 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from envgrid.domain.sla.worktime import TimeBasis, WorkTime
+from envgrid.domain.tasks.opening import TaskKind
 from envgrid.evaluation.ledger import RESPONSE_MILESTONES, CaseFacts, Ledger
 from envgrid.evaluation.periods import Period
 
 GRID, DEPARTMENT = "grid", "department"
 RESOLVED_STATES = frozenset({"resolved", "closed"})
 RATES = ("response_rate", "on_time_rate", "resolution_rate", "return_rate")
+SUPERVISION = TaskKind.SUPERVISION.value  # the channel of a supervision task's case
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -43,6 +45,11 @@ class Tally:
     sla_warnings: int = 0         # 超期预警
     sla_breaches: int = 0         # 超期
     handling_working_days: float = 0.0  # summed over resolved cases: opening to result
+    # an upper grid's quarterly supervision of its lower grids (季度督查, envgrid.domain.tasks.supervision)
+    supervision_tasks: int = 0    # tasks set in the period
+    supervision_done: int = 0     # result given
+    supervision_on_time: int = 0  # result given within the limit
+    supervision_late: int = 0     # after the limit, or still open past it
 
     def add(self, other: Tally) -> None:
         for f in fields(self):
@@ -63,6 +70,10 @@ class Tally:
     @property
     def return_rate(self) -> float | None:  # 回退率
         return _ratio(self.returned, self.received)
+
+    @property
+    def supervision_rate(self) -> float | None:  # 督查按时完成率
+        return _ratio(self.supervision_on_time, self.supervision_on_time + self.supervision_late)
 
     @property
     def average_handling_days(self) -> float | None:  # 平均办理时长 (working days)
@@ -87,6 +98,9 @@ def evaluate(ledger: Ledger, period: Period, worktime: WorkTime, as_of: datetime
         if not facts.known or facts.created_at is None or not period.contains(facts.created_at) or facts.created_at > as_of:
             continue
         own = case_tally(facts, as_of, worktime, breaches.get(case_id, ()))
+        if facts.channel == SUPERVISION:
+            _count_supervision(tallies, facts, own)
+            continue
         for level in range(1, len(facts.grid_chain) + 1):
             grid = facts.grid_at(level)
             assert grid is not None
@@ -164,6 +178,20 @@ def _late(facts: CaseFacts, breached: set[str], milestone: str, met: bool, met_a
     if met:
         return met_at is not None and met_at > due
     return True if as_of > due else None
+
+
+def _count_supervision(tallies: dict[Unit, Tally], facts: CaseFacts, own: Tally) -> None:
+    """A supervision task counts for the upper grid that does it (the one above its lower grid, second in the
+    chain), in the supervision counts only: it is not a case of the lower grid's area, and leaves the case
+    indicators of every unit alone."""
+    if len(facts.grid_chain) < 2:
+        return
+    upper = facts.grid_chain[1]
+    tally = tallies.setdefault(Unit(GRID, upper, len(facts.grid_chain) - 1), Tally())
+    tally.supervision_tasks += 1
+    tally.supervision_done += own.resolved
+    tally.supervision_on_time += own.resolved_on_time
+    tally.supervision_late += own.resolved_late
 
 
 def _count_sla(tally: Tally, events: Iterable[tuple[str, str]], handler: str | None) -> None:

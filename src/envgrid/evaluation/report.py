@@ -26,7 +26,8 @@ RATE_NAMES = {"response_rate": "受理及时率 response", "on_time_rate": "按�
 CSV_COLUMNS = ("period", "unit_kind", "unit_code", "unit_name", "level", "cases", "accepted", "response_rate",
                "on_time_rate", "resolution_rate", "return_rate", "sla_warnings", "sla_breaches",
                "average_handling_working_days", "responded_on_time", "responded_late", "resolved_on_time",
-               "resolved_late", "resolved", "received", "returned", "as_of")
+               "resolved_late", "resolved", "received", "returned", "supervision_tasks", "supervision_done",
+               "supervision_on_time", "supervision_late", "supervision_rate", "as_of")
 PAGE_LEVELS = (1, 2, 3)
 
 
@@ -96,7 +97,8 @@ def write_csv(evaluation: Evaluation, path: Path) -> Path:
         for unit, tally in sorted(evaluation.tallies.items()):
             row = {"period": evaluation.period.label, "unit_kind": unit.kind, "unit_code": unit.code,
                    "unit_name": unit_name(unit), "level": unit.level or "", "as_of": evaluation.as_of.isoformat(),
-                   "average_handling_working_days": _number(tally.average_handling_days)}
+                   "average_handling_working_days": _number(tally.average_handling_days),
+                   "supervision_rate": _number(tally.supervision_rate)}
             row |= {rate: _number(getattr(tally, rate)) for rate in RATES}
             writer.writerow([row.get(column, getattr(tally, column, "")) for column in CSV_COLUMNS])
     return path
@@ -139,6 +141,9 @@ def _headline(tally: Tally) -> str:
     cells += [(RATE_NAMES[rate], _percent(getattr(tally, rate))) for rate in RATES]
     cells += [("超期预警 SLA warnings", str(tally.sla_warnings)), ("超期 SLA breaches", str(tally.sla_breaches)),
               ("平均办理时长 avg handling (working days)", _days(tally.average_handling_days))]
+    if tally.supervision_tasks:
+        cells += [("季度督查 supervision tasks", f"{tally.supervision_done}/{tally.supervision_tasks}"),
+                  ("督查按时完成率 supervision on time", _percent(tally.supervision_rate))]
     return '<section class="headline">' + "".join(
         f'<div class="figure"><div class="value">{escape(value)}</div><div class="name">{escape(name)}</div></div>'
         for name, value in cells) + "</section>"

@@ -29,15 +29,15 @@ log = logging.getLogger("envgrid.streams")
 
 
 def install_cases(runtime: Runtime) -> CaseService:
-    """The case state machine: case commands, department notices, clock ticks and published holiday
-    schedules (one copy per partition, like the ticks), all co-partitioned."""
+    """The case state machine: case commands, department notices, clock ticks, published holiday schedules
+    and 双随机 draws (one copy per partition, like the ticks), all co-partitioned."""
     app, catalogue = runtime.app, runtime.catalogue
     service = case_service(catalogue, runtime.pseudonymiser)
     commands_name, ticks_name = catalogue.topic("internal.case-commands"), catalogue.topic("internal.sla-ticks")
     gate = notice_gate(catalogue, runtime.codec.decode)
     partitions = catalogue.spec(commands_name).partitions
-    calendar_name = catalogue.topic("internal.calendar")
-    inputs = raw_topic(runtime, commands_name, ticks_name, calendar_name)
+    calendar_name, draws_name = catalogue.topic("internal.calendar"), catalogue.topic("internal.spot-check-draws")
+    inputs = raw_topic(runtime, commands_name, ticks_name, calendar_name, draws_name)
     state = CaseState(
         files=_table(app, "case-files", partitions),
         timers=_table(app, "sla-timers", partitions),
@@ -88,6 +88,8 @@ def install_cases(runtime: Runtime) -> CaseService:
             handled = service.on_tick(record["now"], state, message.partition, record["event_id"])
         elif message.topic == calendar_name:
             handled = service.on_calendar(record, state, message.partition)
+        elif message.topic == draws_name:
+            handled = service.on_draw(record, state, message.partition)
         elif event_name == "DepartmentNotice":
             handled = service.on_notice(record, state, message.partition, reinjections_of(message),
                                         SourceRecord.of(message))

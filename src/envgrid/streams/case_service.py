@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, assert_never
 
-from envgrid.connectors import history_chain, records
+from envgrid.connectors import history_chain, records, task_records
 from envgrid.domain.case_ids import is_case_id
 from envgrid.domain.cases import lifecycle
 from envgrid.domain.cases.effects import (
@@ -42,6 +42,7 @@ from envgrid.domain.sla.commands import Milestone, SlaCommand
 from envgrid.domain.sla.retiming import projected_deadline
 from envgrid.domain.sla.timer import SlaEscalation, SlaEvent
 from envgrid.domain.sla.tracker import ExtensionRejected, SlaSignal, SlaTracker, TimerChange
+from envgrid.domain.tasks.opening import TaskOpening, is_task_id
 from envgrid.streams.case_calendar import CaseCalendar
 from envgrid.streams.case_outputs import CaseOutputs, CaseTopics
 from envgrid.streams.due_minutes import DueMinutes, due_minute
@@ -55,6 +56,7 @@ from envgrid.streams.held_notices import (
     never_opened,
 )
 from envgrid.streams.routing_service import Output, Refused, contract_refusal
+from envgrid.streams.task_desk import TaskDesk
 
 REPLAY_CODES = frozenset({RejectionCode.DUPLICATE_NOTICE, RejectionCode.DUPLICATE_REPORT})
 MAX_MINUTES_PER_TICK = 200_000  # a replay that jumps years catches up over several ticks
@@ -135,8 +137,10 @@ class Transition:
 
 class CaseService:
     def __init__(self, known_departments: frozenset[str], tracker: SlaTracker, topics: CaseTopics,
-                 pseudonymiser: Pseudonymiser, held_notice_wait: timedelta = HELD_NOTICE_WAIT) -> None:
+                 pseudonymiser: Pseudonymiser, held_notice_wait: timedelta = HELD_NOTICE_WAIT,
+                 tasks: TaskDesk | None = None) -> None:
         self.known = known_departments
+        self.tasks = tasks  # scheduled tasks (spot-check draws, quarterly supervision); None: none are opened
         self.pseudonymiser = pseudonymiser  # for dossiers an earlier release kept with the identity in them
         self.held_notice_wait = held_notice_wait
         self.tracker = tracker
@@ -195,6 +199,8 @@ class CaseService:
         handled = Handled()
         self._expire_held(now, state, partition, handled)
         self._fire_due(now, state, partition, handled)
+        if self.tasks is not None:
+            self.tasks.raise_supervision(self, now, state, partition, handled, MAX_SENT_PER_TICK)
         handled.unofficial_deadlines = self.calendar.count_due(now, state)
         if tick_id:
             memory.remember(tick_id, handled.sent)
@@ -209,6 +215,38 @@ class CaseService:
         except ValueError as error:
             return Handled(refused=Refused("VALIDATE", "invalid_calendar", "ValueError", str(error), record["event_id"]))
         return handled
+
+    def on_draw(self, record: dict[str, Any], state: CaseState, partition: int) -> Handled:
+        """A 双随机 draw (SpotCheckDrawn, one copy per partition): open its task cases that live here."""
+        handled = Handled()
+        if self.tasks is None:
+            return Handled(refused=Refused("APPLY", "tasks_not_configured", "TaskDesk",
+                                           "this case desk opens no scheduled tasks", record.get("event_id")))
+        self.tasks.on_draw(self, record, state, partition, handled)
+        return handled
+
+    def open_task(self, opening: TaskOpening, state: CaseState, partition: int, handled: Handled) -> None:
+        """Open a scheduled task as a case, as `_open` opens a routed report: its first copies go to the lead,
+        assisting departments and grids (the router sends those for a report), then the case's own outputs."""
+        assert self.tasks is not None
+        version = self.tasks.registry.at(opening.opened_at)
+        dossier, copies = task_records.task_dispatch(opening, version)
+        outcome = lifecycle.open_case(
+            opening.case_id, opening.category, opening.kind.value, opening.cause_event_id,
+            Reporter(ReporterKind.UNIT, opening.set_by), opening.grid_chain, opening.handling_level, opening.opened_at,
+            self.known, opening.lead_department, opening.assisting_departments)
+        if isinstance(outcome, Rejection):
+            handled.refused = self._refuse(outcome, opening.cause_event_id).refused
+            return
+        opened = Handled()
+        opened.outputs.extend(Output(self.out.topics.topic_for(target), opening.case_id, "CaseDispatched", value,
+                                     records.dispatch_headers(value)) for target, value in copies)
+        file = CaseFile(outcome.case, dossier, partition=partition)
+        self._settle(file, None, outcome, opening.cause_event_id, state, partition, opened)
+        file.remember(opening.cause_event_id, opened.sent)
+        state.files[opening.case_id] = file
+        handled.outputs.extend(opened.outputs)
+        handled.transitions.extend(opened.transitions)
 
     # --- case commands ------------------------------------------------------------------------------
 
@@ -546,4 +584,4 @@ def _timer_key(case_id: str, milestone: Milestone) -> str:
 def _may_open_later(notice: dict[str, Any]) -> bool:
     """Whether a notice for a case that is not open may be waiting for it: a kind the case desk knows and
     a case id of the shape the pipeline gives (any other id can never match, and is refused at once)."""
-    return records.notice_kind_known(notice) and is_case_id(notice["case_id"])
+    return records.notice_kind_known(notice) and (is_case_id(notice["case_id"]) or is_task_id(notice["case_id"]))

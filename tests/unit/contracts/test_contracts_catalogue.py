@@ -27,7 +27,7 @@ def test_every_topic_of_the_design_is_there() -> None:
         "envgrid.triage.cases", "envgrid.case.history", "envgrid.case.feedback", "envgrid.case.sla",
         "envgrid.deadletter", "envgrid.restricted.complainant-identity",
         "envgrid.internal.located", "envgrid.internal.case-commands", "envgrid.internal.sla-ticks",
-        "envgrid.internal.calendar",
+        "envgrid.internal.calendar", "envgrid.internal.spot-check-draws",
     }
 
 
@@ -53,7 +53,8 @@ def test_lookups_by_target_intake_and_name() -> None:
     assert catalogue.input_topic("DepartmentNotice", {"unit_kind": "GRID", "unit_code": "330383"}) == \
         "envgrid.notices.grid.330383"
     assert catalogue.topic("case.history") == "envgrid.case.history"
-    assert catalogue.event_type_of("envgrid.grid.330302.cases") == "CaseDispatched"
+    assert catalogue.event_type_of("envgrid.dept.epb.cases") == "CaseDispatched"
+    assert catalogue.event_type_of("envgrid.grid.330302.cases") is None  # dispatches and the grid's 双随机 draws
     assert catalogue.event_type_of("someone.else") is None
     assert len(catalogue.by_template("dept.{department}.cases")) == len(DEPARTMENTS)
 

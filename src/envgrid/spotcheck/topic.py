@@ -9,6 +9,7 @@ from typing import Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from envgrid.connectors.catalogue import Catalogue
+from envgrid.connectors.log_ends import LogEnds
 from envgrid.connectors.serde import EventCodec, UndecodableRecord, registry_client
 from envgrid.connectors.settings import running_cluster
 
@@ -28,11 +29,11 @@ def publish(records: list[dict[str, Any]], producer: Producer, codec: EventCodec
     return partitions
 
 
-def read(consumer: Consumer, codec: EventCodec, catalogue: Catalogue) -> list[dict[str, Any]]:
+def read(consumer: Consumer, codec: EventCodec, catalogue: Catalogue, ends: LogEnds) -> list[dict[str, Any]]:
     """Every draw published so far, in publication order (partition 0 of the draws topic holds a copy of each),
-    read with `consumer` assigned (never subscribed)."""
+    read with `consumer` assigned (never subscribed); `ends` tells where partition 0 starts and ends."""
     topic = catalogue.topic("internal.spot-check-draws")
-    low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+    low, high = ends.one(topic, 0, timeout=10)
     records: dict[str, dict[str, Any]] = {}
     if high <= low:
         return []
@@ -72,6 +73,6 @@ def read_draws(prefix: str | None) -> list[dict[str, Any]]:
     codec = EventCodec(registry_client(addresses), catalogue.event_type_of, auto_register=False)
     consumer = Consumer(addresses.kafka_config({"group.id": "ops-spotcheck-reader", "enable.auto.commit": False}))
     try:
-        return read(consumer, codec, catalogue)
+        return read(consumer, codec, catalogue, LogEnds(addresses.kafka_config()))
     finally:
         consumer.close()

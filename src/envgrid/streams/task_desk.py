@@ -7,10 +7,11 @@ and each tick goes to every partition of internal.sla-ticks; each partition open
 and the ones already open are left alone. So a redelivered draw answers with what it sent, and a replay of the
 same ticks or draws opens nothing twice.
 
-The supervision clock: each partition keeps the time of its previous tick (`<partition>:supervision-clock`
-in the cursors table) and asks the domain which quarters' tasks the step to this tick raises. When a tick's
-output budget runs out first, the clock stays where it was, and the next tick asks again (the tasks already
-opened are skipped).
+The supervision clock: each partition keeps the time of a tick in the quarter of its previous tick
+(`<partition>:supervision-clock` in the cursors table; which tick of that quarter does not change what the next
+step raises, so it is written only when the quarter changes, not once per tick) and asks the domain which
+quarters' tasks the step to this tick raises. When a tick's output budget runs out first, the clock stays where
+it was, and the next tick asks again (the tasks already opened are skipped).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from envgrid.connectors import task_records
 from envgrid.domain.effective import NoVersionInForce
 from envgrid.domain.registry.model import RegistrySet
 from envgrid.domain.tasks import spotcheck
+from envgrid.domain.tasks.quarters import Quarter
 from envgrid.domain.tasks.supervision import SupervisionRules, supervision_tasks
 from envgrid.streams.routing_service import Output, Refused
 
@@ -84,7 +86,8 @@ class TaskDesk:
             if len(handled.sent) >= budget:
                 return  # the clock stays: the next tick raises the rest
             service.open_task(opening, state, partition, handled)
-        state.cursors[key] = now.isoformat()
+        if previous is None or Quarter.of(now) != Quarter.of(previous):
+            state.cursors[key] = now.isoformat()
 
     def _here(self, case_id: str, partition: int) -> bool:
         owner = self.owner(case_id)

@@ -13,7 +13,7 @@ from typing import Any
 
 from envgrid.domain.cases.effects import Feedback, FeedbackReason, Handover, LifecycleEvent
 from envgrid.domain.cases.model import Case, Reporter, ReporterKind
-from envgrid.domain.cases.notices import Notice, NoticeKind
+from envgrid.domain.cases.notices import Notice, NoticeKind, Rating
 from envgrid.domain.geo.datums import Datum
 from envgrid.domain.intake_contract import usable_point
 from envgrid.domain.privacy import ComplainantIdentity, Pseudonym, Pseudonymiser, mask_digit_runs
@@ -292,7 +292,16 @@ def notice_of(record: dict[str, Any]) -> Notice:
         assisting_departments=tuple(record.get("assisting_departments") or ()),
         text=text,
         extension=float(record.get("extension_days") or 0),
+        rating=_rating(record.get("rating")),
     )
+
+
+def _rating(value: Any) -> Rating | None:
+    """The grade of a RATING notice; None when absent or a grade this version does not know (UNKNOWN)."""
+    try:
+        return None if value is None else Rating(str(value).lower())
+    except ValueError:
+        return None
 
 
 def lifecycle_record(event: LifecycleEvent, cause_event_id: str, details: dict[str, str] | None = None,

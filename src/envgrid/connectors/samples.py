@@ -77,6 +77,7 @@ def sample_events() -> dict[str, dict[str, Any]]:
             "resolution": None,
             "order": None,
             "extension_days": None,
+            "rating": None,
         },
         "CaseDispatched": {
             "event_id": "CASE-b3f1c2de5a7e:0:department:epb",

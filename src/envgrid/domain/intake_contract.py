@@ -98,19 +98,32 @@ def check_notice(record: dict[str, Any]) -> Breach | None:
 @dataclass(frozen=True)
 class NoticeAuthor:
     """Who logged in to write on a notice topic: a department, or a grid (a level-2 grid speaks for the
-    townships and villages under it, whose codes start with its own)."""
+    townships and villages under it, whose codes start with its own), or the feedback channel, which speaks
+    for every complainant (a complainant is named by their report's id; the case desk checks it is one of the
+    case's)."""
 
-    unit_kind: str  # DEPARTMENT | GRID, as a notice's `unit_kind`
+    unit_kind: str  # DEPARTMENT | GRID | COMPLAINANT, as a notice's `unit_kind`
     code: str
     covers_subgrids: bool = False
 
     def covers(self, unit_code: str) -> bool:
+        if self.unit_kind == COMPLAINANT:
+            return bool(unit_code)
         return unit_code == self.code or (self.covers_subgrids and unit_code.startswith(self.code))
+
+
+COMPLAINANT = "COMPLAINANT"
+COMPLAINANT_KINDS = frozenset({"RATING"})  # what a complainant says about a case, and only a complainant
 
 
 def check_author(record: dict[str, Any], author: NoticeAuthor) -> Breach | None:
     """A notice's unit against the owner of the topic it came in on: a unit acts only as itself."""
     kind, unit = record.get("unit_kind"), record.get("unit_code") or ""
+    if (str(record.get("kind")) in COMPLAINANT_KINDS) != (kind == COMPLAINANT):
+        return Breach(Reason.FORGED_UNIT,
+                      f"notice {record.get('event_id')}: a {record.get('kind')} from {kind} {unit!r}; only a complainant "
+                      f"rates a result (unit_kind COMPLAINANT, through the feedback channel's topic), and a complainant "
+                      f"only rates")
     if kind == author.unit_kind and author.covers(unit):
         return None
     scope = " or a grid under it" if author.covers_subgrids else ""

@@ -22,6 +22,7 @@ def test_every_topic_of_the_design_is_there() -> None:
     names = set(_load().names())
     assert names == {
         "envgrid.intake.petition-complaints", "envgrid.intake.patrol-reports", *(f"envgrid.notices.dept.{d}" for d in DEPARTMENTS), *(f"envgrid.notices.grid.{g}" for g in GRIDS),
+        "envgrid.notices.complainants",
         "envgrid.dept.epb.cases", "envgrid.dept.housing.cases",
         "envgrid.grid.330302.cases", "envgrid.grid.330383.cases", "envgrid.grid.330391.cases",
         "envgrid.triage.cases", "envgrid.case.history", "envgrid.case.feedback", "envgrid.case.sla",

@@ -17,6 +17,7 @@ ALLOWED_LABELS = {
     # department; unit a level-2 grid (the registry's 14, 15 since 2019) or a department (departments.yaml);
     # indicator a closed set (evaluation.indicators.RATES and stream.COUNTS)
     "window", "unit_kind", "unit", "indicator",
+    "rating",  # metrics.RATING_GRADES: the three grades of a complainant's rating, and reopened
 }
 
 DEFINED = {name: value for name, value in vars(metrics).items() if isinstance(value, MetricWrapperBase)}

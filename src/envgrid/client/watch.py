@@ -46,8 +46,10 @@ class WatchedCopy:
 
 class CopyWatcher:
     def __init__(self, config: dict[str, Any], topic: str, group: str, decode: Decode, *,
-                 seen_limit: int = SEEN_LIMIT, timeout: float = 10.0) -> None:
+                 seen_limit: int = SEEN_LIMIT, timeout: float = 10.0, event_type: str = "CaseDispatched") -> None:
+        """`event_type`: the records delivered (a unit's copies; the feedback channel watches CaseFeedback)."""
         self.topic, self.group, self._decode, self._timeout = topic, group, decode, timeout
+        self._event_type = event_type
         self._errors = ErrorLog()
         self._log_ends = LogEnds({**config, "error_cb": self._errors})  # never a watermark query (librdkafka#5160)
         self._consumer = Consumer({**config, "group.id": group, "enable.auto.commit": False,
@@ -77,7 +79,7 @@ class CopyWatcher:
             try:
                 event, decoded = self._decode(message.value(), self.topic)
                 # a grid's topic also carries its 双随机 draws (SpotCheckDrawn): not a copy, skipped like one seen
-                record: dict[str, Any] | None = decoded if event == "CaseDispatched" else None
+                record: dict[str, Any] | None = decoded if event == self._event_type else None
             except UndecodableRecord as undecodable:
                 log.warning("%s: skipped an undecodable record at %s:%s (%s)", self.topic, message.partition(),
                             message.offset(), undecodable)

@@ -18,7 +18,8 @@ from envgrid.evaluation.periods import Period
 
 GRID, DEPARTMENT = "grid", "department"
 RESOLVED_STATES = frozenset({"resolved", "closed"})
-RATES = ("response_rate", "on_time_rate", "resolution_rate", "return_rate")
+RATES = ("response_rate", "on_time_rate", "resolution_rate", "return_rate", "satisfaction_rate", "redo_rate")
+DISSATISFIED = "dissatisfied"  # the one grade of envgrid.domain.cases.Rating that does not count as satisfied
 SUPERVISION = TaskKind.SUPERVISION.value  # the channel of a supervision task's case
 
 
@@ -42,6 +43,10 @@ class Tally:
     resolved: int = 0             # result given at all  # 解决
     received: int = 0             # a department: cases it was ever lead of; a grid: its accepted cases
     returned: int = 0             # of those, sent back by a transfer or a decline  # 回退
+    rated: int = 0                # complainants' ratings (each complainant's latest)  # 回访
+    satisfied: int = 0            # of those, satisfied or basically satisfied  # 满意, 基本满意
+    with_result: int = 0          # cases given a result at least once (resolved now, or reopened since)
+    reopened: int = 0             # of those, reopened by a dissatisfied complainant  # 重办
     sla_warnings: int = 0         # 超期预警
     sla_breaches: int = 0         # 超期
     handling_working_days: float = 0.0  # summed over resolved cases: opening to result
@@ -70,6 +75,14 @@ class Tally:
     @property
     def return_rate(self) -> float | None:  # 回退率
         return _ratio(self.returned, self.received)
+
+    @property
+    def satisfaction_rate(self) -> float | None:  # 满意率
+        return _ratio(self.satisfied, self.rated)
+
+    @property
+    def redo_rate(self) -> float | None:  # 重办率
+        return _ratio(self.reopened, self.with_result)
 
     @property
     def supervision_rate(self) -> float | None:  # 督查按时完成率
@@ -139,6 +152,10 @@ def case_tally(facts: CaseFacts, as_of: datetime, worktime: WorkTime, standing_b
         return tally
     resolved = facts.resolved_at is not None or facts.state in RESOLVED_STATES
     tally.resolved = 1 if resolved else 0
+    grades = [grade for _revision, grade in facts.ratings.values()]
+    tally.rated, tally.satisfied = len(grades), sum(grade != DISSATISFIED for grade in grades)
+    tally.reopened = 1 if facts.reopened_at else 0
+    tally.with_result = 1 if resolved or facts.reopened_at else 0
     late = _late(facts, breached, "resolve", resolved, facts.resolved_at, as_of)
     if late is None and resolved:
         late = False  # no resolve limit: a result is in time

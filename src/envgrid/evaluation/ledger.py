@@ -38,6 +38,8 @@ class CaseFacts:
     deadlines: dict[str, tuple[int, datetime]] = field(default_factory=dict)  # milestone -> last known due time
     breach_flags: dict[str, tuple[int, bool]] = field(default_factory=dict)  # milestone -> its latest entry's flag
     returned_by: set[str] = field(default_factory=set)  # departments that transferred or declined it
+    ratings: dict[str, tuple[int, str]] = field(default_factory=dict)  # complainant's report -> (revision, latest grade)
+    reopened_at: set[int] = field(default_factory=set)  # revisions that reopened the case  # 重办
 
     @property
     def known(self) -> bool:
@@ -151,12 +153,25 @@ def _fold_sla(ledger: Ledger, record: Mapping[str, Any], occurred: datetime) -> 
                                    str(record["handler_unit"]), occurred)
 
 
+def _fold_rating(facts: CaseFacts, record: Mapping[str, Any], revision: int) -> None:
+    """A complainant's rating (each complainant's latest counts), and the reopen a dissatisfied one caused."""
+    kind, details = record.get("kind"), record.get("details") or {}
+    if kind == "rated" and details.get("rater_report") and details.get("rating"):
+        rater = str(details["rater_report"])
+        if rater not in facts.ratings or revision > facts.ratings[rater][0]:
+            facts.ratings[rater] = (revision, str(details["rating"]))
+    elif kind == "reopened":
+        facts.reopened_at.add(revision)
+
+
 def _fold_history(ledger: Ledger, record: Mapping[str, Any]) -> None:
     facts = ledger.case(str(record["case_id"]))
     if record.get("kind") in RETURN_KINDS and record.get("actor_unit"):
         facts.returned_by.add(str(record["actor_unit"]))
     snapshot = record.get("case")
     revision = record.get("revision")
+    if revision is not None:
+        _fold_rating(facts, record, int(revision))
     if snapshot is None or revision is None:
         return
     revision = int(revision)

@@ -22,11 +22,12 @@ from envgrid.evaluation.names import unit_name
 from envgrid.evaluation.periods import Period
 
 RATE_NAMES = {"response_rate": "受理及时率 response", "on_time_rate": "按时办结率 on time",
-              "resolution_rate": "解决率 resolved", "return_rate": "回退率 returned"}
+              "resolution_rate": "解决率 resolved", "return_rate": "回退率 returned",
+              "satisfaction_rate": "满意率 satisfied", "redo_rate": "重办率 redone"}
 CSV_COLUMNS = ("period", "unit_kind", "unit_code", "unit_name", "level", "cases", "accepted", "response_rate",
-               "on_time_rate", "resolution_rate", "return_rate", "sla_warnings", "sla_breaches",
+               "on_time_rate", "resolution_rate", "return_rate", "satisfaction_rate", "redo_rate", "sla_warnings", "sla_breaches",
                "average_handling_working_days", "responded_on_time", "responded_late", "resolved_on_time",
-               "resolved_late", "resolved", "received", "returned", "supervision_tasks", "supervision_done",
+               "resolved_late", "resolved", "received", "returned", "rated", "satisfied", "with_result", "reopened", "supervision_tasks", "supervision_done",
                "supervision_on_time", "supervision_late", "supervision_rate", "as_of")
 PAGE_LEVELS = (1, 2, 3)
 

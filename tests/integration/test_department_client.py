@@ -305,8 +305,25 @@ def test_the_department_simulator_answers_through_each_units_own_client(cluster,
             by_author[author.covers(notice["unit_code"]) and notice["unit_kind"] == author.unit_kind] += 1
     assert by_author[True] > 100, by_author  # each unit answered on its own topic, as itself
     history = catalogue.topic("case.history")
-    kinds = Counter(v["kind"] for _, _, v, _ in read_all(cluster, codec, [history])[history])
+    entries = [v for _, _, v, _ in read_all(cluster, codec, [history])[history]]
+    kinds = Counter(v["kind"] for v in entries)
     assert kinds["acknowledged"] > 50 and kinds["resolved"] > 20, kinds
     dead = catalogue.topic("deadletter")
     forged = [v for _, _, v, _ in read_all(cluster, codec, [dead])[dead] if v["reason_code"] == "forged_unit"]
     assert len(forged) == by_author[False], (len(forged), by_author)  # the deliberately wrong ones, refused as forged
+    # complainants rated results through the feedback channel, logged in as feedback-gateway, and every rating applied
+    ratings = [n for _, _, n, _ in notices[catalogue.topic("notices.complainants")]]
+    assert len(ratings) >= 5 and {n["kind"] for n in ratings} == {"RATING"}, ratings
+    letters = Counter(v["reason_code"] for _, _, v, _ in read_all(cluster, codec, [dead])[dead])
+    assert kinds["rated"] == len(ratings), (kinds, len(ratings), letters)
+    # a dissatisfied one (in time, the first) reopened its case, which is back on its lead's own topic
+    dissatisfied = {n["case_id"] for n in ratings if n["rating"] == "DISSATISFIED"}
+    reopened = {v["case_id"]: v for v in entries if v["kind"] == "reopened"}
+    assert set(reopened) == dissatisfied, (reopened, dissatisfied)
+    for case_id, entry in reopened.items():
+        lead = entry["case"]["lead_department"]
+        if lead is None:  # a grid works it itself after a take-over: its copy goes to the grid's topic
+            continue
+        copies = read_all(cluster, codec, [catalogue.topic_for(("department", lead))])
+        assert any(c["case_id"] == case_id and (c["handover"] or {}).get("cause") == "REOPENED"
+                   for records in copies.values() for _, _, c, _ in records), (case_id, lead)

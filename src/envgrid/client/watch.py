@@ -186,8 +186,7 @@ class CopyWatcher:
         if metadata is None or metadata.error is not None:
             self._raise_for(metadata.error if metadata is not None else None)
             return
-        committed = self._consumer.committed([TopicPartition(self.topic, p) for p in metadata.partitions],
-                                             timeout=self._timeout)
+        committed = self._committed_offsets([TopicPartition(self.topic, p) for p in metadata.partitions])
         ends = self._log_ends.of([tp for tp in committed if tp.offset > 0], self._timeout)
         ranges = {}
         for tp in committed:
@@ -195,8 +194,20 @@ class CopyWatcher:
                 low, _ = ends[(tp.topic, tp.partition)]
                 if max(low, tp.offset - self._seen_limit) < tp.offset:
                     ranges[tp.partition] = (max(low, tp.offset - self._seen_limit), tp.offset)
-        for record in read_ranges(self._consumer, self.topic, ranges, self._decode, self._timeout, "CaseDispatched"):
+        for record in read_ranges(self._consumer, self.topic, ranges, self._decode, self._timeout, self._event_type):
             self._remember(record["event_id"])
+
+    def _committed_offsets(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
+        """The group's committed offsets; a coordinator still moving or loading (a new group on a busy broker) is
+        asked again until the timeout."""
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                return list(self._consumer.committed(partitions, timeout=self._timeout))
+            except KafkaException as error:
+                if not error.args[0].retriable() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def _raise_for(self, error: KafkaError | None) -> None:
         if error is None:

@@ -139,6 +139,8 @@ class DepartmentSimulator:
         self._watchers = [(client, client.watcher(f"{client.group_prefix}-simulator-{self._group_suffix}",
                                                   {"queued.max.messages.kbytes": 4096}))  # 30-odd consumers in one process
                           for client in self.clients]
+        if self._channel is not None:
+            self._channel.start()
         self._thread = threading.Thread(target=self._run, name="department-simulator", daemon=True)
         self._thread.start()
 

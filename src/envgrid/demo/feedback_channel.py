@@ -33,22 +33,27 @@ class ComplainantChannel:
         self._codec = EventCodec(registry_client(addresses), catalogue.event_type_of, auto_register=False)
         self._producer = Producer(addresses.kafka_config({"acks": "all", "enable.idempotence": True,
                                                          "partitioner": "murmur2_random"}))
-        self._watcher = CopyWatcher(addresses.kafka_config({"queued.max.messages.kbytes": 4096}),
-                                    catalogue.topic("case.feedback"), f"{PRINCIPAL}-simulator-{group_suffix}",
-                                    self._codec.decode, timeout=timeout, event_type="CaseFeedback")
+        self._addresses, self._feedback_topic = addresses, catalogue.topic("case.feedback")
+        self._group = f"{PRINCIPAL}-simulator-{group_suffix}"
+        self._watcher: CopyWatcher | None = None
+
+    def start(self) -> None:
+        """Join the channel's group on case.feedback (when the worker starts, like the departments' watchers)."""
+        self._watcher = CopyWatcher(self._addresses.kafka_config({"queued.max.messages.kbytes": 4096}),
+                                    self._feedback_topic, self._group, self._codec.decode, timeout=self._timeout,
+                                    event_type="CaseFeedback")
 
     def poll(self) -> list[WatchedCopy]:
         """New feedback records (CaseFeedback); mark each `done` once its answer is planned."""
-        return self._watcher.poll(timeout=0)
+        return [] if self._watcher is None else self._watcher.poll(timeout=0)
 
     def done(self, feedback: WatchedCopy) -> None:
-        self._watcher.done(feedback)
+        if self._watcher is not None:
+            self._watcher.done(feedback)
 
     def commit(self) -> None:
-        self._watcher.commit(asynchronous=True)
-
-    def positions(self) -> dict[int, int]:
-        return self._watcher.positions()
+        if self._watcher is not None:
+            self._watcher.commit(asynchronous=True)
 
     def send_all(self, notices: Sequence[dict[str, Any]], *, check: bool = True) -> None:
         """Send ratings on notices.complainants, each checked as the pipeline's notice gate checks it, and wait
@@ -72,6 +77,7 @@ class ComplainantChannel:
 
     def close(self) -> None:
         try:
-            self._watcher.close()
+            if self._watcher is not None:
+                self._watcher.close()
         finally:
             self._producer.flush(self._timeout)

@@ -40,6 +40,7 @@ from faust.serializers import codecs
 from envgrid.domain.cases.model import (
     Case,
     CaseState,
+    ComplainantRating,
     EnforcementOrder,
     EscalationRecord,
     LinkedReport,
@@ -64,6 +65,7 @@ STATE_CODEC = "envgrid-state"  # the name faust knows the codec by (registered b
 TYPES: dict[str, type] = {
     "Case": Case, "LinkedReport": LinkedReport, "Reporter": Reporter, "Task": Task,
     "TransferRecord": TransferRecord, "EscalationRecord": EscalationRecord, "EnforcementOrder": EnforcementOrder,
+    "ComplainantRating": ComplainantRating,
     "MilestoneTimer": MilestoneTimer, "Sighting": Sighting,
     "CaseFile": CaseFile, "Output": Output, "Refused": Refused,
     "SourceRecord": SourceRecord, "DeadLetterOutput": DeadLetterOutput, "HeldNotice": HeldNotice,

@@ -11,6 +11,8 @@ with each one's status answered from the case store, and it must stop the gatewa
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import re
 import subprocess
@@ -115,6 +117,27 @@ def test_the_demo_takes_complaints_through_the_api_and_answers_their_status_from
     assert example and example.group(1).startswith("2025-03-0"), "statuses are not on the demo's clock"
     assert not port_open(api_port), "the gateway still listens after the demo ended"
     assert not _running("envgrid.connectors.case_store", str(var)), "the case store sink still runs"
+
+    # The auditor's commands on the demo's traffic, as the README shows them, logged in as the auditor
+    as_auditor = ((LocalCluster().addresses("auditor") or cluster) if cluster_is_local else cluster).child_env(os.environ)
+    audited = _command("envgrid.audit", "--topic-prefix", prefix, "--json", env=as_auditor)
+    report = json.loads(audited.stdout)
+    assert len(report["cases"]) >= 100 and all(c["chain"]["intact"] for c in report["cases"]), audited.stderr[-2000:]
+    _command("envgrid.evaluation", "report", "--period", "2025-03", "--out", str(tmp_path / "evaluation"),
+             "--topic-prefix", prefix, env=as_auditor)
+    with open(tmp_path / "evaluation" / "evaluation-2025-03.csv", encoding="utf-8-sig", newline="") as file:
+        city = next(row for row in csv.DictReader(file) if row["unit_kind"] == "grid" and row["level"] == "1")
+    assert int(city["cases"]) == len([c for c in report["cases"] if not c["case_id"].startswith("SUP-")]), city
+    assert (tmp_path / "evaluation" / "city-2025-03.html").is_file()
+    for module in ("envgrid.audit", "envgrid.evaluation report", "envgrid.spotcheck draw"):
+        assert "usage:" in _command(*module.split(), "--help").stdout
+
+
+def _command(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([sys.executable, "-m", *args], cwd=REPO, capture_output=True, text=True, timeout=300,
+                          env={**(env or os.environ), "PYTHONPATH": str(REPO / "src")})
+    assert done.returncode == 0, f"python -m {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+    return done
 
 
 def _text(path: Path) -> str:

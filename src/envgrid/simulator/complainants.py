@@ -24,7 +24,7 @@ from envgrid.domain.intake_contract import COMPLAINANT
 
 REACHED_SHARE = 0.66
 GRADES = ((Rating.SATISFIED, 0.72), (Rating.BASICALLY_SATISFIED, 0.16), (Rating.DISSATISFIED, 0.12))
-ANSWER_DELAY_HOURS = (2.0, 48.0)  # after the result was told
+ANSWER_DELAY_HOURS = (1.0, 24.0)  # after the result was told (12345 call-backs: within a day or so)
 _WORDS = {
     Rating.SATISFIED: ("处理及时，很满意", "问题已解决，谢谢", "满意"),
     Rating.BASICALLY_SATISFIED: ("基本解决，希望持续关注", "还可以，就是慢了点", "基本满意"),

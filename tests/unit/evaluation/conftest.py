@@ -22,6 +22,7 @@ def answered_run() -> list[tuple[str, dict]]:
     pipeline = InMemoryPipeline()
     events = list(generate(11, 300, CONFIG))
     pipeline.answered(events, 4)
+    assert pipeline.rate_results() > 10  # complainants rate the results (满意率), some dissatisfied reopen (重办率)
     last = max(event.value["occurred_at"] for event in events if event.value)
     for days in (1, 3, 10, 40):
         pipeline.tick(last + timedelta(days=days))

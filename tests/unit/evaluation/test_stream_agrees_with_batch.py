@@ -27,7 +27,7 @@ def run(answered_run):
 
 def test_the_run_has_what_the_indicators_judge(run):
     kinds = {value["kind"] for topic, value in run if topic == HISTORY}
-    assert {"acknowledged", "resolved", "transferred", "escalated"} <= kinds
+    assert {"acknowledged", "resolved", "transferred", "escalated", "rated", "reopened"} <= kinds
     assert {value["kind"] for topic, value in run if topic == SLA} >= {"WARNING", "BREACH"}
 
 

@@ -22,6 +22,7 @@ CATALOGUE = Catalogue.load(prefix="envgrid", env={})
 TEST_KEY = PseudonymKey("test", b"envgrid tests: a fixed pseudonym key, never a real one")
 TEST_PSEUDONYMISER = Pseudonymiser(TEST_KEY)
 IDENTITY = CATALOGUE.topic("restricted.complainant-identity")
+RATINGS = CATALOGUE.topic("notices.complainants")
 COMMANDS, HISTORY, FEEDBACK, SLA = (CATALOGUE.topic(name) for name in
                                     ("internal.case-commands", "case.history", "case.feedback", "case.sla"))
 
@@ -72,6 +73,18 @@ class InMemoryPipeline:
                 if output.value.get("target", {}).get("role") == "LEAD":
                     for answer in respond(output.value)[:answers]:
                         self.notice(answer.notice)
+
+    def rate_results(self) -> int:
+        """Every result told to a complainant so far is rated as the demo's complainants rate it
+        (`envgrid.simulator.complainants.answer`), through the gate on the feedback channel's topic, in time
+        order; returns how many ratings were sent."""
+        from envgrid.simulator.complainants import answer
+
+        told = [o.value for o in self.sent if o.event_name == "CaseFeedback"]
+        ratings = sorted((r for r in (answer(value) for value in told) if r is not None), key=lambda r: r["occurred_at"])
+        for rating in ratings:
+            self.notice_from(RATINGS, rating)
+        return len(ratings)
 
     def report(self, value, topic="intake"):
         located = self.routing.locate(value, topic)

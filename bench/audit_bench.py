@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from envgrid.audit.reader import Window
-from envgrid.audit.run import Selection, Topics, audit
+from envgrid.audit.run import Selection, Topics, audit, chain_bodies
 from envgrid.connectors import history_chain
 from envgrid.connectors.log_ends import LogEnds
 from envgrid.connectors.serde import EventCodec, avro_deserializer, registry_client
@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     consumer = Consumer(cluster.kafka_config({"group.id": f"auditor-{prefix}", "enable.auto.commit": False,
                                               "enable.partition.eof": True}))
     started = time.perf_counter()
-    report = audit(consumer, reader.decode, topics, Selection(window=Window()), ends=LogEnds(cluster.kafka_config()))
+    report = audit(consumer, reader.decode, topics, Selection(window=Window()), ends=LogEnds(cluster.kafka_config()),
+                   chain_body=chain_bodies(reader))
     audit_s = time.perf_counter() - started
     consumer.close()
     assert report.history_read == len(records) and report.breaks == 0, (report.history_read, report.breaks)

@@ -23,7 +23,7 @@ from rich.console import Console
 
 from envgrid.audit.reader import Window
 from envgrid.audit.render import as_csv, as_json, print_table
-from envgrid.audit.run import Report, Selection, Topics, audit
+from envgrid.audit.run import Report, Selection, Topics, audit, chain_bodies
 
 DEFAULT_GROUP = "auditor"  # the auditor principal's groups start with it (config/principals.yaml)
 
@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         routing = load_routing_context()
     try:
         report = audit(consumer, codec.decode, topics, Selection(args.case, args.grid, args.department, window),
-                       routing, args.registry_version, args.rules_version, ends=LogEnds(cluster.kafka_config()))
+                       routing, args.registry_version, args.rules_version, ends=LogEnds(cluster.kafka_config()),
+                       chain_body=chain_bodies(codec))
     except (LookupError, TimeoutError) as error:
         print(f"envgrid audit: {error}", file=sys.stderr)
         return 2

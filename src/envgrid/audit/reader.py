@@ -23,6 +23,7 @@ from envgrid.connectors.log_ends import LogEnds
 BATCH = 5_000  # records per consume() call
 POLL_S = 0.2  # how long one consume() call waits
 Decode = Callable[[bytes | None, str], tuple[str, dict[str, Any]]]
+BodyOf = Callable[[bytes | None, str], bytes | None]
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Read:
     key: str | None
     event: str  # the event type, as decoded
     value: dict[str, Any]
+    body: bytes | None = None  # the Avro body as written, when `read` was asked for it (`body_of`)
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,12 @@ class Scanned:
 
 def read(consumer: Consumer, topic: str, window: Window, decode: Decode,
          keys: frozenset[str] | None = None, timeout: float = 10.0, scanned: Scanned | None = None, *,
-         ends: LogEnds) -> Iterator[Read]:
+         ends: LogEnds, body_of: BodyOf | None = None) -> Iterator[Read]:
     """The records of `topic` in `window`, in offset order within each partition (the partitions read together,
     interleaved); only those with a key in `keys` when given (compared on the raw bytes, so the others are never
     decoded; `scanned` counts all). TimeoutError when the broker sends nothing for `timeout` seconds before the window's end.
-    `ends` tells where each partition's log starts and ends (envgrid.connectors.log_ends)."""
+    `ends` tells where each partition's log starts and ends (envgrid.connectors.log_ends); `body_of` gives a
+    decoded record's body as written, or None (`Read.body`)."""
     active = {p: span for p, span in _ranges(consumer, ends, topic, window, timeout).items() if span[0] < span[1]}
     if not active:
         return
@@ -100,7 +103,8 @@ def read(consumer: Consumer, topic: str, window: Window, decode: Decode,
             if window.end_ms is not None and timestamp >= window.end_ms:
                 continue  # a producer's out-of-order timestamp inside the offset range
             event, value = decode(message.value(), topic)
-            yield Read(topic, partition, offset, timestamp, key.decode("utf-8") if key else None, event, value)
+            body = body_of(message.value(), topic) if body_of is not None else None
+            yield Read(topic, partition, offset, timestamp, key.decode("utf-8") if key else None, event, value, body)
     consumer.unassign()
 
 

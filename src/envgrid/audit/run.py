@@ -10,10 +10,12 @@ from typing import Any
 
 from confluent_kafka import Consumer
 
-from envgrid.audit.reader import Decode, Read, Scanned, Window, read
+from envgrid.audit.reader import BodyOf, Decode, Read, Scanned, Window, read
 from envgrid.audit.redecide import Redecided, latest, redecide
 from envgrid.audit.timeline import CaseAudit, Published, build
+from envgrid.connectors import history_chain
 from envgrid.connectors.log_ends import LogEnds
+from envgrid.connectors.serde import EventCodec
 from envgrid.connectors.wire import UndecodableRecord
 from envgrid.domain.routing.context import RoutingContext
 
@@ -74,16 +76,19 @@ class Report:
 
 def audit(consumer: Consumer, decode: Decode, topics: Topics, selection: Selection,
           routing: RoutingContext | None = None, registry_version: str | None = None,
-          rules_version: str | None = None, *, ends: LogEnds) -> Report:
+          rules_version: str | None = None, *, ends: LogEnds, chain_body: BodyOf | None = None) -> Report:
     """Audit the selected cases. With `routing`, re-decide each case's original report twice: under the
     versions in force when it came, and under the named (else the newest) registry and rules versions.
-    `ends` tells where the topics' logs start and end (envgrid.connectors.log_ends)."""
+    `ends` tells where the topics' logs start and end (envgrid.connectors.log_ends). `chain_body`
+    (`chain_bodies(codec)`) gives a history record's body as written when it is what the hash chain hashes, so
+    the chain is checked without encoding the entries again."""
     report = Report()
     started = time.perf_counter()
     keys = frozenset({selection.case_id}) if selection.case_id else None
     by_case: dict[str, list[Read]] = {}
     scanned = Scanned()
-    for record in read(consumer, topics.history, selection.window, decode, keys, scanned=scanned, ends=ends):
+    for record in read(consumer, topics.history, selection.window, decode, keys, scanned=scanned, ends=ends,
+                       body_of=chain_body):
         report.history_decoded += 1
         by_case.setdefault(record.value["case_id"], []).append(record)
     report.history_seconds = time.perf_counter() - started
@@ -144,4 +149,12 @@ def _grouped(records: Iterable[Read]) -> dict[str, list[Read]]:
 
 
 def _published(records: list[Read]) -> list[Published]:
-    return [Published(r.value, r.offset) for r in records]
+    return [Published(r.value, r.offset, r.body) for r in records]
+
+
+def chain_bodies(codec: EventCodec) -> BodyOf:
+    """What `audit` takes as `chain_body`: a history record's body when its writer schema is the chain's."""
+    def body(data: bytes | None, topic: str) -> bytes | None:
+        return codec.body_if_written_as(data, topic, history_chain.CHAIN_FORM)
+
+    return body

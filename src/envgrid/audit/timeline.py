@@ -40,10 +40,12 @@ class CaseAudit:
 
 @dataclass(frozen=True)
 class Published:
-    """A record read from an output topic: its value and where it was read."""
+    """A record read from an output topic: its value, where it was read, and (history, when the reader could
+    tell) its Avro body as written, which the hash chain hashes."""
 
     value: Mapping[str, Any]
     offset: int | None = None
+    body: bytes | None = None
 
 
 def build(case_id: str, history: Iterable[Published], feedback: Iterable[Published] = (),
@@ -52,7 +54,7 @@ def build(case_id: str, history: Iterable[Published], feedback: Iterable[Publish
     the history was read from a window that may begin after the case's first entry."""
     entries = list(history)
     audit = CaseAudit(case_id)
-    audit.breaks, audit.redelivered = verify(case_id, [ReadEntry(p.value, p.offset) for p in entries], from_start)
+    audit.breaks, audit.redelivered = verify(case_id, [ReadEntry(p.value, p.offset, p.body) for p in entries], from_start)
     seen: set[str] = set()
     for published in entries:
         entry = published.value

@@ -13,6 +13,11 @@ Avro's own: a writer's value (datetimes to the microsecond) and the value a read
 millisecond) encode to the same bytes, as the field is timestamp-millis. A later schema version that adds a
 field leaves it outside the hash until CHAIN_SCHEMA moves on, with a new prefix (`sha256v2:`) so that old
 and new links stay verifiable side by side.
+
+The case desk writes `details` in key order, so an entry written under a schema whose parsing canonical form is
+CHAIN_SCHEMA's is, on the wire, exactly the bytes its hash is taken of: the audit hashes those bytes
+(`ReadEntry.body`) instead of encoding the entry again, and encodes it again only when a link does not match
+(history written before the details were sorted), so a verdict never depends on the shortcut.
 """
 
 from __future__ import annotations
@@ -25,12 +30,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import fastavro
+from fastavro.schema import to_parsing_canonical_form
 
 from envgrid.connectors.contracts import SCHEMAS_DIR
 
 CHAIN_SCHEMA_FILE = SCHEMAS_DIR / "history" / "CaseLifecycleEvent" / "v5.avsc"
 PREFIX = "sha256:"
 _PARSED = fastavro.parse_schema(json.loads(CHAIN_SCHEMA_FILE.read_text(encoding="utf-8")))
+CHAIN_FORM = to_parsing_canonical_form(_PARSED)  # a writer schema with this form encodes entries as the hash does
 
 
 def entry_hash(entry: Mapping[str, Any]) -> str:
@@ -40,6 +47,11 @@ def entry_hash(entry: Mapping[str, Any]) -> str:
     buffer = io.BytesIO()
     fastavro.schemaless_writer(buffer, _PARSED, value)
     return PREFIX + hashlib.sha256(buffer.getvalue()).hexdigest()
+
+
+def body_hash(body: bytes) -> str:
+    """The hash of an entry from its Avro body as written, when the writer's schema has CHAIN_FORM."""
+    return PREFIX + hashlib.sha256(body).hexdigest()
 
 
 def link(entry: dict[str, Any], previous_hash: str | None) -> str:
@@ -65,10 +77,12 @@ class Break:
 
 @dataclass(frozen=True)
 class ReadEntry:
-    """A history entry as read, with the offset it was read at (None in memory)."""
+    """A history entry as read, with the offset it was read at (None in memory), and its Avro body as written
+    when the writer's schema has CHAIN_FORM (None: the entry is encoded again to hash it)."""
 
     entry: Mapping[str, Any]
     offset: int | None = None
+    body: bytes | None = None
 
 
 def verify(case_id: str, entries: Iterable[ReadEntry], from_start: bool = True) -> tuple[list[Break], int]:
@@ -83,10 +97,11 @@ def verify(case_id: str, entries: Iterable[ReadEntry], from_start: bool = True) 
     previous_hash: str | None = None
     previous_revision: int | None = None
     previous_id = ""
+    previous: ReadEntry | None = None
     chained, redelivered = False, 0  # chained: an entry with a link was read, so every later one needs one
     for located in entries:
         entry = located.entry
-        own = entry_hash(entry)
+        own = body_hash(located.body) if located.body is not None else entry_hash(entry)
         if seen.get(entry["event_id"]) == own:
             redelivered += 1
             continue
@@ -96,7 +111,7 @@ def verify(case_id: str, entries: Iterable[ReadEntry], from_start: bool = True) 
         if previous_hash is None:
             if from_start and link_ is not None:  # a case's first entry links to nothing
                 breaks.append(Break(*where, "missing_start: the entries before it are not in the topic"))
-        elif link_ is not None and link_ != previous_hash:
+        elif link_ is not None and link_ != previous_hash and not _links_when_encoded(previous, link_):
             breaks.append(Break(*where, f"altered_or_missing_before: its previous_hash is not the hash of the entry "
                                         f"read before it ({previous_id}, revision {previous_revision}): that entry "
                                         f"was altered, or entries between them are missing"))
@@ -112,6 +127,12 @@ def verify(case_id: str, entries: Iterable[ReadEntry], from_start: bool = True) 
         # its first entry: links stripped from its later entries are a break, not history from before the chain
         chained = chained or link_ is not None or (entry.get("kind") == "created" and "decision" in (entry.get("details")
                                                                                                      or {}))
-        previous_hash, previous_id = own, entry["event_id"]
+        previous_hash, previous_id, previous = own, entry["event_id"], located
         previous_revision = revision if revision is not None else previous_revision
     return breaks, redelivered
+
+
+def _links_when_encoded(previous: ReadEntry | None, link_: str) -> bool:
+    """The hash of the entry before, encoded again, is the link: it was hashed from bytes written in another
+    key order (history from before the case desk sorted `details`)."""
+    return previous is not None and previous.body is not None and entry_hash(previous.entry) == link_

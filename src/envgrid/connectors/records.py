@@ -318,7 +318,7 @@ def lifecycle_record(event: LifecycleEvent, cause_event_id: str, details: dict[s
         "cause_event_id": event.cause_event_id or cause_event_id,
         "actor_unit": event.unit,
         "reason": event.reason,
-        "details": {**dict(event.details), **(details or {})},
+        "details": dict(sorted({**dict(event.details), **(details or {})}.items())),  # key order: the chain's encoding
         "revision": event.version,
         "case": snapshot,
     }

@@ -28,6 +28,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, record
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import StringDeserializer, StringSerializer
+from fastavro.schema import to_parsing_canonical_form
 
 from envgrid.connectors.contracts import (
     EVENT_TYPES,
@@ -157,6 +158,7 @@ class EventCodec:
         self._auto_register = auto_register
         self._writer_ids: dict[str, tuple[int, Any, tuple[str, ...]]] = {}  # event -> (id, parsed, time fields)
         self._readers: dict[int, tuple[str, Any, Any]] = {}  # schema id -> (event, writer, reader or None)
+        self._forms: dict[int, str] = {}  # schema id -> the writer schema's parsing canonical form
 
     def encode(self, event_name: str, value: dict[str, Any], topic: str) -> bytes:
         """Confluent-framed Avro of `value`; raises EventEncodingError naming the fields that do not fit."""
@@ -195,6 +197,16 @@ class EventCodec:
                 WRONG_EVENT_TYPE, topic, f"carries {expected} events but schema id {schema_id} is {event_name}", schema_id
             )
         return event_name, read_body(body, writer, reader, topic=topic, schema_id=schema_id)
+
+    def body_if_written_as(self, data: bytes | None, topic: str, form: str) -> bytes | None:
+        """The Avro body of a record value when its writer's schema has parsing canonical form `form` (so the body
+        is that schema's encoding of the value), else None. Decode the record first: the schema id is known then."""
+        schema_id, body = split_frame(data, topic)
+        written_as = self._forms.get(schema_id)
+        if written_as is None:
+            cached = self._readers.get(schema_id) or self._reader_for(schema_id, topic)
+            written_as = self._forms[schema_id] = to_parsing_canonical_form(cached[1])
+        return body if written_as == form else None
 
     def encode_key(self, key: str) -> bytes:
         return key.encode("utf-8")

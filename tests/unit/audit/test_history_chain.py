@@ -165,3 +165,48 @@ def test_details_are_hashed_in_key_order() -> None:
     assert len(value["details"]) > 1
     reordered = dict(value, details=dict(reversed(list(value["details"].items()))))
     assert entry_hash(reordered) == entry_hash(value)
+
+
+def _bodies(values: list[dict]) -> list[ReadEntry]:
+    """Entries as the audit reads them off the topic: with the Avro body the writer wrote (the current schema,
+    whose form is the chain's)."""
+    import io
+
+    import fastavro
+
+    from envgrid.connectors.contracts import load_event
+
+    parsed = load_event("CaseLifecycleEvent").parsed
+    read = []
+    for offset, value in enumerate(values):
+        buffer = io.BytesIO()
+        fastavro.schemaless_writer(buffer, parsed, value)
+        read.append(ReadEntry(value, offset, buffer.getvalue()))
+    return read
+
+
+def test_the_written_bytes_are_what_the_chain_hashes_so_the_audit_hashes_them_as_they_are(monkeypatch) -> None:
+    from fastavro.schema import to_parsing_canonical_form
+
+    from envgrid.connectors import history_chain
+    from envgrid.connectors.contracts import load_event
+
+    assert to_parsing_canonical_form(load_event("CaseLifecycleEvent").parsed) == history_chain.CHAIN_FORM
+    case_id, values = _longest()
+    read = _bodies(values)
+    assert [history_chain.body_hash(r.body) for r in read] == [entry_hash(v) for v in values]  # details in key order
+    encodes = []
+    monkeypatch.setattr(history_chain, "entry_hash", lambda entry: encodes.append(entry) or entry_hash(entry))
+    assert verify(case_id, read) == ([], 0) and encodes == []
+
+
+def test_with_bodies_an_altered_entry_is_still_named_and_older_key_orders_still_verify() -> None:
+    case_id, values = _longest()
+    altered = [dict(v) for v in values]
+    altered[2]["reason"] = altered[2]["reason"] + " (edited)"
+    breaks, _ = verify(case_id, _bodies(altered))
+    assert [(b.revision, b.problem.split(":")[0]) for b in breaks] == [(values[3]["revision"], "altered_or_missing_before")]
+    # history from before the case desk sorted `details`: its bytes are not the hash's, the audit encodes it again
+    unsorted = [dict(v, details=dict(reversed(list((v["details"] or {}).items())))) for v in values]
+    assert any(list(u["details"]) != list(v["details"]) for u, v in zip(unsorted, values, strict=True))
+    assert verify(case_id, _bodies(unsorted)) == ([], 0)

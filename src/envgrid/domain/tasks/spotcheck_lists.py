@@ -12,7 +12,6 @@ inspectors: inspector_id, name, department (the unit, a code of config/departmen
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple, dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from envgrid import paths
-from envgrid.domain.config_errors import ConfigError
+from envgrid.domain.config_errors import ConfigError, csv_rows
 from envgrid.domain.registry.model import RegistrySet
 
 SPOTCHECK_DIR = paths.CONFIG_DIR / "spotcheck"
@@ -122,27 +121,7 @@ def list_digest(rows: Sequence[KeyEntity | Inspector]) -> str:
 
 def _load(path: Path, columns: tuple[str, ...], id_column: str,
                                     row_of: Callable[[dict[str, str], str, Path], T]) -> InspectionList[T]:
-    try:
-        handle = path.open(encoding="utf-8", newline="")
-    except OSError as error:
-        raise ConfigError(path, "(file)", f"cannot be read: {error}") from None
-    rows: list[T] = []
-    seen: dict[str, int] = {}
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ConfigError(path, "header", f"missing column(s): {', '.join(missing)}")
-        for line, row in enumerate(reader, start=2):
-            entry = f"line {line} ({row[id_column]})"
-            if any(row.get(c) is None for c in columns):
-                raise ConfigError(path, entry, f"has fewer fields than the header's {len(columns)}")
-            if not row[id_column]:
-                raise ConfigError(path, f"line {line}", f"{id_column} is empty")
-            if row[id_column] in seen:
-                raise ConfigError(path, entry, f"{id_column} {row[id_column]} repeats line {seen[row[id_column]]}")
-            seen[row[id_column]] = line
-            rows.append(row_of(row, entry, path))
+    rows = [row_of(row, entry, path) for entry, row in csv_rows(path, columns, id_column)]
     ordered = tuple(sorted(rows, key=_id))
     return InspectionList(ordered, list_digest(ordered), str(path))
 

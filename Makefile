@@ -2,7 +2,7 @@
 # Both set up everything they need first (scripts/setup.sh is idempotent).
 PY := .venv/bin/python
 
-.PHONY: setup demo test test-unit bench cluster-up cluster-down cluster-status
+.PHONY: setup demo test test-faults test-unit bench cluster-up cluster-down cluster-status
 
 setup:
 	@bash scripts/setup.sh
@@ -12,6 +12,10 @@ demo: setup
 
 test: setup
 	@$(PY) -m pytest -q $(ARGS)
+
+# The 3-node fault test alone (tests/integration/test_three_brokers.py; `make test` runs it too).
+test-faults: setup
+	@$(PY) -m pytest -q -m node_faults $(ARGS)
 
 test-unit: setup
 	@$(PY) -m pytest -q -m "not integration" $(ARGS)

@@ -25,14 +25,20 @@ fi
 
 # Debian packages: Java for the broker, Maven to fetch its jars, Prometheus (package prometheus: the server
 # for `make demo ARGS=--prometheus`, promtool for the alert-rule tests), Chromium for the dashboard test
-# (headless), systemd-analyze for the single-host units' test. Installed when missing (as root, or with
+# (headless) and a CJK font for its screenshots of the evaluation reports, systemd-analyze for the single-host units' test, PostgreSQL for the case store (the local cluster
+# runs its own server from initdb; the package's own cluster on 5432 is not used). Installed when missing (as root, or with
 # sudo); otherwise `need` says what to run.
 missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# a CJK font, so that the evaluation reports' Chinese names render in Chromium's screenshot (no tofu)
+fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-zenhei)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+# PostgreSQL for the case store (Debian keeps initdb and postgres in /usr/lib/postgresql/<major>/bin, off PATH)
+pg_initdb() { command -v initdb || ls /usr/lib/postgresql/*/bin/initdb; } 2>/dev/null
+pg_initdb >/dev/null || missing+=(postgresql)
 if ((${#missing[@]})) && command -v apt-get >/dev/null 2>&1; then
   sudo=""; [[ "$(id -u)" -ne 0 ]] && command -v sudo >/dev/null 2>&1 && sudo="sudo"
   echo "envgrid setup: installing Debian packages ${missing[*]} ..."
@@ -45,6 +51,7 @@ need promtool "Install Prometheus and promtool: apt-get install -y prometheus"
 need prometheus "Install Prometheus and promtool: apt-get install -y prometheus"
 need chromium "Install Chromium (the dashboard test loads the dashboard in it, headless): apt-get install -y chromium"
 need systemd-analyze "Install systemd: apt-get install -y systemd"
+pg_initdb >/dev/null || { echo "envgrid setup: PostgreSQL's initdb not found. Install PostgreSQL (the case store): apt-get install -y postgresql" >&2; exit 1; }
 .venv/bin/python -m envgrid.localcluster fetch
 
 # The offline check of deploy/k8s (tests/unit/test_deploy_validate.py): kubeconform built from its Go module

@@ -137,3 +137,17 @@ def create_topic(admin):
         for fut in admin.delete_topics(made, operation_timeout=10).values():
             with contextlib.suppress(KafkaException):  # best effort: the cluster may be going down
                 fut.result(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def three_nodes(tmp_path_factory):
+    """A 3-node local cluster of the requesting module alone, in its own var dir; stopped at the end, failed or not."""
+    from envgrid.localcluster.cluster import LocalCluster
+
+    local = LocalCluster(var_dir=tmp_path_factory.mktemp("three-var"), nodes=3, broker_timeout=240,
+                         registry_timeout=240)
+    try:
+        local.up(owner="session")
+        yield local
+    finally:
+        local.down()

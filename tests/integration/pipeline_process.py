@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.catalogue_apply import apply
+from envgrid.connectors.log_ends import LogEnds
 from envgrid.connectors.serde import EventCodec, register_all, registry_client
 from envgrid.streams.clock import tick_record
 from tests.unit.pipeline.harness import TEST_KEY
@@ -25,10 +26,12 @@ REPO = Path(__file__).resolve().parents[2]
 TEST_KEY_ENV = {"ENVGRID_PSEUDONYM_KEY": TEST_KEY.secret.decode(), "ENVGRID_PSEUDONYM_KEY_VERSION": TEST_KEY.version}
 
 
-def prepare(cluster, prefix: str) -> tuple[Catalogue, EventCodec]:
+def prepare(cluster, prefix: str, profile: str | None = None) -> tuple[Catalogue, EventCodec]:
+    """Apply the catalogue under `prefix` (its `profile` of config/topics.yaml: default local, replication 1)
+    and register every schema."""
     from confluent_kafka.admin import AdminClient
 
-    catalogue = Catalogue.load(prefix=prefix, env={})
+    catalogue = Catalogue.load(prefix=prefix, profile=profile, env={})
     statuses = apply(AdminClient(cluster.kafka_config()), catalogue)
     assert not [s for s in statuses if s.status == "failed"], statuses
     client = registry_client(cluster)
@@ -42,12 +45,13 @@ class WorkerProcess:
 
     def __init__(self, cluster, prefix: str, datadir: Path, processors: str = "router,cases",
                  clock: str = "manual", log: Path | None = None, store: str = "rocksdb://",
-                 loglevel: str = "warn") -> None:
+                 loglevel: str = "warn", env: dict[str, str] | None = None) -> None:
         self.cluster, self.prefix, self.datadir, self.processors, self.clock = cluster, prefix, datadir, processors, clock
         self.loglevel = loglevel
         self.log = log or REPO / "var" / "log" / f"test-worker-{prefix}.log"
         self.port_file = datadir / "metrics.port"
         self.store = store
+        self.env = env or {}  # more variables, e.g. ENVGRID_TOPIC_PROFILE on a 3-node cluster
         self.process: subprocess.Popen | None = None
 
     def start(self) -> WorkerProcess:
@@ -55,7 +59,7 @@ class WorkerProcess:
             grant_units(self.prefix)  # the simulated departments and grids log in as themselves
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.port_file.unlink(missing_ok=True)
-        env = {**self.cluster.child_env(os.environ), **TEST_KEY_ENV}  # addresses, credentials, the test key
+        env = {**self.cluster.child_env(os.environ), **TEST_KEY_ENV, **self.env}  # addresses, credentials, the test key
         env.pop("ENVGRID_PSEUDONYM_KEY_FILE", None)  # a shell's own key file would clash with the test key
         module = "envgrid.demo.worker" if "departments" in self.processors.split(",") else "envgrid.streams.worker"
         command = [sys.executable, "-m", module, "--app-id", self.prefix, "--topic-prefix", self.prefix,
@@ -119,6 +123,25 @@ class WorkerProcess:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def wait_until_drained(worker: WorkerProcess, cluster, app_id: str, catalogue, topics: list[str],
+                       timeout: float = 300) -> None:
+    """Until the pipeline's groups (the router's and the case desk's) have committed everything of `topics`,
+    three checks in a row."""
+    from envgrid.streams.watermark import progress_of
+
+    progress = progress_of(cluster, app_id, catalogue, topics, lambda value, topic: ("", {}))
+    streak = [0]
+
+    def drained() -> bool:
+        streak[0] = streak[0] + 1 if progress.caught_up() else 0
+        return streak[0] >= 3
+
+    try:
+        worker.wait_for(drained, timeout, "the worker to drain its inputs", lambda: repr(progress.behind()))
+    finally:
+        progress.close()
 
 
 def grant_units(prefix: str) -> None:
@@ -185,10 +208,11 @@ def read_raw(cluster, topics: list[str], timeout: float = 60.0) -> dict[str, lis
     consumer = Consumer(cluster.kafka_config({"group.id": f"reader-{time.time_ns()}",
                                               "enable.auto.commit": False, "auto.offset.reset": "earliest"}))
     metadata = consumer.list_topics(timeout=10).topics
+    log_ends = LogEnds(cluster.kafka_config())
     assignments, ends = [], {}
     for topic in topics:
         for partition in metadata[topic].partitions:
-            low, high = _watermarks(consumer, topic, partition)
+            low, high = _watermarks(log_ends, topic, partition)
             if high > low:
                 assignments.append(TopicPartition(topic, partition, low))
                 ends[(topic, partition)] = high
@@ -209,11 +233,11 @@ def read_raw(cluster, topics: list[str], timeout: float = 60.0) -> dict[str, lis
     return result
 
 
-def _watermarks(consumer: Consumer, topic: str, partition: int, attempts: int = 20) -> tuple[int, int]:
+def _watermarks(log_ends: LogEnds, topic: str, partition: int, attempts: int = 20) -> tuple[int, int]:
     """Low and high watermark, retried while a new topic's leadership is still settling."""
     for attempt in range(attempts):
         try:
-            return consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            return log_ends.one(topic, partition, timeout=10)
         except KafkaException:
             if attempt == attempts - 1:
                 raise

@@ -30,6 +30,7 @@ KEYS = {  # what each event is keyed by, as the catalogue says
     "ClockTick": "event_id",  # the ticker writes to explicit partitions; any key does for this test
     "CalendarPublished": "version_id",
     "ComplainantIdentityRecorded": "report_id",
+    "SpotCheckDrawn": "event_id",
 }
 
 
@@ -49,7 +50,9 @@ def topics(cluster, create_topic, unique_name) -> dict[str, str]:
         "ClockTick": catalogue.topic("internal.sla-ticks"),
         "CalendarPublished": catalogue.topic("internal.calendar"),
         "ComplainantIdentityRecorded": catalogue.topic("restricted.complainant-identity"),
+        "SpotCheckDrawn": catalogue.topic("internal.spot-check-draws"),
     }
+    assert set(chosen) == set(EVENT_TYPES) == set(KEYS), "a new event type needs its topic and key here"
     for topic in chosen.values():
         create_topic(topic, partitions=1)
     return chosen

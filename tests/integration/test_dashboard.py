@@ -1,13 +1,15 @@
-"""`envgrid-demo --prometheus` on the real broker: a real Prometheus scrapes the demo's worker, and the console
-dashboard, loaded in headless Chromium, draws every graph with data.
+"""`envgrid-demo --prometheus` on the real broker: a real Prometheus scrapes the demo's worker and its evaluation
+watch (`python -m envgrid.evaluation watch`, the 评价 gauges), and the console dashboard, loaded in headless
+Chromium, draws every graph with data.
 
 The demo runs as `make demo ARGS=--prometheus` would (its worker on a free metrics port, the department
 simulator, the accelerated clock, generated traffic with broken input), on a Tuesday morning of simulated
 time so that SLA clocks run at once. While it runs, the test asks Prometheus' HTTP API for every expression
-of the dashboard and wants data, checks that the worker exports every series the dashboard names, takes a
+of the dashboard and wants data, checks that the worker (or, for envgrid_evaluation_*, the evaluation watch)
+exports every series the dashboard names, takes a
 screenshot (printed: var/screenshots/dashboard.png) and reads the rendered page: every panel has its graph,
 none says "No timeseries returned" or "Error loading data". Then it stops the demo with Ctrl-C (SIGINT), which
-must stop Prometheus too. Chromium is Debian's package `chromium` (scripts/setup.sh installs it).
+must stop Prometheus and the evaluation watch too. Chromium is Debian's package `chromium` (scripts/setup.sh installs it).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from envgrid import paths
 from envgrid.demo.prometheus import LocalPrometheus, PrometheusError
 from envgrid.localcluster.cluster import LocalCluster
 from envgrid.localcluster.proc import free_port, port_open
+from tests.integration.demo_process import tail, wait_while_running
 from tests.integration.pipeline_process import grant_units
 from tests.unit.observability import console_panels, series_in
 
@@ -66,12 +69,13 @@ def test_the_demo_serves_a_live_dashboard_with_data(cluster, unique_name, tmp_pa
     prometheus = LocalPrometheus(var / "prometheus", port=port)  # a handle on the demo's, for its HTTP API
 
     def explain() -> str:
-        return "\n".join(f"--- {path.name} (end) ---\n" + _tail(path)
-                         for path in (output, var / "log" / "demo-worker.log", var / "log" / "prometheus.log"))
+        return "\n".join(f"--- {path.name} (end) ---\n" + tail(path)
+                         for path in (output, var / "log" / "demo-worker.log", var / "log" / "prometheus.log",
+                                      var / "log" / "demo-evaluation.log"))
 
     try:
         started = time.time()
-        _wait(lambda: port_open(port), demo, 240, "the demo's Prometheus to answer", explain)
+        wait_while_running(lambda: port_open(port), demo, 240, "the demo's Prometheus to answer", explain, every=2)
         panels = console_panels()
         pending = {(panel["id"], expr) for panel in panels for expr in panel["expr"]}
 
@@ -82,18 +86,24 @@ def test_the_demo_serves_a_live_dashboard_with_data(cluster, unique_name, tmp_pa
                     pending.discard((panel_id, expr))
             return not pending
 
-        _wait(all_have_data, demo, 240, "data for every expression of the dashboard",
-              lambda: f"still without data: {sorted(pending)}\n{explain()}")
+        wait_while_running(all_have_data, demo, 240, "data for every expression of the dashboard",
+                           lambda: f"still without data: {sorted(pending)}\n{explain()}", every=2)
 
         config = yaml.safe_load((var / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
-        (target,) = prometheus.api("/api/v1/targets")["activeTargets"]
+        targets = {t["labels"]["job"]: t for t in prometheus.api("/api/v1/targets")["activeTargets"]}
+        assert set(targets) == {"envgrid", "envgrid-evaluation"}, sorted(targets)
         assert config["global"]["scrape_interval"] == "2s"
-        assert config["scrape_configs"][0]["static_configs"][0]["targets"] == [target["labels"]["instance"]]
-        assert target["labels"]["instance"] == f"127.0.0.1:{(var / 'demo-worker.port').read_text()}"  # --metrics-port 0
+        jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+        for job, target in targets.items():
+            assert jobs[job]["static_configs"][0]["targets"] == [target["labels"]["instance"]]
+            assert target["health"] == "up", f"{job}: {target.get('lastError')}"
+        worker = targets["envgrid"]
+        assert worker["labels"]["instance"] == f"127.0.0.1:{(var / 'demo-worker.port').read_text()}"  # --metrics-port 0
 
-        scraped = _worker_series(target["scrapeUrl"])
+        # every series a panel names is served: by the worker, or (envgrid_evaluation_*) by the evaluation watch
+        scraped = _worker_series(worker["scrapeUrl"]) | _worker_series(targets["envgrid-evaluation"]["scrapeUrl"])
         for expr in (expr for panel in panels for expr in panel["expr"]):
-            assert series_in(expr) <= scraped, f"{sorted(series_in(expr) - scraped)} not exported by the worker: {expr}"
+            assert series_in(expr) <= scraped, f"{sorted(series_in(expr) - scraped)} not served: {expr}"
 
         screenshot = paths.var_dir() / "screenshots" / "dashboard.png"
         screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +126,8 @@ def test_the_demo_serves_a_live_dashboard_with_data(cluster, unique_name, tmp_pa
         stopped = _interrupt(demo, markers=(str(var),))
     assert stopped == 130, f"the demo did not stop cleanly on Ctrl-C (exit {stopped})\n{explain()}"
     assert not port_open(port), "Prometheus still listens after the demo stopped"
-    assert "See you next time" in _tail(var / "log" / "prometheus.log"), "Prometheus did not shut down"
+    assert not _pids_with((f"--topic-prefix {prefix}",)), "the worker or the evaluation watch still runs after the demo"
+    assert "See you next time" in tail(var / "log" / "prometheus.log"), "Prometheus did not shut down"
     assert (var / "prometheus" / "data" / "wal").is_dir(), "Prometheus' storage is not under the run's var dir"
 
 
@@ -155,13 +166,6 @@ def _panels_drawn(page: str) -> dict[str, str]:
     return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
-def _wait(predicate, demo: subprocess.Popen, timeout: float, what: str, explain) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert demo.poll() is None, f"the demo stopped (exit {demo.returncode}) before {what}\n{explain()}"
-        assert time.monotonic() < deadline, f"timed out after {timeout:.0f}s waiting for {what}\n{explain()}"
-        time.sleep(2)
-
 
 def _interrupt(demo: subprocess.Popen, markers: tuple[str, ...]) -> int | None:
     """Ctrl-C, as a person would. If the demo does not stop within 150 s: SIGKILL it, and the worker and
@@ -190,10 +194,3 @@ def _pids_with(markers: tuple[str, ...]) -> list[int]:
             if any(marker in cmdline for marker in markers):
                 found.append(int(proc.name))
     return found
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(line[:300] for line in path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(none)"

@@ -25,7 +25,7 @@ from envgrid.localcluster.cluster import LocalCluster
 from envgrid.simulator.generator import generate
 from envgrid.simulator.model import GeneratorConfig
 from envgrid.simulator.publish import intake_topics, make_producer, publish
-from envgrid.streams.watermark import InputProgress
+from envgrid.streams.watermark import InputProgress, progress_of
 from tests.integration.pipeline_process import (
     REPO,
     SimulatorProgress,
@@ -37,9 +37,15 @@ from tests.integration.pipeline_process import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
-COMPLAINTS = GeneratorConfig(kind_shares={"PetitionComplaint": 1.0, "PatrolReport": 0.0, "DepartmentNotice": 0.0},
-                             broken_share=0.0, duplicate_share=0.0, mean_interarrival_s=5.0,
-                             start=datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2))
+def complaints() -> GeneratorConfig:
+    """Complaints received over about 3 minutes from half an hour ago: the time is taken when they are published
+    (a module constant was taken at collection, up to an hour before), and half an hour stays far from every
+    deadline the tests could pass. The case desk judges deadlines up to the time of the notices it applies, which
+    are sent now: complaints received 2 hours before them were past their 2-working-hour acknowledgement limit
+    whenever those 2 hours were working hours, and escalated before the tests' transfer came."""
+    return GeneratorConfig(kind_shares={"PetitionComplaint": 1.0, "PatrolReport": 0.0, "DepartmentNotice": 0.0},
+                           broken_share=0.0, duplicate_share=0.0, mean_interarrival_s=5.0,
+                           start=datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30))
 
 
 class Deployment:
@@ -54,13 +60,32 @@ class Deployment:
         self.producer = make_producer(cluster)
 
     def publish(self, seed: int, count: int) -> None:
-        result = publish(self.producer, self.codec, list(generate(seed, count, COMPLAINTS)),
+        result = publish(self.producer, self.codec, list(generate(seed, count, complaints())),
                          intake_topics(self.catalogue), flush_timeout_s=60)
         assert not result.failed
 
     def copies(self, code: str) -> list[dict]:
         topic = self.catalogue.topic_for(("department", code))
         return [value for _, event, value, _ in read_all(self.cluster, self.codec, [topic])[topic]]
+
+    def whereabouts(self, case_id: str, delivery) -> str:
+        """What a failed wait needs to say: where the notice went, whether the case desk's groups took it in,
+        what the case's history and the dead letters say of it, and the worker's case-desk metrics."""
+        history, dead = self.catalogue.topic("case.history"), self.catalogue.topic("deadletter")
+        read = read_all(self.cluster, self.codec, [history, dead])
+        entries = [(v["revision"], v["kind"], v["actor_unit"], v["cause_event_id"]) for _, _, v, _ in read[history]
+                   if v["case_id"] == case_id]
+        letters = [(v["processor"], v["reason_code"], v["error_message"]) for _, _, v, _ in read[dead]
+                   if v["original_event_id"] == delivery.event_id]
+        progress = progress_of(self.cluster, self.prefix, self.catalogue, [delivery.topic],
+                               lambda value, topic: ("", {}))
+        try:
+            behind = progress.behind()
+        finally:
+            progress.close()
+        metrics = {k: v for k, v in self.worker.metrics().items() if "held_notices" in k or "deadletter" in k}
+        return (f"notice {delivery.event_id} on {delivery.topic}[{delivery.partition}]@{delivery.offset}; "
+                f"behind on it: {behind}\nhistory of {case_id}: {entries}\ndead letters: {letters}\nmetrics: {metrics}")
 
     def wait_for_copies(self, code: str, count: int, timeout: float = 300) -> list[dict]:
         self.worker.wait_for(lambda: len(self.copies(code)) >= count, timeout, f"{count} copies on dept.{code}.cases")
@@ -163,9 +188,9 @@ def test_a_transfer_reaches_the_new_lead_whose_client_then_lists_the_case(deploy
     client = deployment.client(busiest).login()
     case = next(c for c in client.open_cases() if c.role == "LEAD" and c.status.value == "new")
     target = next(code for code in client.departments if code != busiest and code not in case.decision["assisting_departments"])
-    client.transfer(case.case_id, target, "经核查不属本部门职责")
+    delivery = client.transfer(case.case_id, target, "经核查不属本部门职责")
     deployment.worker.wait_for(lambda: any(c["case_id"] == case.case_id for c in deployment.copies(target)), 120,
-                               f"the case on dept.{target}.cases")
+                               f"the case on dept.{target}.cases", lambda: deployment.whereabouts(case.case_id, delivery))
     new_lead = deployment.client(target).login()
     [listed] = [c for c in new_lead.open_cases() if c.case_id == case.case_id]
     assert listed.role == "LEAD" and listed.handover_cause == "TRANSFER" and listed.revision > 0
@@ -252,7 +277,7 @@ def test_the_department_simulator_answers_through_each_units_own_client(cluster,
     worker = WorkerProcess(cluster, prefix, tmp_path / "state", processors="router,cases,departments").start()
     try:
         producer = make_producer(cluster)
-        events = list(generate(5, 150, replace(COMPLAINTS, kind_shares={"PetitionComplaint": 0.8, "PatrolReport": 0.2,
+        events = list(generate(5, 150, replace(complaints(), kind_shares={"PetitionComplaint": 0.8, "PatrolReport": 0.2,
                                                                          "DepartmentNotice": 0.0})))
         assert not publish(producer, codec, events, intake_topics(catalogue), flush_timeout_s=60).failed
         simulator = SimulatorProgress(cluster, catalogue, prefix)
@@ -280,8 +305,25 @@ def test_the_department_simulator_answers_through_each_units_own_client(cluster,
             by_author[author.covers(notice["unit_code"]) and notice["unit_kind"] == author.unit_kind] += 1
     assert by_author[True] > 100, by_author  # each unit answered on its own topic, as itself
     history = catalogue.topic("case.history")
-    kinds = Counter(v["kind"] for _, _, v, _ in read_all(cluster, codec, [history])[history])
+    entries = [v for _, _, v, _ in read_all(cluster, codec, [history])[history]]
+    kinds = Counter(v["kind"] for v in entries)
     assert kinds["acknowledged"] > 50 and kinds["resolved"] > 20, kinds
     dead = catalogue.topic("deadletter")
     forged = [v for _, _, v, _ in read_all(cluster, codec, [dead])[dead] if v["reason_code"] == "forged_unit"]
     assert len(forged) == by_author[False], (len(forged), by_author)  # the deliberately wrong ones, refused as forged
+    # complainants rated results through the feedback channel, logged in as feedback-gateway, and every rating applied
+    ratings = [n for _, _, n, _ in notices[catalogue.topic("notices.complainants")]]
+    assert len(ratings) >= 5 and {n["kind"] for n in ratings} == {"RATING"}, ratings
+    letters = Counter(v["reason_code"] for _, _, v, _ in read_all(cluster, codec, [dead])[dead])
+    assert kinds["rated"] == len(ratings), (kinds, len(ratings), letters)
+    # a dissatisfied one (in time, the first) reopened its case, which is back on its lead's own topic
+    dissatisfied = {n["case_id"] for n in ratings if n["rating"] == "DISSATISFIED"}
+    reopened = {v["case_id"]: v for v in entries if v["kind"] == "reopened"}
+    assert set(reopened) == dissatisfied, (reopened, dissatisfied)
+    for case_id, entry in reopened.items():
+        lead = entry["case"]["lead_department"]
+        if lead is None:  # a grid works it itself after a take-over: its copy goes to the grid's topic
+            continue
+        copies = read_all(cluster, codec, [catalogue.topic_for(("department", lead))])
+        assert any(c["case_id"] == case_id and (c["handover"] or {}).get("cause") == "REOPENED"
+                   for records in copies.values() for _, _, c, _ in records), (case_id, lead)

@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from envgrid.streams.watermark import InputProgress, pipeline_inputs
+from envgrid.streams.watermark import pipeline_progress
 from tests.integration.pipeline_process import WorkerProcess, prepare, read_all
 from tests.unit.fuzz import test_fuzz_pipeline as fuzz
 
@@ -53,7 +53,7 @@ def test_hostile_input_through_the_real_worker_is_refused_with_documented_reason
             return False
         return True
 
-    progress = InputProgress(cluster, prefix, pipeline_inputs(catalogue), codec.decode)
+    progress = pipeline_progress(cluster, prefix, catalogue, codec.decode)
     worker = WorkerProcess(cluster, prefix, tmp_path / "state").start()
     try:
         for name, record, data in fuzz.REPORTS:

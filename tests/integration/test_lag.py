@@ -43,14 +43,15 @@ def test_lag_follows_commits(cluster, create_topic, unique_name, admin):
     consumer = Consumer(cluster.kafka_config({"group.id": group,
                                               "enable.auto.commit": False, "auto.offset.reset": "earliest"}))
     consumer.assign([TopicPartition(topic, 0, 0)])
-    collector = LagCollector([group], admin=admin, interval=60)
+    collector = LagCollector([group], cluster=cluster, admin=admin, interval=60)
     try:
         first = _consume(consumer, 4)
         consumer.commit(offsets=[TopicPartition(topic, 0, first[-1].offset() + 1)], asynchronous=False)
 
         assert collector.collect_once() == {group: {(topic, 0): 6}}
         assert _gauge(group, topic, 0) == 6
-        assert total_lag(group, admin=admin) == 6
+        assert total_lag(group, cluster) == 6
+        assert total_lag(group, cluster, topics=[topic]) == 6
 
         rest = _consume(consumer, 6)
         consumer.commit(offsets=[TopicPartition(topic, 0, rest[-1].offset() + 1)], asynchronous=False)
@@ -59,6 +60,7 @@ def test_lag_follows_commits(cluster, create_topic, unique_name, admin):
         assert collector.total_lag(group) == 0
     finally:
         consumer.close()
+        collector.stop()
 
 
 def test_background_thread_reports_lag(cluster, create_topic, unique_name, admin):

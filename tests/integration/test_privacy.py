@@ -37,7 +37,7 @@ from envgrid.simulator.generator import generate
 from envgrid.simulator.model import GeneratorConfig
 from envgrid.simulator.publish import intake_topics, make_producer, publish
 from envgrid.streams.state_codec import decode_state
-from envgrid.streams.watermark import InputProgress
+from envgrid.streams.watermark import progress_of
 from tests.integration.changelog_fixture import TABLES
 from tests.integration.pipeline_process import SimulatorProgress, WorkerProcess, prepare, read_raw, send_ticks
 from tests.unit.pipeline.harness import TEST_PSEUDONYMISER
@@ -256,7 +256,7 @@ def _drain(worker: WorkerProcess, cluster, group: str, catalogue, ticks: bool = 
     internal = [catalogue.topic("internal.located"), catalogue.topic("internal.case-commands")]
     topics = inputs + internal + ([catalogue.topic("internal.sla-ticks")] if ticks else [])
     worker.wait_for(lambda: all(worker.consumed(t) > 0 for t in inputs[:2] + internal), 600, "the worker to start")
-    progress = InputProgress(cluster, group, topics, lambda value, topic: ("", {}))
+    progress = progress_of(cluster, group, catalogue, topics, lambda value, topic: ("", {}))
     simulator = SimulatorProgress(cluster, catalogue, group)
     streak = [0]
 

@@ -27,7 +27,7 @@ from envgrid.domain.sla.watermark import watermark
 from envgrid.simulator.generator import generate
 from envgrid.simulator.model import GeneratorConfig
 from envgrid.streams.composition import load_pipeline_settings
-from envgrid.streams.watermark import InputProgress, pipeline_inputs
+from envgrid.streams.watermark import InputProgress, pipeline_progress
 from tests.integration.pipeline_process import WorkerProcess, prepare, read_all, send_ticks
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -68,7 +68,7 @@ def _run(cluster, prefix: str, tmp_path, pause: bool) -> tuple[set, set]:
     catalogue, codec = prepare(cluster, prefix)
     lateness = load_pipeline_settings().allowed_lateness
     producer = Producer(cluster.kafka_config({"partitioner": "murmur2_random"}))
-    progress = InputProgress(cluster, prefix, pipeline_inputs(catalogue), codec.decode)
+    progress = pipeline_progress(cluster, prefix, catalogue, codec.decode)
     worker = WorkerProcess(cluster, prefix, tmp_path / prefix).start()
     traffic, mark = _traffic(), None
     try:

@@ -4,14 +4,12 @@ profile with replication 3 and min.insync.replicas 2. One node is SIGKILLed whil
 acks=all writes: nothing it was told was delivered is lost, nothing is written twice, writes go on with two
 nodes, and the restarted node rejoins every in-sync replica set.
 
-What this does not cover yet: the pipeline's faust workers through the same faults (a restarted worker in a
-3-member group was seen not to process two of its partitions; see the issue note).
+The pipeline's faust workers through the same faults: tests/integration/test_three_brokers.py.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -22,17 +20,6 @@ from envgrid.localcluster.cluster import LocalCluster
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 RECORDS = 3000
 
-
-@pytest.fixture(scope="module")
-def three_nodes(tmp_path_factory) -> Iterator[LocalCluster]:
-    """A 3-node cluster of this module alone, in its own var dir; stopped at the end, failed or not."""
-    local = LocalCluster(var_dir=tmp_path_factory.mktemp("three-var"), nodes=3, broker_timeout=240,
-                         registry_timeout=240)
-    try:
-        local.up(owner="session")
-        yield local
-    finally:
-        local.down()
 
 
 def test_a_killed_node_loses_no_acknowledged_record_and_rejoins(three_nodes: LocalCluster) -> None:

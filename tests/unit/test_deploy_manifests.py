@@ -144,15 +144,16 @@ def test_keda_watches_the_workers_group_and_never_outgrows_the_partitions() -> N
     (config, authentication, scaled) = _resources("worker-autoscaling.yaml")
     (statefulset, *_rest) = _resources("worker.yaml")
     command = statefulset["spec"]["template"]["spec"]["containers"][0]["command"]
-    (trigger,) = scaled["spec"]["triggers"]
-    assert trigger["metadata"]["consumerGroup"] == command[command.index("--app-id") + 1]
+    (router, case_desk) = scaled["spec"]["triggers"]
+    app_id = command[command.index("--app-id") + 1]
+    assert (router["metadata"]["consumerGroup"], case_desk["metadata"]["consumerGroup"]) == (f"{app_id}-router", app_id)
     assert scaled["spec"]["scaleTargetRef"]["name"] == statefulset["metadata"]["name"]
     assert scaled["spec"]["minReplicaCount"] == 1
     catalogue = _production()
-    assert scaled["spec"]["maxReplicaCount"] == workloads.max_workers(catalogue) == 6
+    assert scaled["spec"]["maxReplicaCount"] == workloads.max_workers(catalogue) == 12
     assert config["data"] == {"username": "ops", "sasl": "scram_sha512", "tls": "enable"}
     assert load_principals()["ops"].grants.describe_all  # lag needs describing every group and topic
-    assert trigger["authenticationRef"]["name"] == authentication["metadata"]["name"]
+    assert {t["authenticationRef"]["name"] for t in (router, case_desk)} == {authentication["metadata"]["name"]}
 
 
 def test_the_registry_knows_every_principal_with_the_local_registrys_roles() -> None:

@@ -36,9 +36,20 @@ def test_the_config_is_the_sites_pointed_at_the_workers(tmp_path):
         scrape_config({"scrape_configs": [{"job_name": "other"}]}, ["x:1"], [], "2s")
 
 
+def test_the_evaluation_job_scrapes_the_evaluation_watch_or_is_left_out():
+    both = scrape_config(site(), ["127.0.0.1:40001"], [], "2s", evaluation_targets=["127.0.0.1:40009"])
+    jobs = {j["job_name"]: j for j in both["scrape_configs"]}
+    assert set(jobs) == {"envgrid", "envgrid-evaluation"}
+    assert jobs["envgrid-evaluation"]["static_configs"] == [{"targets": ["127.0.0.1:40009"], "labels": {"env": "local"}}]
+    assert jobs["envgrid"]["static_configs"][0]["targets"] == ["127.0.0.1:40001"]
+    workers_only = scrape_config(site(), ["127.0.0.1:40001"], [], "2s")
+    assert [j["job_name"] for j in workers_only["scrape_configs"]] == ["envgrid"]
+
+
 def test_promtool_accepts_the_generated_config(tmp_path):
     prometheus = LocalPrometheus(tmp_path / "prometheus")
     prometheus.targets = ["127.0.0.1:9464"]
+    prometheus.evaluation_targets = ["127.0.0.1:9465"]
     checked = promtool("check", "config", str(prometheus.write_config()))
     assert checked.returncode == 0, checked.stdout + checked.stderr
 

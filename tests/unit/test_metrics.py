@@ -13,6 +13,11 @@ from envgrid.streams import metrics
 ALLOWED_LABELS = {
     "topic", "department", "state", "resolution_path", "clock", "kind", "milestone", "stage", "reason",
     "audience", "cause", "processor", "group", "partition", "outcome", "role", "change", "dependency",
+    # the evaluation gauges (envgrid.evaluation.stream): window is month, quarter or year; unit_kind grid or
+    # department; unit a level-2 grid (the registry's 14, 15 since 2019) or a department (departments.yaml);
+    # indicator a closed set (evaluation.indicators.RATES and stream.COUNTS)
+    "window", "unit_kind", "unit", "indicator",
+    "rating",  # metrics.RATING_GRADES: the three grades of a complainant's rating, and reopened
 }
 
 DEFINED = {name: value for name, value in vars(metrics).items() if isinstance(value, MetricWrapperBase)}

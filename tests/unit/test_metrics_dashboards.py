@@ -85,6 +85,7 @@ def test_console_shows_throughput_lag_latency_cases_sla_and_dead_letters():
         "open-cases": "sum by (department) (envgrid_open_cases)",
         "sla-events": "sum by (kind) (increase(envgrid_sla_events_total",
         "dead-letters": "sum by (stage, reason) (increase(envgrid_dead_letters_total",
+        "evaluation": 'envgrid_evaluation_rate{window="month",unit_kind="department",indicator="response_rate"}',
     }
     assert set(panels) == set(wanted)
     for panel_id, expected in wanted.items():

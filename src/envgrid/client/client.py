@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from envgrid.client.book import CaseBook, OpenCase
@@ -40,6 +40,7 @@ from envgrid.client.login import addresses_for, unit_principal
 from envgrid.client.notices import AnswerDesk, check_record
 from envgrid.client.watch import CopyWatcher, ErrorLog, authentication_failed, not_authorised, read_ranges
 from envgrid.connectors.catalogue import Catalogue, CatalogueError
+from envgrid.connectors.log_ends import LogEnds
 from envgrid.connectors.principals import Principals, load_principals
 from envgrid.connectors.serde import EventCodec, EventEncodingError, registry_client
 from envgrid.domain.departments import department_codes
@@ -91,6 +92,7 @@ class DepartmentClient:
         self._errors = ErrorLog()
         self._producer: Producer | None = None
         self._book: CaseBook | None = None
+        self._ends: LogEnds | None = None
 
     @classmethod
     def from_properties(cls, path: Path | str | None, *, env: Mapping[str, str] | None = None,
@@ -151,7 +153,7 @@ class DepartmentClient:
                 for topic in (self.cases_topic, self.notice_topic):
                     ranges = self._ranges(consumer, topic)
                     event = "CaseDispatched" if topic == self.cases_topic else "DepartmentNotice"
-                    for record in read_ranges(consumer, topic, ranges, self.codec.decode, self.timeout):
+                    for record in read_ranges(consumer, topic, ranges, self.codec.decode, self.timeout, event):
                         book.add(event, record)
             except KafkaException as error:
                 self._errors.raise_fatal()
@@ -310,12 +312,14 @@ class DepartmentClient:
         if metadata is None or metadata.error is not None:
             raise BrokerRefused(Reason.NOT_AUTHORISED, not_authorised(metadata.error, topic) if metadata and metadata.error
                                 else f"topic {topic} is not there; check the topic prefix")
-        ranges = {}
-        for partition in metadata.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=self.timeout)
-            if high > low:
-                ranges[partition] = (low, high)
-        return ranges
+        ends = self._log_ends().of([(topic, partition) for partition in metadata.partitions], self.timeout)
+        return {partition: (low, high) for (_topic, partition), (low, high) in ends.items() if high > low}
+
+    def _log_ends(self) -> LogEnds:
+        """Never the consumer's watermark query: it aborted the process while a node was down (librdkafka#5160)."""
+        if self._ends is None:
+            self._ends = LogEnds(self._config({"error_cb": self._errors}))
+        return self._ends
 
     def _schema_lookup(self) -> None:
         try:

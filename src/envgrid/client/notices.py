@@ -186,7 +186,7 @@ def notice_record(kind: str, case_id: str, unit_kind: str, unit_code: str, *, at
         "received_at": received_at if received_at is not None else at, "case_id": case_id, "kind": kind,
         "unit_kind": unit_kind, "unit_code": unit_code, "message": message, "reason": reason,
         "suggested_department": suggested_department, "assisting_departments": list(assisting_departments),
-        "resolution": resolution, "order": order, "extension_days": extension_days,
+        "resolution": resolution, "order": order, "extension_days": extension_days, "rating": None,
     }
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from envgrid.client.errors import BrokerRefused, Reason
+from envgrid.connectors.log_ends import LogEnds
 from envgrid.connectors.serde import UndecodableRecord
 
 log = logging.getLogger("envgrid.client")
@@ -45,9 +46,12 @@ class WatchedCopy:
 
 class CopyWatcher:
     def __init__(self, config: dict[str, Any], topic: str, group: str, decode: Decode, *,
-                 seen_limit: int = SEEN_LIMIT, timeout: float = 10.0) -> None:
+                 seen_limit: int = SEEN_LIMIT, timeout: float = 10.0, event_type: str = "CaseDispatched") -> None:
+        """`event_type`: the records delivered (a unit's copies; the feedback channel watches CaseFeedback)."""
         self.topic, self.group, self._decode, self._timeout = topic, group, decode, timeout
+        self._event_type = event_type
         self._errors = ErrorLog()
+        self._log_ends = LogEnds({**config, "error_cb": self._errors})  # never a watermark query (librdkafka#5160)
         self._consumer = Consumer({**config, "group.id": group, "enable.auto.commit": False,
                                    "auto.offset.reset": "earliest", "error_cb": self._errors,
                                    "on_commit": self._committed_cb})
@@ -73,7 +77,9 @@ class CopyWatcher:
                 self._raise_for(error)
                 continue
             try:
-                record: dict[str, Any] | None = self._decode(message.value(), self.topic)[1]
+                event, decoded = self._decode(message.value(), self.topic)
+                # a grid's topic also carries its 双随机 draws (SpotCheckDrawn): not a copy, skipped like one seen
+                record: dict[str, Any] | None = decoded if event == self._event_type else None
             except UndecodableRecord as undecodable:
                 log.warning("%s: skipped an undecodable record at %s:%s (%s)", self.topic, message.partition(),
                             message.offset(), undecodable)
@@ -146,10 +152,9 @@ class CopyWatcher:
     def _assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Where each new partition starts: the group's committed offset, else the topic's beginning."""
         committed = consumer.committed(partitions, timeout=self._timeout)
+        ends = self._log_ends.of([tp for tp in committed if tp.offset < 0], self._timeout)
         for tp in committed:
-            offset = tp.offset
-            if offset < 0:
-                offset = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=self._timeout)[0]
+            offset = tp.offset if tp.offset >= 0 else ends[(tp.topic, tp.partition)][0]
             self._position[tp.partition] = self._committed[tp.partition] = offset
             self._queue[tp.partition] = deque()
 
@@ -181,16 +186,28 @@ class CopyWatcher:
         if metadata is None or metadata.error is not None:
             self._raise_for(metadata.error if metadata is not None else None)
             return
-        committed = self._consumer.committed([TopicPartition(self.topic, p) for p in metadata.partitions],
-                                             timeout=self._timeout)
+        committed = self._committed_offsets([TopicPartition(self.topic, p) for p in metadata.partitions])
+        ends = self._log_ends.of([tp for tp in committed if tp.offset > 0], self._timeout)
         ranges = {}
         for tp in committed:
             if tp.offset > 0:
-                low, _ = self._consumer.get_watermark_offsets(TopicPartition(self.topic, tp.partition), timeout=self._timeout)
+                low, _ = ends[(tp.topic, tp.partition)]
                 if max(low, tp.offset - self._seen_limit) < tp.offset:
                     ranges[tp.partition] = (max(low, tp.offset - self._seen_limit), tp.offset)
-        for record in read_ranges(self._consumer, self.topic, ranges, self._decode, self._timeout):
+        for record in read_ranges(self._consumer, self.topic, ranges, self._decode, self._timeout, self._event_type):
             self._remember(record["event_id"])
+
+    def _committed_offsets(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
+        """The group's committed offsets; a coordinator still moving or loading (a new group on a busy broker) is
+        asked again until the timeout."""
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                return list(self._consumer.committed(partitions, timeout=self._timeout))
+            except KafkaException as error:
+                if not error.args[0].retriable() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def _raise_for(self, error: KafkaError | None) -> None:
         if error is None:
@@ -205,9 +222,10 @@ class CopyWatcher:
 
 
 def read_ranges(consumer: Consumer, topic: str, ranges: dict[int, tuple[int, int]], decode: Decode,
-                timeout: float) -> list[dict[str, Any]]:
+                timeout: float, event: str | None = None) -> list[dict[str, Any]]:
     """The decoded records of `topic` in [start, end) of each partition (records that cannot be decoded left
-    out), read with `consumer` assigned (not subscribed), which is unassigned afterwards."""
+    out, and with `event`, records of other event types), read with `consumer` assigned (not subscribed),
+    which is unassigned afterwards."""
     if not ranges:
         return []
     consumer.assign([TopicPartition(topic, p, start) for p, (start, _) in ranges.items()])
@@ -225,7 +243,9 @@ def read_ranges(consumer: Consumer, topic: str, ranges: dict[int, tuple[int, int
                     continue
                 if offset < remaining[partition]:
                     with contextlib.suppress(UndecodableRecord):
-                        records.append(decode(message.value(), topic)[1])
+                        name, record = decode(message.value(), topic)
+                        if event is None or name == event:
+                            records.append(record)
                 if offset + 1 >= remaining[partition]:
                     del remaining[partition]
     finally:

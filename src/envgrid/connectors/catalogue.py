@@ -30,7 +30,7 @@ import yaml
 
 from envgrid import paths
 from envgrid.connectors.contracts import EVENT_TYPES
-from envgrid.domain.intake_contract import NoticeAuthor
+from envgrid.domain.intake_contract import COMPLAINANT, NoticeAuthor
 
 TOPICS_FILE = paths.TOPICS_FILE
 DEFAULT_PREFIX = "envgrid"
@@ -40,7 +40,8 @@ _TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 _TARGET_TEMPLATES = {"department": "dept.{department}.cases", "grid": "grid.{grid}.cases", "triage": "triage.cases"}
 
 
-_NOTICE_TEMPLATES = {"department": "notices.dept.{department}", "grid": "notices.grid.{grid}"}
+_NOTICE_TEMPLATES = {"department": "notices.dept.{department}", "grid": "notices.grid.{grid}",
+                     "complainant": "notices.complainants"}
 
 
 class CatalogueError(ValueError):
@@ -193,7 +194,8 @@ class Catalogue:
 
 def _notice_authors(by_template: Mapping[str, list[TopicSpec]]) -> dict[str, NoticeAuthor]:
     """Who may write on each notice topic. A department for itself; a grid for itself and, unless other grid
-    topics' grids lie under it (the city), for the townships and villages under it."""
+    topics' grids lie under it (the city), for the townships and villages under it; the feedback channel for
+    every complainant."""
     departments = [s for s in by_template.get(_NOTICE_TEMPLATES["department"], []) if s.owner]
     grids = [s for s in by_template.get(_NOTICE_TEMPLATES["grid"], []) if s.owner]
     codes = [s.owner[1] for s in grids if s.owner]
@@ -202,6 +204,8 @@ def _notice_authors(by_template: Mapping[str, list[TopicSpec]]) -> dict[str, Not
         code = spec.owner[1] if spec.owner else ""
         authors[spec.name] = NoticeAuthor("GRID", code, covers_subgrids=not any(g != code and g.startswith(code)
                                                                               for g in codes))
+    for spec in by_template.get(_NOTICE_TEMPLATES["complainant"], []):
+        authors[spec.name] = NoticeAuthor(COMPLAINANT, "")
     return authors
 
 

@@ -40,6 +40,7 @@ EVENT_TYPES: Mapping[str, str] = {
     "ClockTick": "ClockTick.avsc",
     "CalendarPublished": "CalendarPublished.avsc",
     "ComplainantIdentityRecorded": "ComplainantIdentityRecorded.avsc",
+    "SpotCheckDrawn": "SpotCheckDrawn.avsc",
 }
 
 PRIMITIVE_TYPES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})

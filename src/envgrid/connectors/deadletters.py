@@ -19,6 +19,7 @@ from typing import Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from envgrid.connectors.catalogue import Catalogue
+from envgrid.connectors.log_ends import LogEnds
 from envgrid.connectors.serde import EventCodec, registry_client
 from envgrid.connectors.settings import ClusterAddresses, ClusterSettingsError, running_cluster
 
@@ -47,11 +48,9 @@ def read_dead_letters(
                                               "enable.auto.commit": False, "auto.offset.reset": "earliest"}))
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        ends: dict[int, int] = {}
-        for partition in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-            if high > low:
-                ends[partition] = high
+        ends = {partition: high for (_topic, partition), (low, high)
+                in LogEnds(cluster.kafka_config()).of([(topic, p) for p in partitions], timeout=10).items()
+                if high > low}
         consumer.assign([TopicPartition(topic, p, 0) for p in ends])
         deadline = time.monotonic() + timeout
         while ends and time.monotonic() < deadline:

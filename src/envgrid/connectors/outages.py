@@ -14,6 +14,8 @@ from confluent_kafka import KafkaException
 from confluent_kafka.schema_registry.common._httpx_compat import httpx  # httpx2 or httpx, as the client uses
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+OUTAGE_BACKOFF_S = (0.5, 30.0)  # first and longest wait between tries of a record while a dependency is down
+
 
 class Dependency(StrEnum):
     SCHEMA_REGISTRY = "schema_registry"

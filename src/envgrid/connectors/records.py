@@ -7,19 +7,21 @@ values lower case); this module is the one place that translates them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from envgrid.domain.cases.effects import Feedback, FeedbackReason, Handover, LifecycleEvent
-from envgrid.domain.cases.model import Reporter, ReporterKind
-from envgrid.domain.cases.notices import Notice, NoticeKind
+from envgrid.domain.cases.model import Case, Reporter, ReporterKind
+from envgrid.domain.cases.notices import Notice, NoticeKind, Rating
 from envgrid.domain.geo.datums import Datum
 from envgrid.domain.intake_contract import usable_point
 from envgrid.domain.privacy import ComplainantIdentity, Pseudonym, Pseudonymiser, mask_digit_runs
 from envgrid.domain.routing.model import Coordinates, RoutingDecision, RoutingInput, Severity
 from envgrid.domain.sla.calendar import CalendarVersion, ScheduledDay, Source, YearStatus
 from envgrid.domain.sla.calendar_change import Publication
-from envgrid.domain.sla.timer import SlaEvent
+from envgrid.domain.sla.timer import MilestoneTimer, SlaEvent
+from envgrid.domain.sla.worktime import Reckoned
 
 #: intake event type -> Avro SourceKind symbol
 SOURCE_KINDS = {"PetitionComplaint": "PETITION_COMPLAINT", "PatrolReport": "PATROL_REPORT"}
@@ -28,6 +30,7 @@ _ROLE_SYMBOLS = {"lead": "LEAD", "assisting": "ASSISTING", "owning_grid": "OWNIN
 _FEEDBACK_STAGES = {reason: reason.value.upper() for reason in FeedbackReason}  # same names in FeedbackStage
 #: TargetRole symbols of the units that call a complainant back: their copies carry the masked contact
 CALLBACK_ROLES = frozenset({"LEAD", "HANDLING_GRID", "TRIAGE"})
+Headers = tuple[tuple[str, bytes], ...]
 
 
 def channel_of(event_name: str, record: dict[str, Any]) -> str:
@@ -66,34 +69,47 @@ def reporter_of(event_name: str, record: dict[str, Any]) -> Reporter:
     return Reporter(ReporterKind.COMPLAINANT, channel_of(event_name, record))
 
 
-def dispatched_record(
+def dispatch_copies(
     case_id: str, revision: int, event_name: str, record: dict[str, Any], decision_record: dict[str, Any],
-    target: tuple[str, str, str], dispatched_at: datetime, cause_event_id: str, complainant: Pseudonym | None,
-) -> dict[str, Any]:
-    """A CaseDispatched record for one target (kind, code, role). It never carries the complainant's
-    identity: `complainant` is the token and masked contact instead (the contact only for a unit that calls
-    back), and digit runs in the free text are masked (`envgrid.domain.privacy`)."""
-    kind, code, role = target
-    target_record = _target_record(kind, code, role)
-    return {
-        "event_id": _dispatch_id(case_id, revision, kind, code),
-        "case_id": case_id,
-        "revision": revision,
-        "dispatched_at": dispatched_at,
-        "source_event_id": cause_event_id,
-        "source_kind": SOURCE_KINDS[event_name],
-        "channel": "PATROL" if event_name == "PatrolReport" else record.get("channel", "OTHER"),
-        "category": record["category"],
-        "severity": record.get("severity", "MEDIUM"),
-        "description": mask_digit_runs(record["description"]),
-        "occurred_at": record["occurred_at"],
-        "location": _masked_location(record["location"]),
-        "complainant": None,
-        "complainant_token": complainant.token if complainant else None,
-        "complainant_contact": _callback_contact(target_record["role"], complainant.contact if complainant else None),
-        "target": target_record,
-        "decision": _masked_decision(decision_record, record["location"]),
-    }
+    targets: Sequence[tuple[str, str, str]], dispatched_at: datetime, cause_event_id: str, complainant: Pseudonym | None,
+) -> list[tuple[dict[str, Any], Headers]]:
+    """A CaseDispatched record per target (kind, code, role), with its headers (`dispatch_headers`). A copy
+    never carries the complainant's identity: `complainant` is the token and masked contact instead (the
+    contact only for a unit that calls back), and digit runs in the free text are masked
+    (`envgrid.domain.privacy`). The copies differ only in their id, target and contact: every other value is
+    the same object in all of them, worked out once (and encoded once, `envgrid.streams.output_encoder`)."""
+    location = record["location"]
+    source_kind, category = SOURCE_KINDS[event_name], record["category"]
+    channel = "PATROL" if event_name == "PatrolReport" else record.get("channel", "OTHER")
+    severity, description = record.get("severity", "MEDIUM"), mask_digit_runs(record["description"])
+    occurred_at, masked_location = record["occurred_at"], _masked_location(location)
+    token, contact = (complainant.token, complainant.contact) if complainant else (None, None)
+    decision = _masked_decision(decision_record, location)
+    before, after = _header_facts(case_id, revision, category, decision)
+    copies = []
+    for kind, code, role in targets:
+        target = target_record(kind, code, role)
+        copy = {
+            "event_id": _dispatch_id(case_id, revision, kind, code),
+            "case_id": case_id,
+            "revision": revision,
+            "dispatched_at": dispatched_at,
+            "source_event_id": cause_event_id,
+            "source_kind": source_kind,
+            "channel": channel,
+            "category": category,
+            "severity": severity,
+            "description": description,
+            "occurred_at": occurred_at,
+            "location": masked_location,
+            "complainant": None,
+            "complainant_token": token,
+            "complainant_contact": _callback_contact(target["role"], contact),
+            "target": target,
+            "decision": decision,
+        }
+        copies.append((copy, (*before, _target_header(target), *after)))
+    return copies
 
 
 def handover_record(dossier: dict[str, Any], handover: Handover, cause_event_id: str,
@@ -102,7 +118,7 @@ def handover_record(dossier: dict[str, Any], handover: Handover, cause_event_id:
     built on the case's first dispatch (`withheld_dossier`: no identity), with the decision as it stands
     now and why it moved; the masked contact only for a unit that calls back."""
     kind, role = handover.unit_kind.value, handover.role.value
-    target = _target_record(kind, handover.unit, role)
+    target = target_record(kind, handover.unit, role)
     return dict(
         dossier, event_id=f"{_dispatch_id(dossier['case_id'], handover.version, kind, handover.unit)}:{role}:{handover.change.value}",
         revision=handover.version, dispatched_at=handover.at, target=target,
@@ -192,19 +208,31 @@ def _dispatch_id(case_id: str, revision: int, kind: str, code: str) -> str:
     return f"{case_id}:r{revision}:{kind}:{code}"
 
 
-def _target_record(kind: str, code: str, role: str) -> dict[str, str]:
+def target_record(kind: str, code: str, role: str) -> dict[str, str]:
+    """A DispatchTarget value: kind department|grid|triage, role lead|assisting|owning_grid|handling_grid|triage."""
     return {"kind": kind.upper(), "code": code, "role": _ROLE_SYMBOLS.get(role, "TRIAGE")}
 
 
-def dispatch_headers(dispatched: dict[str, Any]) -> tuple[tuple[str, bytes], ...]:
+def dispatch_headers(dispatched: dict[str, Any]) -> Headers:
     """The routing decision's key facts as record headers, so a subscriber or an ops tool can filter
     and count without decoding Avro. The record itself stays the source of truth."""
-    decision, target = dispatched["decision"], dispatched["target"]
-    facts = {
-        "envgrid-case-id": dispatched["case_id"],
-        "envgrid-revision": str(dispatched["revision"]),
-        "envgrid-category": dispatched["category"],
-        "envgrid-target": f"{target['kind'].lower()}:{target['code']}:{target['role'].lower()}",
+    before, after = _header_facts(dispatched["case_id"], dispatched["revision"], dispatched["category"],
+                                  dispatched["decision"])
+    headers = (*before, _target_header(dispatched["target"]), *after)
+    handover = dispatched.get("handover")
+    if handover:
+        headers += (("envgrid-handover", f"{handover['change'].lower()}:{handover['cause'].lower()}".encode()),)
+    return headers
+
+
+def _header_facts(case_id: str, revision: int, category: str, decision: dict[str, Any]) -> tuple[Headers, Headers]:
+    """The headers before and after `envgrid-target`: the facts all copies of one dispatch share."""
+    before = {
+        "envgrid-case-id": case_id,
+        "envgrid-revision": str(revision),
+        "envgrid-category": category,
+    }
+    after = {
         "envgrid-lead-department": decision.get("lead_department") or "",
         "envgrid-handling-level": str(decision["handling_level"]),
         "envgrid-owning-grid": decision["grid_chain"][0]["code"] if decision["grid_chain"] else "",
@@ -213,10 +241,12 @@ def dispatch_headers(dispatched: dict[str, Any]) -> tuple[tuple[str, bytes], ...
         "envgrid-registry-version": decision["registry_version"],
         "envgrid-near-boundary": "true" if decision.get("near_boundary") else "false",
     }
-    handover = dispatched.get("handover")
-    if handover:
-        facts["envgrid-handover"] = f"{handover['change'].lower()}:{handover['cause'].lower()}"
-    return tuple((name, value.encode()) for name, value in facts.items())
+    return (tuple((name, value.encode()) for name, value in before.items()),
+            tuple((name, value.encode()) for name, value in after.items()))
+
+
+def _target_header(target: dict[str, str]) -> tuple[str, bytes]:
+    return "envgrid-target", f"{target['kind'].lower()}:{target['code']}:{target['role'].lower()}".encode()
 
 
 def dispatch_targets(decision: RoutingDecision) -> list[tuple[str, str, str]]:
@@ -262,11 +292,22 @@ def notice_of(record: dict[str, Any]) -> Notice:
         assisting_departments=tuple(record.get("assisting_departments") or ()),
         text=text,
         extension=float(record.get("extension_days") or 0),
+        rating=_rating(record.get("rating")),
     )
 
 
-def lifecycle_record(event: LifecycleEvent, cause_event_id: str, details: dict[str, str] | None = None) -> dict[str, Any]:
-    """A CaseLifecycleEvent (case.history) entry of a domain lifecycle event."""
+def _rating(value: Any) -> Rating | None:
+    """The grade of a RATING notice; None when absent or a grade this version does not know (UNKNOWN)."""
+    try:
+        return None if value is None else Rating(str(value).lower())
+    except ValueError:
+        return None
+
+
+def lifecycle_record(event: LifecycleEvent, cause_event_id: str, details: dict[str, str] | None = None,
+                     snapshot: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A CaseLifecycleEvent (case.history) entry of a domain lifecycle event; `snapshot` is the case after its
+    revision (`case_snapshot`)."""
     return {
         "event_id": event.event_id,
         "case_id": event.case_id,
@@ -277,8 +318,45 @@ def lifecycle_record(event: LifecycleEvent, cause_event_id: str, details: dict[s
         "cause_event_id": event.cause_event_id or cause_event_id,
         "actor_unit": event.unit,
         "reason": event.reason,
-        "details": {**dict(event.details), **(details or {})},
+        "details": dict(sorted({**dict(event.details), **(details or {})}.items())),  # key order: the chain's encoding
         "revision": event.version,
+        "case": snapshot,
+    }
+
+
+def case_snapshot(case: Case, clocks: list[tuple[MilestoneTimer, Reckoned | None]]) -> dict[str, Any]:
+    """A CaseSnapshot: the case as it stands, with each timed milestone's clock and its deadline (for a paused
+    clock the deadline if it resumed, `envgrid.domain.sla.retiming.projected_deadline`). No reporter is named."""
+    return {
+        "state": str(case.state),
+        "category": case.category,
+        "channel": case.channel,
+        "grid_chain": list(case.grid_chain),
+        "handling_level": case.handling_level,
+        "handling_grid": case.handling_grid,
+        "supervising_grid": case.supervising_grid,
+        "lead_department": case.lead_department,
+        "assisting_departments": list(case.assisting_departments),
+        "open_tasks": [task.unit for task in case.open_tasks],
+        "handler_unit": case.handler_unit,
+        "reports": len(case.reports),
+        "transfers": len(case.transfers),
+        "escalations": len(case.escalations),
+        "extension_pending": case.extension_pending,
+        "created_at": case.created_at,
+        "acknowledged_at": case.acknowledged_at,
+        "resolved_at": case.resolved_at,
+        "closed_at": case.closed_at,
+        "deadlines": [{
+            "milestone": str(timer.milestone),
+            "clock": str(timer.state),
+            "deadline": None if due is None else due.at,
+            "started_at": timer.started_at,
+            "handler_unit": timer.handler_unit,
+            "policy_id": timer.policy_id,
+            "breached": timer.breached,
+            "calendar": str(timer.calendar_basis if due is None else due.calendar_basis),
+        } for timer, due in clocks],
     }
 
 

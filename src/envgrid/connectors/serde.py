@@ -28,6 +28,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, record
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import StringDeserializer, StringSerializer
+from fastavro.schema import to_parsing_canonical_form
 
 from envgrid.connectors.contracts import (
     EVENT_TYPES,
@@ -157,9 +158,16 @@ class EventCodec:
         self._auto_register = auto_register
         self._writer_ids: dict[str, tuple[int, Any, tuple[str, ...]]] = {}  # event -> (id, parsed, time fields)
         self._readers: dict[int, tuple[str, Any, Any]] = {}  # schema id -> (event, writer, reader or None)
+        self._forms: dict[int, str] = {}  # schema id -> the writer schema's parsing canonical form
 
     def encode(self, event_name: str, value: dict[str, Any], topic: str) -> bytes:
         """Confluent-framed Avro of `value`; raises EventEncodingError naming the fields that do not fit."""
+        schema_id, parsed = self.writer_for(event_name, value, topic)
+        return frame(schema_id, parsed, value, event_name=event_name, topic=topic)
+
+    def writer_for(self, event_name: str, value: dict[str, Any], topic: str) -> tuple[int, Any]:
+        """(schema id, parsed schema) that `encode` writes `value` with on `topic`, once the checks fastavro
+        does not make have passed (the topic's event type, a dict, aware times); EventEncodingError if not."""
         writer = self._writer_ids.get(event_name)
         if writer is None:
             writer = self._writer_ids[event_name] = self._schema_id_for(load_event(event_name))
@@ -174,7 +182,7 @@ class EventCodec:
                 raise EventEncodingError(
                     f"{event_name} value for {topic}: {name}={moment.isoformat()} has no timezone; pass an aware datetime"
                 )
-        return frame(writer[0], writer[1], value, event_name=event_name, topic=topic)
+        return writer[0], writer[1]
 
     def decode(self, data: bytes | None, topic: str) -> tuple[str, dict[str, Any]]:
         """(event name, value) of a record value; UndecodableRecord with a reason code for anything bad."""
@@ -189,6 +197,16 @@ class EventCodec:
                 WRONG_EVENT_TYPE, topic, f"carries {expected} events but schema id {schema_id} is {event_name}", schema_id
             )
         return event_name, read_body(body, writer, reader, topic=topic, schema_id=schema_id)
+
+    def body_if_written_as(self, data: bytes | None, topic: str, form: str) -> bytes | None:
+        """The Avro body of a record value when its writer's schema has parsing canonical form `form` (so the body
+        is that schema's encoding of the value), else None. Decode the record first: the schema id is known then."""
+        schema_id, body = split_frame(data, topic)
+        written_as = self._forms.get(schema_id)
+        if written_as is None:
+            cached = self._readers.get(schema_id) or self._reader_for(schema_id, topic)
+            written_as = self._forms[schema_id] = to_parsing_canonical_form(cached[1])
+        return body if written_as == form else None
 
     def encode_key(self, key: str) -> bytes:
         return key.encode("utf-8")

@@ -18,6 +18,14 @@ Security of an external cluster, with the standard client keys:
   ENVGRID_KAFKA_SASL_PASSWORD, ENVGRID_SCHEMA_REGISTRY_USER_INFO (user:password)
                                 one setting each; they override the file's.
   None of them: PLAINTEXT, no authentication. Half a SASL configuration is an error naming what is missing.
+
+The case store's PostgreSQL (`envgrid.connectors.case_store`):
+  ENVGRID_CASE_STORE_DSN        a libpq connection string or URI (`postgresql://user@host:5432/envgrid`; a password
+                                is best kept in libpq's ~/.pgpass or a `passfile=`, not in the DSN)
+    set    -> that database; nothing local is started.
+    unset  -> with the local cluster, its PostgreSQL (`python -m envgrid.localcluster up --case-store`):
+              `running_case_store()` (the sink) uses it only if it runs; `ensure_case_store()` (tests, benchmarks)
+              starts it. With an external Kafka cluster the DSN must be set.
 """
 
 from __future__ import annotations
@@ -42,8 +50,11 @@ from envgrid.localcluster.addresses import (
     ClusterAddresses,
 )
 
-__all__ = ["ClientSecurity", "ClusterAddresses", "ClusterSettingsError", "client_security", "cluster_settings",
-           "ensure_cluster", "read_client_properties", "running_cluster"]
+__all__ = ["CASE_STORE_DSN_ENV", "ClientSecurity", "ClusterAddresses", "ClusterSettingsError", "case_store_settings", "dsn_for_logs",
+           "client_security", "cluster_settings", "ensure_case_store", "ensure_cluster", "read_client_properties",
+           "running_case_store", "running_cluster"]
+
+CASE_STORE_DSN_ENV = "ENVGRID_CASE_STORE_DSN"
 
 #: keys a client properties file may hold; anything else is refused rather than silently ignored
 FILE_KEYS = ("security.protocol", "sasl.mechanism", "sasl.username", "sasl.password", "ssl.ca.location",
@@ -144,6 +155,53 @@ def running_cluster(env: Mapping[str, str] | None = None) -> ClusterAddresses:
             f"and the schema registry's Confluent-compatible URL. For local work, start the local cluster "
             f"first (`python -m envgrid.localcluster up`); this command does not start one by itself.")
     return local
+
+
+def case_store_settings(env: Mapping[str, str] | None = None) -> str | None:
+    """The case store's DSN named by the environment, or None when the local one should be used; an external
+    Kafka cluster without a DSN is an error (nothing local is started next to an external cluster)."""
+    env = os.environ if env is None else env
+    dsn = env.get(CASE_STORE_DSN_ENV, "").strip()
+    if dsn:
+        return dsn
+    if cluster_settings(env) is not None:
+        raise ClusterSettingsError(
+            f"{BOOTSTRAP_ENV} names an external cluster but {CASE_STORE_DSN_ENV} is not set: set it to the case "
+            f"store's PostgreSQL (a libpq DSN or postgresql:// URI).")
+    return None
+
+
+def dsn_for_logs(dsn: str) -> str:
+    """The DSN without a password it may hold (for logs and screens)."""
+    return re.sub(r"(password=)\S+|(://[^:/@]+:)[^@]+@", lambda m: (m.group(1) or m.group(2)) + "***" +
+                  ("" if m.group(1) else "@"), dsn)
+
+
+def running_case_store(env: Mapping[str, str] | None = None) -> str:
+    """The configured DSN, else the local cluster's PostgreSQL if it runs; never starts one."""
+    configured = case_store_settings(env)
+    if configured is not None:
+        return configured
+    from envgrid.localcluster import postgres
+    from envgrid.localcluster.cluster import LocalCluster
+
+    local = postgres.running_dsn(LocalCluster().status())
+    if local is None:
+        raise ClusterSettingsError(
+            f"No case store configured: set {CASE_STORE_DSN_ENV} to its PostgreSQL (a libpq DSN or postgresql:// "
+            f"URI). For local work, start the local one first (`python -m envgrid.localcluster up --case-store`); "
+            f"this command does not start one by itself.")
+    return local
+
+
+def ensure_case_store(env: Mapping[str, str] | None = None) -> str:
+    """The configured DSN, else the local cluster's PostgreSQL (started, with the cluster, when needed)."""
+    configured = case_store_settings(env)
+    if configured is not None:
+        return configured
+    from envgrid.localcluster.cluster import LocalCluster
+
+    return LocalCluster().case_store_up(owner="cli")  # as ensure_cluster: left running, `down` stops it
 
 
 # --- helpers -------------------------------------------------------------------------------------

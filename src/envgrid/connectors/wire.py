@@ -54,12 +54,17 @@ class EventEncodingError(ValueError):
 def frame(schema_id: int, parsed_schema: Any, value: dict[str, Any], *, event_name: str = "", topic: str = "") -> bytes:
     """Header + schemaless Avro body of `value`; byte-identical to confluent's AvroSerializer output."""
     buffer = io.BytesIO()
-    buffer.write(HEADER.pack(MAGIC_BYTE, schema_id))
+    buffer.write(header(schema_id))
     try:
         fastavro.schemaless_writer(buffer, parsed_schema, value)
     except Exception as error:  # fastavro raises TypeError, ValueError, AttributeError, KeyError, ...
         raise EventEncodingError(_encoding_problem(parsed_schema, value, event_name, topic, error)) from error
     return buffer.getvalue()
+
+
+def header(schema_id: int) -> bytes:
+    """The 5 bytes before every body: the magic byte and the schema id."""
+    return HEADER.pack(MAGIC_BYTE, schema_id)
 
 
 def split_frame(data: bytes | None, topic: str) -> tuple[int, memoryview]:

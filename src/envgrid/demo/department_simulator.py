@@ -20,6 +20,11 @@ either unread (the clock is held) or its notices are pending; `waiting` returns 
 pending or in flight, and of those delivered since the pipeline's read began (which that read may have missed).
 A copy written after the end offsets were asked comes from an input the pipeline had not processed at its
 read, which holds the clock itself.
+
+Complainants answer too: the feedback channel (`envgrid.demo.feedback_channel`, logged in as `feedback-gateway`)
+reads case.feedback in the same thread, and each rating a complainant gives to a result
+(`envgrid.simulator.complainants.answer`) is planned and sent like a department's notice, on
+notices.complainants. The clock waits for planned ratings, not for feedback the channel has not read yet.
 """
 
 from __future__ import annotations
@@ -47,8 +52,11 @@ from envgrid.client.watch import CopyWatcher
 from envgrid.connectors.catalogue import Catalogue, CatalogueError
 from envgrid.connectors.principals import load_principals
 from envgrid.connectors.settings import client_security
+from envgrid.demo.feedback_channel import PRINCIPAL as FEEDBACK_CHANNEL
+from envgrid.demo.feedback_channel import ComplainantChannel
 from envgrid.localcluster.addresses import KAFKA_CONFIG_ENV, ClusterAddresses
 from envgrid.localcluster.credentials import directory
+from envgrid.simulator.complainants import answer
 from envgrid.simulator.departments import respond
 from envgrid.streams.app import Runtime
 from envgrid.streams.clock import clock_for
@@ -63,12 +71,14 @@ def install_department_simulator(runtime: Runtime, seed: int = 0, credentials: P
     """Log every unit in (SimulatorSetupError if one cannot), start the simulator with the worker, stop it with
     the worker, and make the SLA ticker wait for it."""
     config = runtime.config
-    clients = unit_clients(config.cluster, runtime.catalogue, credentials or directory(paths.var_dir()))
+    credentials = credentials or directory(paths.var_dir())
+    clients = unit_clients(config.cluster, runtime.catalogue, credentials)
+    channel = ComplainantChannel(logged_in(config.cluster, FEEDBACK_CHANNEL, credentials), runtime.catalogue, config.app_id)
     simulator = DepartmentSimulator(
         clients, runtime.catalogue, config.app_id, EndOffsets(config.cluster), seed=seed,
         clock=clock_for(config.clock, config.speedup, config.clock_start, config.clock_origin),
         speedup=config.speedup if config.clock == "accelerated" else 1.0,
-        until=datetime.fromisoformat(config.clock_until) if config.clock_until else None)
+        until=datetime.fromisoformat(config.clock_until) if config.clock_until else None, channel=channel)
     runtime.waiting_sources.append(simulator.waiting)
     log.warning("department simulator: %d departments and grids logged in, each as itself", len(clients))
 
@@ -100,15 +110,17 @@ class _Planned:
     seq: int
     occurred_at: datetime = field(compare=False)
     notice: dict[str, Any] = field(compare=False)
-    client: DepartmentClient = field(compare=False)
+    client: DepartmentClient | ComplainantChannel = field(compare=False)
     check: bool = field(compare=False)
 
 
 class DepartmentSimulator:
     def __init__(self, clients: Sequence[DepartmentClient], catalogue: Catalogue, group_suffix: str,
                  end_offsets: EndOffsetsOf, *, seed: int = 0, clock: Clock | None = None, speedup: float = 1.0,
-                 until: datetime | None = None) -> None:
+                 until: datetime | None = None, channel: ComplainantChannel | None = None) -> None:
         self.clients = list(clients)
+        self._channel = channel
+        self.ratings_planned = 0
         self._end_offsets = end_offsets
         self._catalogue, self._group_suffix, self._seed = catalogue, group_suffix, seed
         self._clock, self._speedup, self._until = clock, speedup, until
@@ -127,6 +139,8 @@ class DepartmentSimulator:
         self._watchers = [(client, client.watcher(f"{client.group_prefix}-simulator-{self._group_suffix}",
                                                   {"queued.max.messages.kbytes": 4096}))  # 30-odd consumers in one process
                           for client in self.clients]
+        if self._channel is not None:
+            self._channel.start()
         self._thread = threading.Thread(target=self._run, name="department-simulator", daemon=True)
         self._thread.start()
 
@@ -139,6 +153,8 @@ class DepartmentSimulator:
                 watcher.close()
             finally:
                 client.close()
+        if self._channel is not None:
+            self._channel.close()
 
     def waiting(self, since: float, patience: float = 10.0) -> list[datetime]:
         """Event times of the notices the SLA clock must wait for (see the module's doc); blocks until every copy
@@ -169,6 +185,8 @@ class DepartmentSimulator:
                 self._send_due()
                 for _, watcher in self._watchers:
                     watcher.commit(asynchronous=True)
+                if self._channel is not None:
+                    self._channel.commit()
             except ClientError as error:
                 log.warning("department simulator: %s", error)
                 read = 0
@@ -189,18 +207,29 @@ class DepartmentSimulator:
                     self._plan(client, copy.record)
                     watcher.done(copy)
                     read += 1
+            if self._channel is not None:
+                for feedback in self._channel.poll():
+                    rating = answer(feedback.record, seed=self._seed)
+                    if rating is not None:
+                        self._schedule(rating, self._channel, True, time.monotonic())
+                        self.ratings_planned += 1
+                    self._channel.done(feedback)
+                    read += 1
         return read
 
     def _plan(self, receiver: DepartmentClient, copy: dict[str, Any]) -> None:
         now = time.monotonic()
         for planned in respond(copy, seed=self._seed):
-            occurred_at: datetime = planned.notice["occurred_at"]
-            if self._until is not None and occurred_at > self._until:
-                continue  # after the run's end: the SLA clock stops there
-            wait = 0.0 if self._clock is None else (occurred_at - self._clock.now()).total_seconds() / self._speedup
-            client, check = self._sender(planned.notice, receiver)
-            heapq.heappush(self._pending, _Planned(now + max(0.0, wait), next(self._order), occurred_at,
-                                                   planned.notice, client, check))
+            self._schedule(planned.notice, *self._sender(planned.notice, receiver), now)
+
+    def _schedule(self, notice: dict[str, Any], client: DepartmentClient | ComplainantChannel, check: bool,
+                  now: float) -> None:
+        """Send `notice` when the worker's clock reaches its time (never after the run's end: the clock stops there)."""
+        occurred_at: datetime = notice["occurred_at"]
+        if self._until is not None and occurred_at > self._until:
+            return
+        wait = 0.0 if self._clock is None else (occurred_at - self._clock.now()).total_seconds() / self._speedup
+        heapq.heappush(self._pending, _Planned(now + max(0.0, wait), next(self._order), occurred_at, notice, client, check))
 
     def _sender(self, notice: dict[str, Any], receiver: DepartmentClient) -> tuple[DepartmentClient, bool]:
         """The client of the unit the notice names; for a unit with no topic (or no client) of its own, the
@@ -262,22 +291,26 @@ class EndOffsets:
             raise ProgressUnknown(f"cannot read the end offsets of the units' topics: {error}") from error
 
 
+def logged_in(cluster: ClusterAddresses, principal: str, credentials: Path) -> ClusterAddresses:
+    """The cluster's addresses with `principal`'s own credentials (`credentials/<principal>.properties`); on a
+    cluster without authentication, the worker's."""
+    if not cluster.security.sasl:
+        return cluster
+    path = credentials / f"{principal}.properties"
+    if not path.is_file():
+        raise SimulatorSetupError(
+            f"no credentials for {principal}: {path} does not exist. The department simulator logs in as each "
+            f"department and grid, and as the feedback channel; give --department-credentials a directory with "
+            f"<principal>.properties files (the local cluster's: <var>/credentials)")
+    return replace(cluster, security=client_security({KAFKA_CONFIG_ENV: str(path)}))
+
+
 def unit_clients(cluster: ClusterAddresses, catalogue: Catalogue, credentials: Path) -> list[DepartmentClient]:
     """A logged-in client for every department and grid principal, each with its own credentials file in
     `credentials` (on a cluster without authentication, the worker's addresses with the principal named)."""
     clients = []
     for principal in (*load_principals().of_kind("department"), *load_principals().of_kind("grid")):
-        if cluster.security.sasl:
-            path = credentials / f"{principal.name}.properties"
-            if not path.is_file():
-                raise SimulatorSetupError(
-                    f"no credentials for {principal.name}: {path} does not exist. The department simulator logs in as "
-                    f"each department and grid; give --department-credentials a directory with <principal>.properties "
-                    f"files (the local cluster's: <var>/credentials)")
-            addresses = replace(cluster, security=client_security({KAFKA_CONFIG_ENV: str(path)}))
-        else:
-            addresses = cluster
-        client = DepartmentClient(addresses, principal=principal.name, catalogue=catalogue)
+        client = DepartmentClient(logged_in(cluster, principal.name, credentials), principal=principal.name, catalogue=catalogue)
         try:
             clients.append(client.login())
         except ClientError as error:

@@ -30,6 +30,7 @@ from envgrid import paths
 OBSERVABILITY_ENV = "ENVGRID_OBSERVABILITY_DIR"
 CONSOLE_PATH = "/consoles/envgrid.html"
 JOB = "envgrid"  # the scrape job of deploy/observability/prometheus.yml; the alert rules name it
+EVALUATION_JOB = "envgrid-evaluation"  # the job scraping the one `python -m envgrid.evaluation watch`
 HOST = "127.0.0.1"
 
 
@@ -49,19 +50,29 @@ def observability_dir() -> Path:
 
 
 def scrape_config(site: Mapping[str, Any], targets: Sequence[str], rule_files: Sequence[Path],
-                  interval: str) -> dict[str, Any]:
+                  interval: str, evaluation_targets: Sequence[str] = ()) -> dict[str, Any]:
     """The site's configuration (deploy/observability/prometheus.yml) pointed at `targets`: its `envgrid`
-    job scrapes exactly them (with the labels the site gives them), rule files by absolute path, and scrape
-    and rule evaluation every `interval`."""
+    job scrapes exactly them (with the labels the site gives them), its `envgrid-evaluation` job exactly
+    `evaluation_targets` (the job is left out without any), rule files by absolute path, and scrape and rule
+    evaluation every `interval`."""
     config = copy.deepcopy(dict(site))
     config["global"] = {**config.get("global", {}), "scrape_interval": interval, "evaluation_interval": interval}
     config["rule_files"] = [str(path) for path in rule_files]
-    jobs = [job for job in config.get("scrape_configs", []) if job.get("job_name") == JOB]
-    if not jobs:
+    jobs = {job.get("job_name"): job for job in config.get("scrape_configs", [])}
+    if JOB not in jobs:
         raise PrometheusError(f"the Prometheus configuration has no scrape job named {JOB!r}")
-    labels = next((static.get("labels") for static in jobs[0].get("static_configs", []) if static.get("labels")), None)
-    jobs[0]["static_configs"] = [{"targets": list(targets), **({"labels": labels} if labels else {})}]
+    _point(jobs[JOB], targets)
+    if evaluation_targets and EVALUATION_JOB in jobs:
+        _point(jobs[EVALUATION_JOB], evaluation_targets)
+    else:
+        config["scrape_configs"] = [job for job in config["scrape_configs"] if job.get("job_name") != EVALUATION_JOB]
     return config
+
+
+def _point(job: dict[str, Any], targets: Sequence[str]) -> None:
+    """The job scrapes exactly `targets`, with the labels the site gives its targets."""
+    labels = next((static.get("labels") for static in job.get("static_configs", []) if static.get("labels")), None)
+    job["static_configs"] = [{"targets": list(targets), **({"labels": labels} if labels else {})}]
 
 
 class LocalPrometheus:
@@ -75,6 +86,7 @@ class LocalPrometheus:
     def __init__(self, run_dir: Path, *, port: int = 9090, interval: str = "2s", files: Path | None = None,
                  log: Path | None = None, retention: str = "2d") -> None:
         self.targets: list[str] = []
+        self.evaluation_targets: list[str] = []
         self.run_dir = run_dir
         self.files = files or observability_dir()
         self.interval = interval
@@ -116,7 +128,7 @@ class LocalPrometheus:
 
     def write_config(self) -> Path:
         site = yaml.safe_load((self.files / "prometheus.yml").read_text(encoding="utf-8"))
-        config = scrape_config(site, self.targets, [self.files / "alerts.yml"], self.interval)
+        config = scrape_config(site, self.targets, [self.files / "alerts.yml"], self.interval, self.evaluation_targets)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.config_file.write_text("# written by envgrid.demo.prometheus from " + str(self.files / "prometheus.yml")
                                     + "\n" + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
@@ -129,12 +141,14 @@ class LocalPrometheus:
                 f"--web.console.templates={self.files / 'consoles'}",
                 f"--web.console.libraries={self.files / 'console_libraries'}"]
 
-    def start(self, targets: Sequence[str], timeout: float = 60.0) -> LocalPrometheus:
+    def start(self, targets: Sequence[str], timeout: float = 60.0,
+              evaluation_targets: Sequence[str] = ()) -> LocalPrometheus:
         from envgrid.localcluster.proc import free_port, spawn
 
         if not targets:
             raise ValueError("LocalPrometheus needs at least one target to scrape")
         self.targets = list(targets)
+        self.evaluation_targets = list(evaluation_targets)
         self.check()
         self.port = self._requested_port or free_port(HOST)
         self.write_config()

@@ -3,8 +3,9 @@
 Starts (or reuses) the local Kafka broker and schema registry — or uses the external cluster named by
 ENVGRID_BOOTSTRAP_SERVERS / ENVGRID_SCHEMA_REGISTRY_URL —, applies the topic catalogue, registers the
 schemas, starts a pipeline worker with the department simulator (every department and grid logged in as
-itself) on an accelerated clock, publishes generated Wenzhou traffic, shows the flow live, and prints a
-summary. Ctrl-C stops everything. On an external cluster the departments' credentials files come from
+itself) on an accelerated clock, the Open311 intake API and the case store sink in PostgreSQL
+(envgrid.demo.intake_api), publishes generated Wenzhou traffic (part of the citizens' complaints through the
+API), shows the flow live, and prints a summary. Ctrl-C stops everything. On an external cluster the departments' credentials files come from
 `--department-credentials DIR`, and their ACLs must be set there.
 """
 
@@ -30,13 +31,27 @@ from envgrid.connectors.catalogue import Catalogue
 from envgrid.connectors.catalogue_apply import apply as apply_catalogue
 from envgrid.connectors.pseudonym_key import KEY_ENV, KEY_FILE_ENV, local_key_file
 from envgrid.connectors.serde import EventCodec, register_all, registry_client
-from envgrid.connectors.settings import ClusterAddresses, cluster_settings
+from envgrid.connectors.settings import (
+    ClusterAddresses,
+    ClusterSettingsError,
+    case_store_settings,
+    cluster_settings,
+    dsn_for_logs,
+)
+from envgrid.demo.intake_api import (
+    PARTNER,
+    ApiSubmitter,
+    IntakeServices,
+    ServiceLogins,
+    in_store,
+    start_intake_services,
+)
 from envgrid.demo.prometheus import LocalPrometheus, PrometheusError
 from envgrid.demo.view import FlowView, scrape, total
 from envgrid.simulator.generator import generate
 from envgrid.simulator.model import GeneratedEvent, GeneratorConfig
 from envgrid.simulator.publish import PublishResult, intake_topics, make_producer, publish
-from envgrid.streams.clock import AcceleratedClock
+from envgrid.streams.clock import AcceleratedClock, clock_arguments
 from envgrid.streams.watermark import InputProgress
 
 
@@ -73,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         addresses = external
     worker = None
+    services: IntakeServices | None = None
+    evaluation: subprocess.Popen[bytes] | None = None
     try:
         who = f" as {addresses.security.username} ({addresses.security.protocol}/{addresses.security.mechanism})" \
             if addresses.security.sasl else " (no authentication)"
@@ -83,21 +100,32 @@ def main(argv: list[str] | None = None) -> int:
         speedup = args.speedup
         # The clock shows `start` once the worker has had time to join its group, and the traffic begins
         # there: the same seed and start give the same traffic, however long the start-up took.
-        origin = time.time() + STARTUP_ALLOWANCE_S
-        worker = _start_worker(addresses, args, start, speedup, origin)
+        clock = AcceleratedClock(start, speedup, time.time() + STARTUP_ALLOWANCE_S)
+        worker = _start_worker(addresses, args, clock)
         metrics_port = _metrics_port(worker)
         metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         console.print(f"  worker   pid {worker.pid}, log {log_dir() / 'demo-worker.log'}\n  metrics  {metrics_url}\n"
                       f"  clock    accelerated ×{speedup:,.0f} (1 real second = {speedup / 3600:.1f} simulated hours)")
         if prometheus is not None:
-            prometheus.start([f"127.0.0.1:{metrics_port}"])
+            evaluation, evaluation_port = _start_evaluation_watch(addresses, args)
+            prometheus.start([f"127.0.0.1:{metrics_port}"], evaluation_targets=[f"127.0.0.1:{evaluation_port}"])
             console.print(f"  prometheus {prometheus.url}, storage {prometheus.run_dir / 'data'}, log {prometheus.log}\n"
-                          f"  dashboard  {prometheus.console_url}")
+                          f"  dashboard  {prometheus.console_url}\n"
+                          f"  evaluation http://127.0.0.1:{evaluation_port}/metrics (python -m envgrid.evaluation watch, "
+                          f"as the auditor), log {log_dir() / 'demo-evaluation.log'}")
+        if args.api_share > 0:
+            services = _start_services(addresses, local, args, clock, console)
         view = FlowView(catalogue, metrics_url, args.count)
-        clock = AcceleratedClock(start, speedup, origin)
         _wait_until_ready(view, catalogue, worker, console)
-        _run(addresses, catalogue, args, clock, view, worker, console)
-        console.print(view.summary(scrape(metrics_url)))
+        submitter = ApiSubmitter(services) if services is not None else None
+        try:
+            _run(addresses, catalogue, args, clock, view, worker, console, submitter)
+            console.print(view.summary(scrape(metrics_url)))
+            if submitter is not None:
+                _api_summary(submitter, console)
+        finally:
+            if submitter is not None:
+                submitter.close()
         return 0
     except KeyboardInterrupt:
         console.print("\n[yellow]interrupted: stopping …[/]")
@@ -106,6 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if prometheus is not None:
             prometheus.stop()
+        if evaluation is not None:
+            from envgrid.localcluster.proc import stop
+
+            stop(evaluation.pid, "envgrid.evaluation", timeout=20.0, popen=evaluation)
+        if services is not None:
+            services.stop()
         if worker is not None:
             _stop_worker(worker)
         if local is not None:
@@ -140,16 +174,82 @@ def horizon_of(start: datetime, args: argparse.Namespace) -> datetime:
     return start + timedelta(seconds=(args.count / args.rate + args.settle) * args.speedup)
 
 
-def _start_worker(addresses: ClusterAddresses, args: argparse.Namespace, start: datetime, speedup: float,
-                  origin: float) -> subprocess.Popen[bytes]:
+def _start_services(addresses: ClusterAddresses, local: Any, args: argparse.Namespace, clock: AcceleratedClock,
+                    console: Console) -> IntakeServices | None:
+    """The Open311 gateway and the case store sink, or None (said why) when there is no PostgreSQL to keep
+    cases in: on an external cluster, ENVGRID_CASE_STORE_DSN names it."""
+    from envgrid.demo.intake_api import demo_database
+
+    try:
+        configured = case_store_settings()  # the environment's DSN; None: the local cluster's PostgreSQL
+    except ClusterSettingsError as error:
+        console.print(f"  api      off, and no case store: {error}", soft_wrap=True)
+        return None
+    with console.status("starting PostgreSQL, the case store sink and the Open311 API …"):
+        dsn = configured or demo_database(local.case_store_up())
+        secured = local is not None and addresses.security.sasl
+        logins = ServiceLogins(gateway=local.addresses("intake-gateway") if secured else addresses,
+                               sink=local.addresses("case-store") if secured else addresses)
+        services = start_intake_services(logins, dsn, args.prefix, clock, args.api_port, paths.var_dir(), log_dir())
+    console.print(f"  api      {services.url}/open311/v2 (Open311 GeoReport v2, as "
+                  f"{logins.gateway.security.username or 'the environment'}), log {services.logs['open311 gateway']}\n"
+                  f"  openapi  {services.docs_url} (and {services.url}/openapi.json)\n"
+                  f"  api key  {services.key} (partner {PARTNER}, this run only; its sha256 in "
+                  f"{paths.var_dir() / 'open311-keys.yaml'})\n"
+                  f"  store    {dsn_for_logs(dsn)} (sink as {logins.sink.security.username or 'the environment'}), "
+                  f"log {services.logs['case store sink']}\n"
+                  f"  through the API: {args.api_share:.0%} of the valid citizens' complaints")
+    return services
+
+
+def _api_summary(submitter: ApiSubmitter, console: Console, timeout: float = 120.0) -> None:
+    """What went through the API, and the statuses it answers for it from the case store once the sink caught up."""
+    done = submitter.done
+    deadline = time.monotonic() + timeout
+    statuses = submitter.statuses(done.accepted)
+    while len(in_store(statuses)) < len(done.accepted) and time.monotonic() < deadline:
+        time.sleep(2)
+        statuses = submitter.statuses(done.accepted)
+    known = in_store(statuses)
+    closed = sum(1 for s in known if s["status"] == "closed")
+    console.print(f"\n[bold underline]Open311 API[/]\n  {len(done.accepted)} service requests accepted (201), "
+                  f"{sum(done.refused.values())} refused, {done.retried} retried after 503\n"
+                  f"  statuses from the case store: {len(known)} of {len(done.accepted)} known, {closed} closed, "
+                  f"{len(known) - closed} open")
+    for reason, count in done.refused.most_common(5):
+        console.print(f"  refused ×{count}: {reason}", soft_wrap=True)
+    if known:
+        example = known[-1]
+        console.print(f"  e.g. GET {submitter.services.url}/open311/v2/requests/{example['service_request_id']}.json → "
+                      f"{example['status']}: {example['status_notes']} (requested {example['requested_datetime']}, "
+                      f"expected {example['expected_datetime']})", soft_wrap=True)
+
+
+def _start_evaluation_watch(addresses: ClusterAddresses, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], int]:
+    """`python -m envgrid.evaluation watch` on a free port, as the auditor: the evaluation indicators (评价) of the
+    demo's cases as gauges for Prometheus, folded from case.history and case.sla as they are written."""
+    from envgrid.localcluster.proc import free_port
+
+    port = free_port()
+    command = [sys.executable, "-m", "envgrid.evaluation", "watch", "--metrics-port", str(port), "--every", "5",
+               "--topic-prefix", args.prefix]
+    if args.department_credentials:  # an external cluster: the auditor's credentials file is with the departments'
+        command += ["--config", str(Path(args.department_credentials) / "auditor.properties")]
+    log = open(log_dir() / "demo-evaluation.log", "w")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=addresses.child_env(os.environ),
+                               start_new_session=True)
+    return process, port
+
+
+def _start_worker(addresses: ClusterAddresses, args: argparse.Namespace,
+                  clock: AcceleratedClock) -> subprocess.Popen[bytes]:
     log_dir().mkdir(parents=True, exist_ok=True)
     env = addresses.child_env(os.environ)
     if not (env.get(KEY_FILE_ENV) or env.get(KEY_ENV)):  # the demo's own pseudonym key: var/pseudonym.key, 0600
         env[KEY_FILE_ENV] = str(local_key_file(paths.var_dir()))
     command = [sys.executable, "-m", "envgrid.demo.worker", "--app-id", args.app_id, "--topic-prefix", args.prefix,
-               "--processors", "router,cases,ticker,departments", "--clock", "accelerated",
-               "--speedup", str(speedup), "--clock-start", start.isoformat(), "--clock-origin", repr(origin),
-               "--tick-interval", "1", "--clock-until", horizon_of(start, args).isoformat(),
+               "--processors", "router,cases,ticker,departments", *clock_arguments(clock),
+               "--tick-interval", "1", "--clock-until", horizon_of(clock.start, args).isoformat(),
                "--metrics-port", str(args.metrics_port), "--port-file", str(_port_file())]
     _port_file().unlink(missing_ok=True)
     if args.department_credentials:
@@ -178,7 +278,7 @@ def _metrics_port(worker: subprocess.Popen[bytes], timeout: float = 120) -> int:
 
 
 def _run(addresses: ClusterAddresses, catalogue: Catalogue, args: argparse.Namespace, clock: AcceleratedClock,
-         view: FlowView, worker: subprocess.Popen[bytes], console: Console) -> None:
+         view: FlowView, worker: subprocess.Popen[bytes], console: Console, submitter: ApiSubmitter | None) -> None:
     # on average `rate` reports per real second; busier by day than at night, as the generator makes them
     config = GeneratorConfig(start=clock.start, mean_interarrival_s=args.speedup / args.rate,
                              kind_shares={"PetitionComplaint": 0.78, "PatrolReport": 0.22, "DepartmentNotice": 0.0})
@@ -186,12 +286,18 @@ def _run(addresses: ClusterAddresses, catalogue: Catalogue, args: argparse.Names
     producer = make_producer(addresses)
     with Live(view.render(None, 0), console=console, refresh_per_second=2) as live:
         def progress(count: int, _result: PublishResult) -> None:
-            live.update(view.render(scrape(view.metrics_url), count))
+            through_api = len(submitter.done.accepted) if submitter is not None else 0
+            live.update(view.render(scrape(view.metrics_url), count + through_api))
             if worker.poll() is not None:
                 raise RuntimeError(f"the worker stopped (exit {worker.returncode}); see {log_dir() / 'demo-worker.log'}")
+            if submitter is not None:
+                submitter.services.check()
 
-        publish(producer, codec, _in_step_with(clock, generate(args.seed, args.count, config)),
-                intake_topics(catalogue), progress=progress, progress_every=max(1, int(args.rate)))
+        events: Iterable[GeneratedEvent] = _in_step_with(clock, generate(args.seed, args.count, config))
+        if submitter is not None:
+            events = submitter.split(events, args.api_share)
+        publish(producer, codec, events, intake_topics(catalogue), progress=progress,
+                progress_every=max(1, int(args.rate)))
         # Settle until the SLA clock has judged every deadline up to the horizon and the case desk has
         # taken in its last ticks: under load this takes longer, and the verdicts are the same.
         horizon = horizon_of(clock.start, args).timestamp()
@@ -268,10 +374,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--app-id", default=None, help="worker group id (default: the prefix)")
     parser.add_argument("--metrics-port", type=int, default=9464, help="worker metrics port (default 9464; 0 = any free)")
     parser.add_argument("--prometheus", action="store_true",
-                        help="also run Prometheus (Debian's package) on 127.0.0.1, scraping the worker, with the alert "
+                        help="also run Prometheus (Debian's package) on 127.0.0.1, scraping the worker and the "
+                             "evaluation watch (python -m envgrid.evaluation watch, started with it), with the alert "
                              "rules and the throughput dashboard of deploy/observability; stopped with the demo")
     parser.add_argument("--prometheus-port", type=int, default=9090,
                         help="port of --prometheus (default 9090; 0 = any free)")
+    parser.add_argument("--api-share", type=float, default=0.2,
+                        help="share of the valid citizens' complaints submitted through the Open311 API instead of "
+                             "straight onto the intake topic (default 0.2; 0 = no API and no case store)")
+    parser.add_argument("--api-port", type=int, default=8311, help="the Open311 API's port (default 8311; 0 = any free)")
     parser.add_argument("--department-credentials", default=None, metavar="DIR",
                         help="where the departments' and grids' credentials files are, <principal>.properties: the "
                              "department simulator logs in as each (default: the local cluster's <var>/credentials)")

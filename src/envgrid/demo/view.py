@@ -84,6 +84,10 @@ class FlowView:
             ("transfers (移交移送)", total(samples, "envgrid_transfers_total")),
             ("escalations", total(samples, "envgrid_escalations_total")),
             ("feedback messages", total(samples, "envgrid_feedback_total")),
+            ("ratings by complainants (回访评价)", total(samples, "envgrid_ratings_total") -
+             total(samples, "envgrid_ratings_total", rating="reopened")),
+            ("  of them dissatisfied (不满意)", total(samples, "envgrid_ratings_total", rating="dissatisfied")),
+            ("cases reopened (重办)", total(samples, "envgrid_ratings_total", rating="reopened")),
             ("notices held for a case not open yet", total(samples, "envgrid_held_notices_total", outcome="held")),
             ("SLA warnings", total(samples, "envgrid_sla_events_total", kind="warning")),
             ("SLA breaches", total(samples, "envgrid_sla_events_total", kind="breach")),

@@ -18,6 +18,7 @@ from envgrid.connectors.principals import Principals
 from envgrid.deploy.settings import BUSYBOX_IMAGE, KEDA_API, REGISTRY_IMAGE, Deployment
 from envgrid.localcluster.credentials import MECHANISM
 from envgrid.localcluster.registry import READ_ONLY_ROLE, ROLE_OF_KIND, auth_properties
+from envgrid.streams.groups import case_desk_group, router_group
 
 Manifest = dict[str, Any]
 
@@ -46,10 +47,11 @@ def client_properties(principal: str, deployment: Deployment) -> dict[str, str]:
 
 
 def worker(catalogue: Catalogue, principals: Principals, deployment: Deployment) -> list[Manifest]:
-    """The pipeline worker: every replica runs the router, the case desk and the SLA ticker in one faust app
-    (one consumer group: faust assigns partitions among identical workers, and the ticker's watermark reads that
-    one group's progress). Its tables live in RocksDB on the pod's own volume, so a restarted pod recovers
-    from where it stopped instead of replaying the changelogs."""
+    """The pipeline worker: every replica runs the router (librdkafka, consumer group `<app id>-router`) and the
+    case desk and SLA ticker (faust, group `<app id>`); each group shares its partitions among the replicas, and
+    the ticker's watermark reads both groups' progress. The case desk's tables live in RocksDB on the pod's own
+    volume, so a restarted pod recovers from where it stopped instead of replaying the changelogs; the router
+    reloads the incident indexes of its partitions from its compacted changelog."""
     pipeline = principals.only("pipeline").name
     labels = {"app.kubernetes.io/name": WORKER, "app.kubernetes.io/part-of": "envgrid"}
     properties = "\n".join(f"{key}={value}" for key, value in client_properties(pipeline, deployment).items())
@@ -159,8 +161,8 @@ def worker(catalogue: Catalogue, principals: Principals, deployment: Deployment)
 
 
 def autoscaling(catalogue: Catalogue, principals: Principals, deployment: Deployment) -> list[Manifest]:
-    """KEDA scales the worker on its consumer group's lag, read as the `ops` principal (it describes every topic
-    and group: config/principals.yaml). Never below one (the SLA ticker must run even when nothing arrives),
+    """KEDA scales the worker on the lag of its two consumer groups (router and case desk; the larger need wins),
+    read as the `ops` principal (it describes every topic and group: config/principals.yaml). Never below one (the SLA ticker must run even when nothing arrives),
     never above the partitions of the busiest input (a worker more would get nothing to do)."""
     ops = principals.only("ops").name
     name = f"{WORKER}-lag"
@@ -202,11 +204,12 @@ def autoscaling(catalogue: Catalogue, principals: Principals, deployment: Deploy
             }}},
             "triggers": [{
                 "type": "kafka",
-                "name": "consumer-lag",
-                "metadata": {"bootstrapServers": deployment.bootstrap, "consumerGroup": deployment.app_id,
+                "name": f"{stage}-lag",
+                "metadata": {"bootstrapServers": deployment.bootstrap, "consumerGroup": group,
                              "lagThreshold": str(deployment.lag_threshold), "offsetResetPolicy": "earliest"},
                 "authenticationRef": {"name": name},
-            }],
+            } for stage, group in (("router", router_group(deployment.app_id)),
+                                   ("case-desk", case_desk_group(deployment.app_id)))],
         },
     }
     return [config, authentication, scaled]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +28,31 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(path, "(file)", f"not valid YAML: {error}") from None
     except OSError as error:
         raise ConfigError(path, "(file)", f"cannot be read: {error}") from None
+
+
+def csv_rows(path: Path, columns: tuple[str, ...], id_column: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """The rows of a CSV list in `config/` as (entry label "line N (id)", row), after checking what every list
+    needs: the file reads, the header has `columns`, each row has them all and a unique, non-empty `id_column`."""
+    try:
+        handle = path.open(encoding="utf-8", newline="")
+    except OSError as error:
+        raise ConfigError(path, "(file)", f"cannot be read: {error}") from None
+    seen: dict[str, int] = {}
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ConfigError(path, "header", f"missing column(s): {', '.join(missing)}")
+        for line, row in enumerate(reader, start=2):
+            entry = f"line {line} ({row[id_column]})"
+            if any(row.get(c) is None for c in columns):
+                raise ConfigError(path, entry, f"has fewer fields than the header's {len(columns)}")
+            if not row[id_column]:
+                raise ConfigError(path, f"line {line}", f"{id_column} is empty")
+            if row[id_column] in seen:
+                raise ConfigError(path, entry, f"{id_column} {row[id_column]} repeats line {seen[row[id_column]]}")
+            seen[row[id_column]] = line
+            yield entry, row
 
 
 def validate_model(model: type[M], raw: Any, path: Path) -> M:

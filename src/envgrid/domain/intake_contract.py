@@ -46,6 +46,7 @@ class Reason(StrEnum):
     INVALID_EXTENSION = "invalid_extension"
     EVENT_ID_CONFLICT = "event_id_conflict"
     FORGED_UNIT = "forged_unit"
+    TASK_CHANNEL = "task_channel"
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,19 @@ def check_size(size: int, topic: str) -> Breach | None:
 def check_report(record: dict[str, Any], earliest: datetime) -> Breach | None:
     """A decoded report (PetitionComplaint or PatrolReport). `earliest`: the registry's first version."""
     return (_check_fields(record, "report")
+            or _check_channel(record)
             or _check_times(record, earliest))
+
+
+TASK_CHANNELS = frozenset({"SPOT_CHECK", "SUPERVISION"})  # tasks the pipeline sets itself (envgrid.domain.tasks)
+
+
+def _check_channel(record: dict[str, Any]) -> Breach | None:
+    if record.get("channel") in TASK_CHANNELS:
+        return Breach(Reason.TASK_CHANNEL, f"report {record['event_id']}: channel {record['channel']} is for the tasks the "
+                                           f"pipeline sets itself (spot checks, supervision); a report comes by a "
+                                           f"hotline, the web, a letter, a visit or patrol")
+    return None
 
 
 def check_notice(record: dict[str, Any]) -> Breach | None:
@@ -85,19 +98,32 @@ def check_notice(record: dict[str, Any]) -> Breach | None:
 @dataclass(frozen=True)
 class NoticeAuthor:
     """Who logged in to write on a notice topic: a department, or a grid (a level-2 grid speaks for the
-    townships and villages under it, whose codes start with its own)."""
+    townships and villages under it, whose codes start with its own), or the feedback channel, which speaks
+    for every complainant (a complainant is named by their report's id; the case desk checks it is one of the
+    case's)."""
 
-    unit_kind: str  # DEPARTMENT | GRID, as a notice's `unit_kind`
+    unit_kind: str  # DEPARTMENT | GRID | COMPLAINANT, as a notice's `unit_kind`
     code: str
     covers_subgrids: bool = False
 
     def covers(self, unit_code: str) -> bool:
+        if self.unit_kind == COMPLAINANT:
+            return bool(unit_code)
         return unit_code == self.code or (self.covers_subgrids and unit_code.startswith(self.code))
+
+
+COMPLAINANT = "COMPLAINANT"
+COMPLAINANT_KINDS = frozenset({"RATING"})  # what a complainant says about a case, and only a complainant
 
 
 def check_author(record: dict[str, Any], author: NoticeAuthor) -> Breach | None:
     """A notice's unit against the owner of the topic it came in on: a unit acts only as itself."""
     kind, unit = record.get("unit_kind"), record.get("unit_code") or ""
+    if (str(record.get("kind")) in COMPLAINANT_KINDS) != (kind == COMPLAINANT):
+        return Breach(Reason.FORGED_UNIT,
+                      f"notice {record.get('event_id')}: a {record.get('kind')} from {kind} {unit!r}; only a complainant "
+                      f"rates a result (unit_kind COMPLAINANT, through the feedback channel's topic), and a complainant "
+                      f"only rates")
     if kind == author.unit_kind and author.covers(unit):
         return None
     scope = " or a grid under it" if author.covers_subgrids else ""
@@ -158,7 +184,7 @@ def _check_fields(record: dict[str, Any], kind: str) -> Breach | None:
 
 
 def _check_values(values: dict[str, Any], event_id: str, prefix: str) -> Breach | None:
-    for name, value in values.items():
+    for name, value in values.items():  # the field's path is spelled out only in a breach (hot path)
         if isinstance(value, str):
             limit = MAX_ID_CHARS if name in ID_FIELDS else MAX_TEXT_CHARS
             if len(value) > limit:
@@ -166,8 +192,8 @@ def _check_values(values: dict[str, Any], event_id: str, prefix: str) -> Breach 
                                                      f"{len(value):,} characters, more than {limit:,}; shorten it")
         elif isinstance(value, list):
             if len(value) > MAX_LIST_ITEMS:
-                return Breach(Reason.TOO_MANY_ITEMS, f"event {event_id}: {prefix}{name} has {len(value)} items, "
-                                                     f"more than {MAX_LIST_ITEMS}")
+                return Breach(Reason.TOO_MANY_ITEMS, f"event {event_id}: {prefix}{name} has {len(value)} items, more "
+                                                     f"than {MAX_LIST_ITEMS}")
             for item in value:
                 if isinstance(item, str) and len(item) > MAX_LIST_ITEM_CHARS:
                     return Breach(Reason.FIELD_TOO_LONG, f"event {event_id}: an item of {prefix}{name} has "

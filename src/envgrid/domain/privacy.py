@@ -32,6 +32,7 @@ KEY_VERSION_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 MIN_KEY_BYTES = 32  # 256 bits, the HMAC-SHA256 block's worth of secret
 TOKEN_HEX_DIGITS = 32  # 128 bits of the HMAC: collisions negligible, tokens short enough to read
 MIN_RUN_DIGITS = 7  # a digit run this long in free text may be a phone (landline 7–8, mobile 11) or an id
+_NOT_ASCII_DIGIT = re.compile(r"[^0-9]")
 _DIGIT_RUN = re.compile(r"\d(?:[ \-]?\d){" + str(MIN_RUN_DIGITS - 1) + r",}[Xx]?")
 
 
@@ -85,10 +86,11 @@ class Pseudonymiser:
         """None for an anonymous complaint (no identity, or every field empty)."""
         if identity is None or identity.empty:
             return None
-        message = f"{self._key.version}\0{canonical_form(identity)}"  # the version too: a new version, new tokens
-        digest = hmac.new(self._key.secret, message.encode("utf-8"), hashlib.sha256).hexdigest()
+        digits = phone_digits(identity.phone)
+        message = f"{self._key.version}\0{_canonical_form(identity, digits)}"  # the version too: new version, new tokens
+        digest = hmac.digest(self._key.secret, message.encode("utf-8"), hashlib.sha256).hex()
         return Pseudonym(f"{self._key.version}:{digest[:TOKEN_HEX_DIGITS]}", self._key.version,
-                         masked_phone(identity.phone))
+                         mask_digits(digits) if digits else None)
 
     def __repr__(self) -> str:
         return f"Pseudonymiser(key_version={self._key.version!r})"
@@ -97,7 +99,10 @@ class Pseudonymiser:
 def canonical_form(identity: ComplainantIdentity) -> str:
     """The one string a token is computed from: the phone's digits (without +86), else the identity card
     number (upper case), else the name (without spaces); widths and spaces normalised first."""
-    digits = phone_digits(identity.phone)
+    return _canonical_form(identity, phone_digits(identity.phone))
+
+
+def _canonical_form(identity: ComplainantIdentity, digits: str) -> str:
     if digits:
         return f"phone:{digits}"
     if _present(identity.id_number):
@@ -107,7 +112,10 @@ def canonical_form(identity: ComplainantIdentity) -> str:
 
 def phone_digits(phone: str | None) -> str:
     """The digits of a phone number, full-width ones included, without a +86 / 0086 country code."""
-    digits = "".join(str(unicodedata.digit(c)) for c in phone or "" if unicodedata.digit(c, None) is not None)
+    if phone is None or phone.isascii():  # the usual case, fast: the only ASCII digits are 0-9
+        digits = _NOT_ASCII_DIGIT.sub("", phone or "")
+    else:
+        digits = "".join(str(unicodedata.digit(c)) for c in phone if unicodedata.digit(c, None) is not None)
     for code in ("0086", "86"):
         if digits.startswith(code) and len(digits) == len(code) + 11 and digits[len(code)] == "1":
             return digits[len(code):]
@@ -124,6 +132,9 @@ def mask_digits(run: str) -> str:
     """Mask the digits of one run: with 8 or more, all but the first 3 and the last 4 (an identity card's
     final X counts as its last digit); with fewer, all but the last 2, so a short number is never shown
     whole. Spaces and hyphens stay where they are."""
+    if run.isdigit():  # digits only (a phone's digits): the hidden ones are one stretch
+        head, tail = (3, 4) if len(run) >= 8 else (0, min(2, len(run)))
+        return run[:head] + "*" * (len(run) - head - tail) + run[len(run) - tail:]
     positions = [i for i, c in enumerate(run) if c.isdigit() or c in "Xx"]
     head, tail = (3, 4) if len(positions) >= 8 else (0, min(2, len(positions)))
     hidden = set(positions[head:len(positions) - tail])

@@ -7,13 +7,12 @@ messaging_id, synthetic.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from envgrid import paths
-from envgrid.domain.config_errors import ConfigError
+from envgrid.domain.config_errors import ConfigError, csv_rows
 from envgrid.domain.registry.model import RegistrySet
 
 COLUMNS = ("grid_code", "role", "member_id", "name", "phone", "messaging_id", "synthetic")
@@ -61,35 +60,21 @@ def load_roster(path: Path | str = paths.ROSTER_FILE, registry: RegistrySet | No
     known = None if registry is None else {code for version in registry.versions for code in version.grids}
     heads: dict[str, GridPerson] = {}
     members: dict[str, list[GridPerson]] = {}
-    seen_ids: set[str] = set()
-    try:
-        handle = path.open(encoding="utf-8", newline="")
-    except OSError as error:
-        raise ConfigError(path, "(file)", f"roster cannot be read: {error}") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ConfigError(path, "header", f"missing column(s): {', '.join(missing)}")
-        for line, row in enumerate(reader, start=2):
-            entry = f"line {line} ({row['member_id']})"
-            if row["role"] not in ROLES:
-                raise ConfigError(path, entry, f"role {row['role']!r} must be one of {', '.join(ROLES)}")
-            if known is not None and row["grid_code"] not in known:
-                raise ConfigError(path, entry, f"grid_code {row['grid_code']} is not in any registry version")
-            if row["member_id"] in seen_ids:
-                raise ConfigError(path, entry, "duplicate member_id")
-            seen_ids.add(row["member_id"])
-            person = GridPerson(
-                row["member_id"], row["name"], row["role"], row["phone"], row["messaging_id"],
-                row["synthetic"].strip().lower() in ("1", "true", "yes"),
-            )
-            if person.role == "head":
-                if row["grid_code"] in heads:
-                    raise ConfigError(path, entry, f"grid {row['grid_code']} has a second head")
-                heads[row["grid_code"]] = person
-            else:
-                members.setdefault(row["grid_code"], []).append(person)
+    for entry, row in csv_rows(path, COLUMNS, "member_id"):
+        if row["role"] not in ROLES:
+            raise ConfigError(path, entry, f"role {row['role']!r} must be one of {', '.join(ROLES)}")
+        if known is not None and row["grid_code"] not in known:
+            raise ConfigError(path, entry, f"grid_code {row['grid_code']} is not in any registry version")
+        person = GridPerson(
+            row["member_id"], row["name"], row["role"], row["phone"], row["messaging_id"],
+            row["synthetic"].strip().lower() in ("1", "true", "yes"),
+        )
+        if person.role == "head":
+            if row["grid_code"] in heads:
+                raise ConfigError(path, entry, f"grid {row['grid_code']} has a second head")
+            heads[row["grid_code"]] = person
+        else:
+            members.setdefault(row["grid_code"], []).append(person)
     headless = sorted(set(members) - set(heads))
     if headless:
         raise ConfigError(path, f"grid {headless[0]}", f"members but no head (grids without a head: {len(headless)})")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 
-from . import quorum
+from envgrid.connectors.settings import CASE_STORE_DSN_ENV
+
+from . import postgres, quorum
 from .addresses import ClusterAddresses
 from .cluster import LocalCluster
 from .errors import LocalClusterError
@@ -29,6 +32,10 @@ def _status(cluster: LocalCluster) -> int:
               f"(catalogue: export {quorum.TOPIC_PROFILE_ENV}={quorum.TOPIC_PROFILE})")
     print(f"  registry  {'up  ' if r['alive'] else 'DOWN'} pid {r['pid']}  {r['url']}"
           f" (health :{r['management_port']}/health/ready)  log {r['log']}")
+    if "postgres" in st:
+        pg = st["postgres"]
+        print(f"  postgres  {'up  ' if postgres.running_dsn(st) else 'DOWN'} pid {pg['pid']}  127.0.0.1:{pg['port']} (the case "
+              f"store; data {pg['data']})  log {pg['log']}")
     if st.get("security") == "sasl":
         print(f"  security  SASL_PLAINTEXT/SCRAM-SHA-512 on loopback, StandardAuthorizer, super user "
               f"{st['super_user']}; registry: basic auth + roles; {st['principals']} principals' credentials "
@@ -41,6 +48,9 @@ def _status(cluster: LocalCluster) -> int:
 def _exports(cluster: LocalCluster, addrs: ClusterAddresses) -> str:
     """The addresses' export lines, and on a quorum the topic profile that gives replication 3."""
     extra = "".join(f"\nexport {name}={value}" for name, value in cluster.topic_env().items())
+    dsn = postgres.running_dsn(cluster.status())
+    if dsn:
+        extra += f"\nexport {CASE_STORE_DSN_ENV}={shlex.quote(dsn)}"
     return addrs.exports() + extra
 
 
@@ -56,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for each to answer")
     p.add_argument("--principal", default=None,
                    help="up/env: print the settings of this principal (config/principals.yaml; default: pipeline)")
+    p.add_argument("--case-store", action="store_true",
+                   help="up: also start PostgreSQL for the case store (python -m envgrid.connectors.case_store)")
     p.add_argument("--plaintext", action="store_true",
                    help="up: start WITHOUT any authentication (to measure what SASL costs); never the default")
     a = p.parse_args(argv)
@@ -65,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if a.command == "up":
             addrs = cluster.up()
+            if a.case_store:
+                cluster.case_store_up(owner="cli")
             st = cluster.status()
             how = "already running, reused" if cluster.reused else (
                 f"started: kafka answered in {max(n.get('ready_s') or 0 for n in quorum.nodes_of(st))} s, "

@@ -30,12 +30,12 @@ from pathlib import Path
 
 from envgrid import paths
 
-from . import broker, credentials, fetch, quorum, registry
+from . import broker, credentials, fetch, postgres, quorum, registry
 from .addresses import ClientSecurity, ClusterAddresses
 from .bootstrap_acls import create_bootstrap_acls
 from .errors import BrokerExited, LocalClusterError
 from .java import find_java, find_registry_java
-from .proc import HOST, alive, check_port_free, free_ports, kill_group, stop
+from .proc import HOST, alive, check_port_free, free_ports, kill_group, rotate_logs, stop
 
 BROKER_ATTEMPTS = 3  # a broker JVM that ends while starting is started again, twice at most
 SECURITY_MODES = ("sasl", "plaintext")
@@ -84,6 +84,14 @@ class LocalCluster:
         principal) when it is secured; None if it does not run."""
         st = self.status()
         return self._addresses(st, principal) if st["running"] else None
+
+    def case_store_up(self, owner: str = "session") -> str:
+        """PostgreSQL for the case store (`postgres.py`), the cluster started if needed; stopped with it. Its DSN."""
+        with self._lock():
+            self._up(owner)
+            dsn = postgres.ensure(st := self._read() or {}, self.var)
+            self._write(st)
+            return dsn
 
     def credentials_dir(self) -> Path:
         return credentials.directory(self.var)
@@ -218,7 +226,7 @@ class LocalCluster:
         libs, home = fetch.kafka_libs(), fetch.registry_home()
         fetch_s = time.monotonic() - t0
         logs = self.var / "log"
-        _rotate(logs, ("kafka.log", "kafka.out", "registry.log"))
+        rotate_logs(logs, ("kafka.log", "kafka.out", "registry.log"))
         st = {"owner": owner, "started_at": time.time(), "fetch_s": round(fetch_s, 2),
               "cache": str(fetch.cache_dir()),
               "broker": {"port": kport, "controller_port": cport, "pid": None, "java": java,
@@ -277,7 +285,7 @@ class LocalCluster:
         t0 = time.monotonic()
         libs, home = fetch.kafka_libs(), fetch.registry_home()
         logs = self.var / "log"
-        _rotate(logs, ("registry.log", *quorum.log_names(self.nodes)))
+        rotate_logs(logs, ("registry.log", *quorum.log_names(self.nodes)))
         st = {"owner": owner, "started_at": time.time(), "fetch_s": round(time.monotonic() - t0, 2),
               "cache": str(fetch.cache_dir()), "java": java, "nodes": self.nodes,
               "brokers": [quorum.node_state(self.var, node) for node in nodes],
@@ -376,6 +384,7 @@ class LocalCluster:
     def _down(self) -> dict | None:
         st = self._read()
         if st:
+            postgres.stop_recorded(st)
             stop(st["registry"].get("pid"), registry.MARKER, popen=self._procs.get("registry"))
             nodes = quorum.nodes_of(st)
             for node in nodes[1:]:  # all nodes at once: a quorum's last node alone would wait for the others
@@ -389,10 +398,3 @@ class LocalCluster:
         for part in ("broker", "registry"):
             (self.var / f"{part}.pid").unlink(missing_ok=True)
         return st
-
-
-def _rotate(logs: Path, names: tuple[str, ...]) -> None:
-    """Keep one previous run's logs as <name>.1; each run starts its logs empty."""
-    for name in names:
-        if (logs / name).exists():
-            (logs / name).replace(logs / f"{name}.1")

@@ -144,6 +144,13 @@ def machine_state(path: Path) -> str:
     return f"memory available {available}, disk free {free_disk} at {path}"
 
 
+def rotate_logs(logs: Path, names: tuple[str, ...]) -> None:
+    """Keep one previous run's logs as <name>.1; each run starts its logs empty."""
+    for name in names:
+        if (logs / name).exists():
+            (logs / name).replace(logs / f"{name}.1")
+
+
 def log_tail(path: Path, lines: int = 20) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])

@@ -262,7 +262,7 @@ class _Script:
             "occurred_at": self.now, "received_at": self.now + timing.received_lag(self.rng),
             "case_id": self.d["case_id"], "kind": kind, "unit_kind": unit_kind, "unit_code": unit,
             "message": "", "reason": None, "suggested_department": None, "assisting_departments": [],
-            "resolution": None, "order": None, "extension_days": None,
+            "resolution": None, "order": None, "extension_days": None, "rating": None,
         }
         record.update(fields)
         self.planned.append(PlannedNotice(self.now - self.t0, record))

@@ -245,7 +245,7 @@ class EventGenerator:
             value = {"event_id": event_id, "occurred_at": now, "received_at": now, "case_id": case_id,
                      "kind": "PROGRESS", "unit_kind": "DEPARTMENT", "unit_code": "epb", "message": "正在处理",
                      "reason": None, "suggested_department": None, "assisting_departments": [],
-                     "resolution": None, "order": None, "extension_days": None}
+                     "resolution": None, "order": None, "extension_days": None, "rating": None}
             return GeneratedEvent(DEPARTMENT_NOTICE, case_id, value, None,
                                   Truth(index=self._index, event_id=event_id, valid=True))
         return self._complaint(now, register=False) if kind == PETITION_COMPLAINT else self._patrol(now, register=False)

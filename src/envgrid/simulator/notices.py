@@ -129,6 +129,7 @@ def _notice_value(rng: random.Random, case: OpenCase, kind: str, event_id: str, 
         "resolution": pick(rng, _RESOLUTIONS) if kind == "RESULT" else None,
         "order": pick(rng, _ORDERS) if kind == "ENFORCEMENT_ORDER" else None,
         "extension_days": pick(rng, (5, 10, 15, 30)) if kind == "EXTENSION_REQUEST" else None,
+        "rating": None,
     }
     others = [code for code in departments if code != case.lead]
     if kind == "TRANSFER_REQUEST" and others:

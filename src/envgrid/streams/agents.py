@@ -1,97 +1,43 @@
-"""The faust agents: decode, call the service, encode, send. No business logic lives here."""
+"""The case desk's faust agents: decode, call the service, encode, send. No business logic lives here.
+(The router runs on librdkafka: `envgrid.streams.router_loop`.)"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC
 from typing import Any
 
 import faust
 from faust.types import Message, StreamT, TableT
 
-from envgrid.connectors.outages import outage_of
+from envgrid.connectors.outages import OUTAGE_BACKOFF_S, outage_of
 from envgrid.connectors.serde import UndecodableRecord
 from envgrid.connectors.wire import stable_message
-from envgrid.domain.duplicates import IncidentIndex
 from envgrid.streams import metrics
 from envgrid.streams.app import Runtime, raw_topic
 from envgrid.streams.calendar_metrics import set_unofficial_deadlines
 from envgrid.streams.case_service import CaseService, CaseState, Handled
-from envgrid.streams.composition import case_service, notice_gate, routing_service
+from envgrid.streams.composition import case_service, notice_gate
 from envgrid.streams.deadletter import SOURCE_HEADER, reinjections_of, source_header
 from envgrid.streams.held_notices import SourceRecord
 from envgrid.streams.open_cases import OpenCasesGauge
-from envgrid.streams.routing_service import Located, Refused, RoutingService
+from envgrid.streams.routing_service import Refused
 from envgrid.streams.state_codec import STATE_CODEC
 
-INTAKE_TIMESTAMP_HEADER = "envgrid-intake-ms"
 log = logging.getLogger("envgrid.streams")
 
 
-def install_router(runtime: Runtime) -> RoutingService:
-    """Stage 1 locates every intake record and re-keys it by merge zone; stage 2 opens or merges cases."""
-    app, catalogue = runtime.app, runtime.catalogue
-    service = routing_service(catalogue, runtime.codec.decode, runtime.pseudonymiser)
-    located_name = catalogue.topic("internal.located")
-    partitions = catalogue.spec(located_name).partitions
-    intake = raw_topic(runtime, catalogue.intake("PetitionComplaint"), catalogue.intake("PatrolReport"))
-    located = raw_topic(runtime, located_name)
-    incidents = _table(app, "incidents", partitions)
-
-    @app.agent(intake, name="router-locate")
-    async def locate(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            await _guarded(runtime, event.message, "router", locate_one)
-
-    async def locate_one(message: Message) -> None:
-        result = service.locate(message.value, message.topic)
-        if isinstance(result, Refused):
-            await _dead_letter(runtime, message, result)
-            return
-        headers = [(INTAKE_TIMESTAMP_HEADER, str(int(message.timestamp * 1000)).encode()), source_header(message)]
-        await runtime.send_bytes(located_name, result.zone.encode(), message.value, None, headers)
-
-    @app.agent(located, name="router-intake")
-    async def open_or_merge(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            await _guarded(runtime, event.message, "router", open_or_merge_one)
-
-    async def open_or_merge_one(message: Message) -> None:
-        result = service.locate_again(message.value, message.topic)
-        if isinstance(result, Refused):
-            await _dead_letter(runtime, message, result)
-            return
-        index = incidents.get(result.incidents_key)
-        if index is None:  # not `or`: an index without sightings (a triage zone's) is empty, yet remembers reports
-            index = IncidentIndex()
-        intake = service.open_or_merge(result, index)
-        if isinstance(intake, Refused):  # a reused event id with other content: the first report stands
-            await _dead_letter(runtime, message, intake)
-            return
-        for output in intake.outputs:
-            await runtime.send(output)
-        if intake.redelivered:
-            metrics.REPLAYED.labels(processor="router").inc()
-            return
-        incidents[result.incidents_key] = index
-        _count_routing(result, intake.merged, message)
-
-    return service
-
-
 def install_cases(runtime: Runtime) -> CaseService:
-    """The case state machine: case commands, department notices, clock ticks and published holiday
-    schedules (one copy per partition, like the ticks), all co-partitioned."""
+    """The case state machine: case commands, department notices, clock ticks, published holiday schedules
+    and 双随机 draws (one copy per partition, like the ticks), all co-partitioned."""
     app, catalogue = runtime.app, runtime.catalogue
     service = case_service(catalogue, runtime.pseudonymiser)
     commands_name, ticks_name = catalogue.topic("internal.case-commands"), catalogue.topic("internal.sla-ticks")
     gate = notice_gate(catalogue, runtime.codec.decode)
     partitions = catalogue.spec(commands_name).partitions
-    calendar_name = catalogue.topic("internal.calendar")
-    inputs = raw_topic(runtime, commands_name, ticks_name, calendar_name)
+    calendar_name, draws_name = catalogue.topic("internal.calendar"), catalogue.topic("internal.spot-check-draws")
+    inputs = raw_topic(runtime, commands_name, ticks_name, calendar_name, draws_name)
     state = CaseState(
         files=_table(app, "case-files", partitions),
         timers=_table(app, "sla-timers", partitions),
@@ -142,6 +88,8 @@ def install_cases(runtime: Runtime) -> CaseService:
             handled = service.on_tick(record["now"], state, message.partition, record["event_id"])
         elif message.topic == calendar_name:
             handled = service.on_calendar(record, state, message.partition)
+        elif message.topic == draws_name:
+            handled = service.on_draw(record, state, message.partition)
         elif event_name == "DepartmentNotice":
             handled = service.on_notice(record, state, message.partition, reinjections_of(message),
                                         SourceRecord.of(message))
@@ -175,8 +123,7 @@ class StateValue:
 
 
 async def _emit(runtime: Runtime, message: Message, handled: Handled, gauge: OpenCasesGauge) -> None:
-    for output in handled.outputs:
-        await runtime.send(output)
+    await runtime.send_all(handled.outputs)
     if handled.refused is not None:
         await _dead_letter(runtime, message, handled.refused)
     for held in handled.dead_letters:
@@ -189,9 +136,6 @@ async def _emit(runtime: Runtime, message: Message, handled: Handled, gauge: Ope
     metrics.count_outputs(handled.outputs)
     if handled.unofficial_deadlines is not None:
         set_unofficial_deadlines(handled.unofficial_deadlines)
-
-
-OUTAGE_BACKOFF_S = (0.5, 30.0)  # first and longest wait between tries while a dependency is down
 
 
 async def _guarded(runtime: Runtime, message: Message, processor: str,
@@ -231,19 +175,3 @@ async def _guarded(runtime: Runtime, message: Message, processor: str,
 async def _dead_letter(runtime: Runtime, message: Any, refused: Refused) -> None:
     await runtime.deadletters.send(message, refused.stage, refused.reason_code, refused.error_class,
                                    refused.message, refused.event_id)
-
-
-def _count_routing(result: Located, merged: bool, message: Message) -> None:
-    now = time.time()
-    if merged:
-        metrics.MERGES.inc()
-    else:
-        decision = result.decision
-        metrics.ROUTING_DECISIONS.labels(resolution_path=decision.provenance.resolution_path.value,
-                                         department=decision.lead_department if not decision.is_triage else "none").inc()
-    intake_ms = dict(message.headers or []).get(INTAKE_TIMESTAMP_HEADER)
-    if intake_ms:
-        metrics.ROUTING_LATENCY.labels(clock="processing").observe(max(0.0, now - int(intake_ms) / 1000))
-    received = result.record["received_at"]
-    metrics.ROUTING_LATENCY.labels(clock="event_time").observe(
-        max(0.0, now - received.astimezone(UTC).timestamp()))

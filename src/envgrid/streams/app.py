@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +23,8 @@ from envgrid.domain.privacy import Pseudonymiser
 from envgrid.localcluster.addresses import ClientSecurity, ClusterAddresses
 from envgrid.streams import metrics
 from envgrid.streams.deadletter import DeadLetterSink
+from envgrid.streams.faust_rebalance import install_rebalance_corrections
+from envgrid.streams.output_encoder import OutputEncoder
 from envgrid.streams.routing_service import Output
 
 if TYPE_CHECKING:
@@ -58,6 +60,7 @@ class Runtime:
     codec: EventCodec
     pseudonymiser: Pseudonymiser  # the complainant token's key, read once by the worker's command
     deadletters: DeadLetterSink = field(init=False)
+    encoder: OutputEncoder = field(init=False)
     # Sources of inputs the pipeline's progress does not show (the demo's department simulator, which reads in
     # groups of its own): the ticker calls each in its executor right after reading the pipeline's progress,
     # with the monotonic time that read began; each returns the event times the SLA clock must wait for, may
@@ -70,12 +73,19 @@ class Runtime:
     def __post_init__(self) -> None:
         self.deadletters = DeadLetterSink(self.catalogue.topic("deadletter"), self.codec.encode, self.send_bytes,
                                           processor=self.config.app_id)
+        self.encoder = OutputEncoder(self.codec)
 
     async def send(self, output: Output, partition: int | None = None,
                    headers: list[tuple[str, bytes]] | None = None) -> None:
         value = self.codec.encode(output.event_name, output.value, output.topic)
         all_headers = [*output.headers, *(headers or [])] or None
         await self.send_bytes(output.topic, output.key.encode(), value, partition, all_headers)
+
+    async def send_all(self, outputs: Sequence[Output]) -> None:
+        """Send a report's outputs, encoded together (`OutputEncoder`: what its copies share, once); nothing is
+        sent when one of them does not encode."""
+        for output, value in zip(outputs, self.encoder.encode_all(outputs), strict=True):
+            await self.send_bytes(output.topic, output.key.encode(), value, None, list(output.headers) or None)
 
     async def send_bytes(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None,
                          headers: list[tuple[str, bytes]] | None = None) -> None:
@@ -113,6 +123,7 @@ def _shorten_fetch_wait() -> None:
 
 def build_runtime(config: WorkerConfig, pseudonymiser: Pseudonymiser) -> Runtime:
     _shorten_fetch_wait()
+    install_rebalance_corrections()  # no input record skipped after a rebalance (see the module)
     catalogue = Catalogue.load(prefix=config.topic_prefix)
     (config.datadir / config.app_id).mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -155,14 +166,20 @@ def declare_changelog_topics(runtime: Runtime, timeout: float = 60.0) -> None:
     topics; a table written then fails (PartitionsMismatch: "changelog topic has 0 partitions") and the
     input is dead-lettered. Declared up front (compacted, the source's partitions), they are simply there.
     """
+    replication = runtime.catalogue.spec(runtime.catalogue.topic("case.history")).replication_factor
+    wanted = {table.changelog_topic.get_topic_name(): int(table.partitions or 0)
+              for table in runtime.app.tables.values()}
+    declare_compacted_topics(runtime.config.cluster, wanted, replication, timeout)
+
+
+def declare_compacted_topics(cluster: ClusterAddresses, wanted: dict[str, int], replication: int,
+                             timeout: float = 60.0) -> None:
+    """Create the compacted topics (name -> partitions) that are missing, and wait until the broker lists them."""
     import time as _time
 
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    replication = runtime.catalogue.spec(runtime.catalogue.topic("case.history")).replication_factor
-    wanted = {table.changelog_topic.get_topic_name(): int(table.partitions or 0)
-              for table in runtime.app.tables.values()}
-    admin = AdminClient(runtime.config.cluster.kafka_config())
+    admin = AdminClient(cluster.kafka_config())
     existing = set(admin.list_topics(timeout=timeout).topics)
     missing = [NewTopic(name, partitions, replication, config={"cleanup.policy": "compact"})
                for name, partitions in wanted.items() if name not in existing]
@@ -175,5 +192,5 @@ def declare_changelog_topics(runtime: Runtime, timeout: float = 60.0) -> None:
     give_up = _time.monotonic() + timeout
     while not set(wanted) <= set(admin.list_topics(timeout=timeout).topics):
         if _time.monotonic() > give_up:
-            raise TimeoutError(f"changelog topics {sorted(set(wanted))} not listed by the broker after {timeout:.0f}s")
+            raise TimeoutError(f"topics {sorted(set(wanted))} not listed by the broker after {timeout:.0f}s")
         _time.sleep(0.2)

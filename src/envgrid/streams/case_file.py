@@ -32,6 +32,9 @@ class CaseFile:
     sent: dict[str, list[Any]] = field(default_factory=dict)  # remembered outputs, as an earlier release kept them
     partition: int | None = None  # where the case lives (the calendar desk re-times a partition's cases)
     remembered: tuple[str, ...] = ()  # causes (event ids) whose outputs `memory` holds, oldest first
+    # the hash of the case's latest history entry, the next one's previous_hash (`connectors.history_chain`);
+    # None in a case file of a release before the chain: the case's chain starts at its next entry
+    history_hash: str | None = None
 
     def dossier_in(self, memory: MutableMapping[str, Any]) -> dict[str, Any] | None:
         """The case's dossier (None if it is lost: see `CaseService._open`)."""

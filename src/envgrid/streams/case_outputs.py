@@ -7,6 +7,7 @@ unit that gains or loses a role.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,8 +33,12 @@ class CaseOutputs:
     def __init__(self, topics: CaseTopics) -> None:
         self.topics = topics
 
-    def history(self, event: LifecycleEvent, cause: str) -> Output:
-        return Output(self.topics.history, event.case_id, "CaseLifecycleEvent", records.lifecycle_record(event, cause))
+    def history(self, event: LifecycleEvent, cause: str, opening: dict[str, Any] | None = None) -> Output:
+        """A history entry; the entries of a case's opening revision carry the routing decision it opened with
+        (`records.opening_details`), so that an audit finds it in case.history."""
+        details = opening_details(opening) if opening is not None else None
+        return Output(self.topics.history, event.case_id, "CaseLifecycleEvent",
+                      records.lifecycle_record(event, cause, details))
 
     def feedback(self, feedback: Feedback, cause: str) -> Output:
         recipient = feedback.recipient
@@ -57,6 +62,14 @@ class CaseOutputs:
         })
         return Output(self.topics.topic_for(topic_target), case.case_id, "CaseDispatched", value,
                       records.dispatch_headers(value))
+
+
+def opening_details(dossier: dict[str, Any]) -> dict[str, str]:
+    """What the `created` history entry keeps of the case's opening dispatch: the report it came from and the
+    routing decision with its provenance (registry and rules version, rule, resolution path, near-boundary
+    candidates), the decision as canonical JSON under `decision` (`envgrid.audit` reads it back)."""
+    return {"source_event_id": dossier["source_event_id"], "source_kind": dossier["source_kind"],
+            "decision": json.dumps(dossier["decision"], sort_keys=True, ensure_ascii=False, separators=(",", ":"))}
 
 
 def _topic_target(handover: Handover) -> tuple[str, str]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, assert_never
 
-from envgrid.connectors import records
+from envgrid.connectors import history_chain, records, task_records
 from envgrid.domain.case_ids import is_case_id
 from envgrid.domain.cases import lifecycle
 from envgrid.domain.cases.effects import (
@@ -28,6 +28,7 @@ from envgrid.domain.cases.effects import (
     GridTakeover,
     Handover,
     LifecycleEvent,
+    LifecycleKind,
     Outcome,
     Rejection,
     RejectionCode,
@@ -38,8 +39,10 @@ from envgrid.domain.intake_contract import Breach, Reason, check_notice, check_n
 from envgrid.domain.privacy import Pseudonymiser
 from envgrid.domain.sla.calendar import CalendarBasis
 from envgrid.domain.sla.commands import Milestone, SlaCommand
+from envgrid.domain.sla.retiming import projected_deadline
 from envgrid.domain.sla.timer import SlaEscalation, SlaEvent
 from envgrid.domain.sla.tracker import ExtensionRejected, SlaSignal, SlaTracker, TimerChange
+from envgrid.domain.tasks.opening import TaskOpening, is_task_id
 from envgrid.streams.case_calendar import CaseCalendar
 from envgrid.streams.case_file import CaseFile
 from envgrid.streams.case_outputs import CaseOutputs, CaseTopics
@@ -54,6 +57,7 @@ from envgrid.streams.held_notices import (
     never_opened,
 )
 from envgrid.streams.routing_service import Output, Refused, contract_refusal
+from envgrid.streams.task_desk import TaskDesk
 
 REPLAY_CODES = frozenset({RejectionCode.DUPLICATE_NOTICE, RejectionCode.DUPLICATE_REPORT})
 MAX_MINUTES_PER_TICK = 200_000  # a replay that jumps years catches up over several ticks
@@ -108,8 +112,10 @@ class Transition:
 
 class CaseService:
     def __init__(self, known_departments: frozenset[str], tracker: SlaTracker, topics: CaseTopics,
-                 pseudonymiser: Pseudonymiser, held_notice_wait: timedelta = HELD_NOTICE_WAIT) -> None:
+                 pseudonymiser: Pseudonymiser, held_notice_wait: timedelta = HELD_NOTICE_WAIT,
+                 tasks: TaskDesk | None = None) -> None:
         self.known = known_departments
+        self.tasks = tasks  # scheduled tasks (spot-check draws, quarterly supervision); None: none are opened
         self.pseudonymiser = pseudonymiser  # for dossiers an earlier release kept with the identity in them
         self.held_notice_wait = held_notice_wait
         self.tracker = tracker
@@ -169,6 +175,8 @@ class CaseService:
         handled = Handled()
         self._expire_held(now, state, partition, handled)
         self._fire_due(now, state, partition, handled)
+        if self.tasks is not None:
+            self.tasks.raise_supervision(self, now, state, partition, handled, MAX_SENT_PER_TICK)
         handled.unofficial_deadlines = self.calendar.count_due(now, state)
         if tick_id:
             memory.remember(tick_id, handled.sent)
@@ -183,6 +191,38 @@ class CaseService:
         except ValueError as error:
             return Handled(refused=Refused("VALIDATE", "invalid_calendar", "ValueError", str(error), record["event_id"]))
         return handled
+
+    def on_draw(self, record: dict[str, Any], state: CaseState, partition: int) -> Handled:
+        """A 双随机 draw (SpotCheckDrawn, one copy per partition): open its task cases that live here."""
+        handled = Handled()
+        if self.tasks is None:
+            return Handled(refused=Refused("APPLY", "tasks_not_configured", "TaskDesk",
+                                           "this case desk opens no scheduled tasks", record.get("event_id")))
+        self.tasks.on_draw(self, record, state, partition, handled)
+        return handled
+
+    def open_task(self, opening: TaskOpening, state: CaseState, partition: int, handled: Handled) -> None:
+        """Open a scheduled task as a case, as `_open` opens a routed report: its first copies go to the lead,
+        assisting departments and grids (the router sends those for a report), then the case's own outputs."""
+        assert self.tasks is not None
+        version = self.tasks.registry.at(opening.opened_at)
+        dossier, copies = task_records.task_dispatch(opening, version)
+        outcome = lifecycle.open_case(
+            opening.case_id, opening.category, opening.kind.value, opening.cause_event_id,
+            Reporter(ReporterKind.UNIT, opening.set_by), opening.grid_chain, opening.handling_level, opening.opened_at,
+            self.known, opening.lead_department, opening.assisting_departments)
+        if isinstance(outcome, Rejection):
+            handled.refused = self._refuse(outcome, opening.cause_event_id).refused
+            return
+        opened = Handled()
+        opened.outputs.extend(Output(self.out.topics.topic_for(target), opening.case_id, "CaseDispatched", value,
+                                     records.dispatch_headers(value)) for target, value in copies)
+        file = CaseFile(outcome.case, dossier, partition=partition)
+        self._settle(file, None, outcome, opening.cause_event_id, state, partition, opened)
+        file.remember(state.cursors, opening.cause_event_id, opened.sent)
+        state.files[opening.case_id] = file
+        handled.outputs.extend(opened.outputs)
+        handled.transitions.extend(opened.transitions)
 
     # --- case commands ------------------------------------------------------------------------------
 
@@ -290,10 +330,14 @@ class CaseService:
         handled.transitions.append(Transition(
             before.lead_department if before else None, before.state.value if before else None,
             outcome.case.lead_department, outcome.case.state.value))
+        entries: list[dict[str, Any]] = []  # this revision's history, told the case once its clocks are set
         for effect in outcome.effects:
             match effect:
                 case LifecycleEvent():
-                    handled.outputs.append(self.out.history(effect, cause))
+                    opening = file.dossier_in(state.cursors) if effect.event is LifecycleKind.CREATED else None
+                    output = self.out.history(effect, cause, opening)
+                    entries.append(output.value)
+                    handled.outputs.append(output)
                 case Feedback():
                     handled.outputs.append(self.out.feedback(effect, cause))
                 case Handover():
@@ -308,14 +352,34 @@ class CaseService:
                     change = self.tracker.on_command(stored, effect)
                     if change.timer != stored:  # a repeated stop, a start of a running clock: nothing to write again
                         self._store_timer(key, change, state, partition)
+                    if change.signals:
+                        self._snapshot(entries, file, outcome.case, state)
                     self._signals(change.signals, file, cause, state, partition, handled)
                 case RerouteRequest():
+                    self._snapshot(entries, file, outcome.case, state)  # before the re-route's own revision
                     self._follow(file, lifecycle.reroute(file.case, effect, self.known, effect.at, cause), cause,
                                  state, partition, handled)
                 case GridTakeover():
                     pass  # the take-over's dispatches and releases are the step's Handover effects
                 case _:
                     assert_never(effect)
+        self._snapshot(entries, file, outcome.case, state)
+
+    def _snapshot(self, entries: list[dict[str, Any]], file: CaseFile, case: Case, state: CaseState) -> None:
+        """Give each history entry of a revision the case as it stands then, with its clocks' deadlines: a reader
+        of case.history alone (the case store) keeps every case's current view from it. Then, the entries being
+        final, link each to the case's previous one (the hash chain, in the order they are sent)."""
+        if not entries:
+            return
+        clocks = []
+        for milestone in Milestone:
+            timer = state.timers.get(_timer_key(case.case_id, milestone))
+            if timer is not None:
+                clocks.append((timer, projected_deadline(timer, self.tracker.worktime)))
+        for value in entries:
+            value["case"] = records.case_snapshot(case, clocks)
+            file.history_hash = history_chain.link(value, file.history_hash)
+        entries.clear()
 
     def _follow(self, file: CaseFile, outcome: Outcome | Rejection, cause: str, state: CaseState, partition: int,
                 handled: Handled) -> None:
@@ -506,4 +570,4 @@ def _timer_key(case_id: str, milestone: Milestone) -> str:
 def _may_open_later(notice: dict[str, Any]) -> bool:
     """Whether a notice for a case that is not open may be waiting for it: a kind the case desk knows and
     a case id of the shape the pipeline gives (any other id can never match, and is refused at once)."""
-    return records.notice_kind_known(notice) and is_case_id(notice["case_id"])
+    return records.notice_kind_known(notice) and (is_case_id(notice["case_id"]) or is_task_id(notice["case_id"]))

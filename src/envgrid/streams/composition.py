@@ -18,13 +18,16 @@ from envgrid.connectors.catalogue import Catalogue
 from envgrid.domain.config_errors import ConfigError, read_yaml
 from envgrid.domain.departments import department_codes
 from envgrid.domain.privacy import Pseudonymiser
+from envgrid.domain.registry.model import RegistrySet
 from envgrid.domain.routing.context import RoutingContext, load_routing_context
 from envgrid.domain.sla.policy import load_sla_policies
 from envgrid.domain.sla.tracker import SlaTracker
+from envgrid.domain.tasks.supervision import SUPERVISION_FILE, load_supervision_rules
 from envgrid.streams.case_outputs import CaseTopics
 from envgrid.streams.case_service import CaseService
 from envgrid.streams.notice_gate import NoticeGate
 from envgrid.streams.routing_service import RoutingService
+from envgrid.streams.task_desk import TaskDesk, partition_owner
 
 PIPELINE_CONFIG = paths.PIPELINE_FILE
 Decode = Callable[[Any, str], tuple[str, dict[str, Any]]]
@@ -50,8 +53,21 @@ def case_service(catalogue: Catalogue, pseudonymiser: Pseudonymiser,
     settings = settings or load_pipeline_settings()
     topics = CaseTopics(catalogue.topic_for, catalogue.topic("case.history"), catalogue.topic("case.feedback"),
                         catalogue.topic("case.sla"))
-    return CaseService(frozenset(department_codes()), SlaTracker(load_sla_policies()), topics, pseudonymiser,
-                       settings.held_notice_wait)
+    known = frozenset(department_codes())
+    return CaseService(known, SlaTracker(load_sla_policies()), topics, pseudonymiser, settings.held_notice_wait,
+                       task_desk(catalogue, known))
+
+
+def task_desk(catalogue: Catalogue, known_departments: frozenset[str]) -> TaskDesk:
+    """Scheduled tasks: the registry the router uses, config/supervision.yaml, and the partitioner of the case
+    desk's topics (a task opens where its notices will be sent)."""
+    rules = load_supervision_rules()
+    if rules.lead_department not in known_departments:
+        raise ConfigError(SUPERVISION_FILE, "lead_department", f"{rules.lead_department!r} is not in config/departments.yaml")
+    partitions = catalogue.spec(catalogue.topic("internal.case-commands")).partitions
+    registry = _routing_context().registry
+    registry = registry if isinstance(registry, RegistrySet) else RegistrySet([registry])
+    return TaskDesk(registry, rules, partition_owner(partitions))
 
 
 def load_pipeline_settings(path: Path = PIPELINE_CONFIG) -> PipelineSettings:

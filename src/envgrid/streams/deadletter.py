@@ -19,8 +19,9 @@ class DeadLetterSink:
     """Builds DeadLetter records (schemas/DeadLetter.avsc) and sends them keyed by source topic."""
 
     def __init__(
-        self, topic: str, encode: Callable[[str, dict[str, Any], str], bytes], send: Send, processor: str
+        self, topic: str, encode: Callable[[str, dict[str, Any], str], bytes], send: Send | None, processor: str
     ) -> None:
+        """`send` None: a sink for a synchronous caller, which sends each `letter` itself."""
         self.topic = topic
         self._encode = encode
         self._send = send
@@ -54,13 +55,23 @@ class DeadLetterSink:
             "reinjections": _reinjections(headers),
         }
 
-    async def send(self, message: Any, stage: str, reason_code: str, error_class: str, error_message: str,
-                   original_event_id: str | None = None) -> None:
+    def letter(self, message: Any, stage: str, reason_code: str, error_class: str, error_message: str,
+               original_event_id: str | None = None) -> tuple[bytes, bytes]:
+        """(key, value) of the encoded dead letter, for a caller that sends it itself (then `sent`)."""
         record = self.record_for(message, stage, reason_code, error_class, error_message, original_event_id)
-        value = self._encode("DeadLetter", record, self.topic)
-        await self._send(self.topic, record["source_topic"].encode(), value)
+        return record["source_topic"].encode(), self._encode("DeadLetter", record, self.topic)
+
+    def sent(self, stage: str, reason_code: str) -> None:
         metrics.DEAD_LETTERS.labels(stage=stage.lower(), reason=reason_code).inc()
         metrics.EVENTS_PRODUCED.labels(topic=self.topic).inc()
+
+    async def send(self, message: Any, stage: str, reason_code: str, error_class: str, error_message: str,
+                   original_event_id: str | None = None) -> None:
+        if self._send is None:
+            raise TypeError("this dead-letter sink has no sender: send each letter() yourself")
+        key, value = self.letter(message, stage, reason_code, error_class, error_message, original_event_id)
+        await self._send(self.topic, key, value)
+        self.sent(stage, reason_code)
 
 
 SOURCE_HEADER = "envgrid-source"  # "topic:partition:offset" of the intake record an internal record carries

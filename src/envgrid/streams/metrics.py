@@ -53,6 +53,9 @@ HELD_NOTICES = Counter(
 MERGES = Counter("envgrid_merges_total", "Repeat reports merged into an existing case.")
 TRANSFERS = Counter("envgrid_transfers_total", "Cases transferred (移交移送) to another unit.")
 ESCALATIONS = Counter("envgrid_escalations_total", "Cases escalated to the upper grid.", ["cause"])
+RATINGS = Counter("envgrid_ratings_total", "Complainants' ratings of results (回访评价), by grade; `reopened` "
+                  "counts the dissatisfied ones that reopened their case (重办).", ["rating"])
+RATING_GRADES = ("satisfied", "basically_satisfied", "dissatisfied", "reopened")
 FEEDBACK = Counter("envgrid_feedback_total", "Feedback messages sent, by audience and stage.", ["audience", "stage"])
 HANDOVERS = Counter("envgrid_handovers_total",
                     "Dispatches after the opening (revision > 0): a unit gains or loses a role in a case, and why.",
@@ -82,6 +85,21 @@ LAG_COLLECTION_ERRORS = Counter(
     ["group"],
 )
 
+EVALUATION_RATE = Gauge(
+    "envgrid_evaluation_rate",
+    "Evaluation indicators (评价, docs/evaluation.md) of the cases opened in the current month, quarter or year "
+    "(window), per level-2 grid and department: response_rate, on_time_rate, resolution_rate, return_rate, "
+    "satisfaction_rate, redo_rate; NaN "
+    "while the unit has no case to judge.", ["window", "unit_kind", "unit", "indicator"])
+EVALUATION_COUNT = Gauge(
+    "envgrid_evaluation_count",
+    "Counts behind the evaluation indicators for the current window: cases opened, SLA warnings and breaches.",
+    ["window", "unit_kind", "unit", "indicator"])
+EVALUATION_HANDLING_DAYS = Gauge(
+    "envgrid_evaluation_handling_working_days",
+    "Average handling time (opening to result) of the window's resolved cases, in working days; NaN if none.",
+    ["window", "unit_kind", "unit"])
+
 HELD_NOTICE_OUTCOMES = ("held", "applied_on_open", "refused_never_opened")
 ESCALATION_CAUSES = ("sla_breach", "escalated", "sent_to_parent_grid")
 
@@ -97,6 +115,8 @@ def export_known_labels() -> None:
         HELD_NOTICES.labels(outcome=outcome)
     for cause in ESCALATION_CAUSES:
         ESCALATIONS.labels(cause=cause)
+    for grade in RATING_GRADES:
+        RATINGS.labels(rating=grade)
 
 
 _server_lock = threading.Lock()
@@ -129,6 +149,10 @@ def count_outputs(outputs: Iterable[Output]) -> None:
             kind = value["kind"]
             if kind == "transferred":
                 TRANSFERS.inc()
+            elif kind == "rated":
+                RATINGS.labels(rating=value["details"].get("rating", "")).inc()
+            elif kind == "reopened":
+                RATINGS.labels(rating="reopened").inc()
             elif kind in ("escalated", "sent_to_parent_grid"):
                 ESCALATIONS.labels(cause="sla_breach" if value["cause_event_id"].startswith("sla-breach:")
                                    else kind).inc()

@@ -107,6 +107,7 @@ class RoutingService:
         self._categories = frozenset(c.code for c in routing.categories)
         self.policy = policy or DuplicatePolicy()
         self._recently_located: dict[bytes, Located] = {}  # stage 1 → stage 2 in the same process
+        self._target_topics: dict[tuple[str, str], str] = {}  # (kind, code) -> topic, as `topic_for` names it
         self._earliest = min(v.valid_from for v in _registry_versions(routing))  # the registry's first version
 
     def locate_again(self, value: bytes | None, topic: str) -> Located | Refused:
@@ -200,19 +201,22 @@ class RoutingService:
         """The complainant's identity record, a dispatch copy for every target of the decision, and the
         command that opens the case."""
         record, decision = located.record, located.decision
-        decision_record = decision.to_dict()
         complainant = self._pseudonym(located)
-        copies = [
-            records.dispatched_record(case_id, 0, located.event_name, record, decision_record, target,
-                                      record["received_at"], located.event_id, complainant)
-            for target in records.dispatch_targets(decision)
-        ]
+        targets = records.dispatch_targets(decision)
+        copies = records.dispatch_copies(case_id, 0, located.event_name, record, decision.to_dict(), targets,
+                                         record["received_at"], located.event_id, complainant)
         outputs = self._identity_outputs(located, case_id, complainant)
-        outputs += [Output(self._topic_for((c["target"]["kind"].lower(), c["target"]["code"])), case_id,
-                           "CaseDispatched", c, records.dispatch_headers(c)) for c in copies]
-        command = records.dossier_record(copies[0], case_id, complainant)
+        outputs += [Output(self._target_topic(kind, code), case_id, "CaseDispatched", copy, headers)
+                    for (kind, code, _), (copy, headers) in zip(targets, copies, strict=True)]
+        command = records.dossier_record(copies[0][0], case_id, complainant)
         outputs.append(Output(self._case_commands_topic, case_id, "CaseDispatched", command))
         return outputs
+
+    def _target_topic(self, kind: str, code: str) -> str:
+        topic = self._target_topics.get((kind, code))
+        if topic is None:  # an unknown target raises each time, and is not remembered
+            topic = self._target_topics[(kind, code)] = self._topic_for((kind, code))
+        return topic
 
     def _merge_outputs(self, located: Located, case_id: str) -> list[Output]:
         """The repeat's complainant's identity record (feedback on the case reaches them too), and the

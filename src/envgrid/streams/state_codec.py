@@ -40,6 +40,7 @@ from faust.serializers import codecs
 from envgrid.domain.cases.model import (
     Case,
     CaseState,
+    ComplainantRating,
     EnforcementOrder,
     EscalationRecord,
     LinkedReport,
@@ -64,6 +65,7 @@ STATE_CODEC = "envgrid-state"  # the name faust knows the codec by (registered b
 TYPES: dict[str, type] = {
     "Case": Case, "LinkedReport": LinkedReport, "Reporter": Reporter, "Task": Task,
     "TransferRecord": TransferRecord, "EscalationRecord": EscalationRecord, "EnforcementOrder": EnforcementOrder,
+    "ComplainantRating": ComplainantRating,
     "MilestoneTimer": MilestoneTimer, "Sighting": Sighting,
     "CaseFile": CaseFile, "Output": Output, "Refused": Refused,
     "SourceRecord": SourceRecord, "DeadLetterOutput": DeadLetterOutput, "HeldNotice": HeldNotice,
@@ -203,8 +205,8 @@ def _to_json_any(value: Any) -> Any:
         return {"$timedelta": [value.days, value.seconds, value.microseconds]}
     if isinstance(value, bytes):
         return {"$bytes": base64.b64encode(value).decode("ascii")}
-    if isinstance(value, IncidentIndex):
-        return {"$incidents": _to_json(value.to_state())}
+    if isinstance(value, IncidentIndex):  # to_state() is plain JSON already: no second walk (the router writes
+        return {"$incidents": value.to_state()}  # thousands of these per batch)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         encoded = {"$type": _tag(_TAG_OF_TYPE, type(value))}
         for field in dataclasses.fields(value):

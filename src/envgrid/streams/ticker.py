@@ -22,7 +22,7 @@ from envgrid.streams.app import Runtime
 from envgrid.streams.clock import clock_for, tick_record
 from envgrid.streams.composition import load_pipeline_settings
 from envgrid.streams.routing_service import Output
-from envgrid.streams.watermark import InputProgress, ProgressUnknown, pipeline_inputs
+from envgrid.streams.watermark import ProgressUnknown, pipeline_progress
 
 log = logging.getLogger("envgrid.ticker")
 
@@ -36,7 +36,7 @@ def install_ticker(runtime: Runtime) -> None:
     until = datetime.fromisoformat(config.clock_until) if config.clock_until else None
     topic = runtime.catalogue.topic("internal.sla-ticks")
     partitions = runtime.catalogue.spec(topic).partitions
-    progress = InputProgress(config.cluster, config.app_id, pipeline_inputs(runtime.catalogue), runtime.codec.decode)
+    progress = pipeline_progress(config.cluster, config.app_id, runtime.catalogue, runtime.codec.decode)
     last: list[datetime] = []
 
     def waiting() -> list[datetime]:

@@ -19,7 +19,9 @@ from typing import Any
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaException, TopicPartition
 
 from envgrid.connectors import records
+from envgrid.connectors.log_ends import LogEnds
 from envgrid.localcluster.addresses import ClusterAddresses
+from envgrid.streams.groups import pipeline_groups, reader_group
 
 Decode = Callable[[bytes, str], tuple[str, dict[str, Any]]]
 
@@ -37,6 +39,7 @@ class InputProgress:
     client_settings: dict[str, Any] = field(default_factory=dict)
     _committed: Consumer | None = field(default=None, init=False, repr=False)
     _reader: Consumer | None = field(default=None, init=False, repr=False)
+    _ends: LogEnds | None = field(default=None, init=False, repr=False)
 
     def waiting(self, timeout: float = 10.0, patience: float = 0.0) -> list[datetime]:
         """Event times of the first unprocessed record of each input partition that is behind; tried again
@@ -62,7 +65,7 @@ class InputProgress:
         for client in (self._committed, self._reader):
             if client is not None:
                 client.close()
-        self._committed = self._reader = None
+        self._committed = self._reader = self._ends = None
 
     def behind(self, timeout: float = 10.0) -> list[tuple[str, int, int, int]]:
         """(topic, partition, processed up to, end offset) of every input partition the group is behind on."""
@@ -78,9 +81,10 @@ class InputProgress:
             metadata = consumer.list_topics(timeout=timeout).topics
             partitions = [TopicPartition(t, p) for t in self.topics for p in metadata[t].partitions]
             committed = consumer.committed(partitions, timeout=timeout)
+            ends = self._log_ends().of(committed, timeout)
             positions = []
             for tp in committed:
-                low, high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=timeout)
+                low, high = ends[(tp.topic, tp.partition)]
                 position = low if tp.offset in (OFFSET_INVALID, -1) or tp.offset < low else tp.offset
                 positions.append((TopicPartition(tp.topic, tp.partition, position), high))
             return positions
@@ -128,6 +132,13 @@ class InputProgress:
                 {**self.client_settings, "group.id": self.group, "enable.auto.commit": False}))
         return self._committed
 
+    def _log_ends(self) -> LogEnds:
+        """Never the consumer's watermark query: it aborted the process while a node was down (librdkafka#5160),
+        and the ticker asks every tick (envgrid.connectors.log_ends)."""
+        if self._ends is None:
+            self._ends = LogEnds(self.cluster.kafka_config(self.client_settings))
+        return self._ends
+
     def _reader_client(self) -> Consumer:
         if self._reader is None:
             self._reader = Consumer(self.cluster.kafka_config(
@@ -136,12 +147,38 @@ class InputProgress:
         return self._reader
 
 
-def pipeline_inputs(catalogue: Any) -> list[str]:
-    """The topics the pipeline's group reads whose records can still change a case: intake, the units' notice
-    topics, the router's hop, the case commands. (The demo's department simulator reads the department and grid
-    topics in groups of its own and tells the ticker itself what it still has to send.)"""
-    topics: list[str] = [catalogue.intake(name) for name in ("PetitionComplaint", "PatrolReport")]
-    topics += catalogue.notice_topics()
-    topics += [catalogue.topic("internal.located"), catalogue.topic("internal.case-commands")]
-    return topics
+@dataclass
+class PipelineProgress:
+    """The progress of several groups (the router's and the case desk's) read as one: what is waiting in any."""
 
+    parts: list[InputProgress]
+
+    def waiting(self, timeout: float = 10.0, patience: float = 0.0) -> list[datetime]:
+        return [t for part in self.parts for t in part.waiting(timeout, patience)]
+
+    def caught_up(self, timeout: float = 10.0) -> bool:
+        return all(part.caught_up(timeout) for part in self.parts)
+
+    def behind(self, timeout: float = 10.0) -> list[tuple[str, int, int, int]]:
+        return [entry for part in self.parts for entry in part.behind(timeout)]
+
+    def close(self) -> None:
+        for part in self.parts:
+            part.close()
+
+
+def pipeline_progress(cluster: ClusterAddresses, app_id: str, catalogue: Any, decode: Decode,
+                      client_settings: dict[str, Any] | None = None) -> PipelineProgress:
+    """The progress of every pipeline input that can still change a case (`envgrid.streams.groups`)."""
+    return PipelineProgress([InputProgress(cluster, group, topics, decode, dict(client_settings or {}))
+                             for group, topics in pipeline_groups(app_id, catalogue).items()])
+
+
+def progress_of(cluster: ClusterAddresses, app_id: str, catalogue: Any, topics: list[str], decode: Decode,
+                client_settings: dict[str, Any] | None = None) -> PipelineProgress:
+    """The pipeline's progress on `topics`, each read in the group that consumes it."""
+    by_group: dict[str, list[str]] = {}
+    for topic in topics:
+        by_group.setdefault(reader_group(app_id, catalogue, topic), []).append(topic)
+    return PipelineProgress([InputProgress(cluster, group, group_topics, decode, dict(client_settings or {}))
+                             for group, group_topics in by_group.items()])

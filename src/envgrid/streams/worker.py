@@ -11,16 +11,25 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from envgrid import paths
 from envgrid.connectors.pseudonym_key import PseudonymKeyError, required_pseudonym_key
+from envgrid.connectors.serde import EventCodec, registry_client
 from envgrid.connectors.settings import ClusterSettingsError, cluster_settings, running_cluster
 from envgrid.domain.privacy import Pseudonymiser
 from envgrid.streams import metrics
 from envgrid.streams.app import Runtime, WorkerConfig, build_runtime, declare_changelog_topics
+from envgrid.streams.clock import add_clock_arguments
+from envgrid.streams.router_loop import RouterLoop, run_in_thread
+
+LOG_LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
+              "debug": logging.DEBUG}
 
 PROCESSORS = ("router", "cases", "ticker")
 Installer = Callable[[Runtime, argparse.Namespace], None]
@@ -64,24 +73,69 @@ def main(argv: list[str] | None = None, extra_processors: Mapping[str, Installer
         print(f"unknown processors {sorted(unknown)}; choose from {', '.join(known)}", file=sys.stderr)
         return 2
     runtime = build_runtime(config, Pseudonymiser(key))
-    install(runtime)
-    for name, installer in extra.items():
-        if name in config.processors:
-            installer(runtime, args)
-    declare_changelog_topics(runtime)
+    router = router_loop(runtime) if "router" in config.processors else None
+    faust_processors = config.processors - {"router"}
+    if faust_processors:
+        install(runtime)
+        for name, installer in extra.items():
+            if name in config.processors:
+                installer(runtime, args)
+        declare_changelog_topics(runtime)
+    if router is not None:
+        router.declare_changelog(runtime.catalogue)
     metrics.export_known_labels()
     port = metrics.serve_metrics(config.metrics_port, args.metrics_host)
     logging.getLogger("envgrid").warning("metrics at http://%s:%s/metrics", args.metrics_host, port)
     if args.port_file:
         Path(args.port_file).write_text(str(port))
+    if not faust_processors:
+        assert router is not None
+        return _route_in_foreground(router, args.loglevel)
+    if router is not None:
+        _route_beside_faust(runtime, router)
     worker_argv = ["worker", "--loglevel", args.loglevel, "--without-web"]
     sys.argv = [sys.argv[0], *worker_argv]
     runtime.app.main()
     return 0
 
 
+def router_loop(runtime: Runtime) -> RouterLoop:
+    """The router, with a schema-registry client of its own (it runs in a thread of its own)."""
+    config = runtime.config
+    codec = EventCodec(registry_client(config.cluster), runtime.catalogue.event_type_of, auto_register=True)
+    return RouterLoop(config.cluster, runtime.catalogue, codec, runtime.pseudonymiser, config.app_id)
+
+
+def _route_in_foreground(router: RouterLoop, loglevel: str) -> int:
+    """A router-only worker: no faust at all; SIGTERM or Ctrl-C finishes the batch in hand and stops."""
+    logging.basicConfig(level=LOG_LEVELS[loglevel], format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    router.run(stop)
+    return 0
+
+
+def _route_beside_faust(runtime: Runtime, router: RouterLoop) -> None:
+    """The router in a thread of a worker that also runs the case desk (or the ticker) in faust: it starts
+    with faust's worker and stops before it; if the router fails, the worker stops."""
+    stop = threading.Event()
+
+    def stop_worker(error: BaseException) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    @runtime.app.task
+    async def start_router() -> None:
+        run_in_thread(router, stop, stop_worker)
+
+    @runtime.app.on_before_shutdown.connect  # type: ignore[arg-type]  # faust's stubs want a `signal` keyword
+    async def stop_router(app: object, **kwargs: object) -> None:
+        stop.set()
+
+
 def install(runtime: Runtime) -> None:
-    from envgrid.streams.agents import install_cases, install_router
+    """The faust processors: the case desk and the SLA ticker (the router runs on librdkafka)."""
+    from envgrid.streams.agents import install_cases
     from envgrid.streams.ticker import install_ticker
     from envgrid.streams.worker_lag import install_lag_gauge
 
@@ -93,8 +147,6 @@ def install(runtime: Runtime) -> None:
 
     install_lag_gauge(runtime)
     processors = runtime.config.processors
-    if "router" in processors:
-        install_router(runtime)
     if "cases" in processors:
         install_cases(runtime)
     if "ticker" in processors:
@@ -109,12 +161,7 @@ def build_parser(extra_processors: tuple[str, ...] = (), prog: str = "python -m 
     parser.add_argument("--datadir", default=str(paths.var_dir() / "faust"), help="table state directory")
     parser.add_argument("--processors", default="router,cases,ticker",
                         help=f"comma-separated, from {', '.join((*PROCESSORS, *extra_processors))}")
-    parser.add_argument("--clock", default="wall", choices=["wall", "accelerated", "manual"],
-                        help="SLA clock: wall, accelerated (demo) or manual (ticks sent by tests/replays)")
-    parser.add_argument("--speedup", type=float, default=1.0, help="accelerated clock: simulated s per real s")
-    parser.add_argument("--clock-start", default=None, help="accelerated clock: ISO start instant")
-    parser.add_argument("--clock-origin", type=float, default=None,
-                        help="accelerated clock: wall epoch seconds at which it shows --clock-start")
+    add_clock_arguments(parser)
     parser.add_argument("--tick-interval", type=float, default=2.0, help="seconds between SLA ticks")
     parser.add_argument("--clock-until", default=None,
                         help="ISO instant the SLA clock stops at (a demo's or replay's end); the department "

@@ -1,7 +1,8 @@
 """Consumer lag of this worker's own partitions, from faust's consumer (no second Kafka client).
 
 A librdkafka AdminClient inside the faust worker (envgrid.streams.lag.LagCollector) crashed the worker twice
-under load, in librdkafka's main thread, so the worker reports the lag of the partitions it owns from
+under load, in librdkafka's main thread (most likely the SIGSEGV of list_consumer_group_offsets on a
+coordinator error, which `envgrid.streams.lag` no longer calls), so the worker reports the lag of the partitions it owns from
 what its consumer already knows: the high watermark from fetch responses and the last committed offset.
 A partition it gave up in a rebalance stops being reported (its new owner reports it).
 `envgrid.streams.lag` remains the way to watch whole groups from outside (`total_lag`, `LagCollector`).

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from envgrid.domain.cases import (
+    DEFAULT_RULES,
     Case,
     CaseState,
     Feedback,
@@ -16,6 +17,7 @@ from envgrid.domain.cases import (
     Notice,
     NoticeKind,
     Outcome,
+    Rating,
     Rejection,
     Reporter,
     ReporterKind,
@@ -29,8 +31,8 @@ from envgrid.domain.sla.commands import SlaCommand
 UNITS = sorted(DEPARTMENTS) + list(CHAIN) + ["nobody"]
 K = NoticeKind
 KINDS = [K.ACKNOWLEDGE] * 4 + [K.RESULT] * 5 + [K.PROGRESS, K.ENFORCEMENT_ORDER, K.TRANSFER_REQUEST, K.ESCALATION_REQUEST,
-         K.DECLINE, K.EXTENSION_REQUEST, K.EXTENSION_DECISION] + [K.JOINT_ENFORCEMENT_REQUEST, K.CLOSE] * 2  # weighted towards deep states
-ROLES = ["lead", "lead", "lead", "task", "task", "handling_grid", "upper_grid", "any"]
+         K.DECLINE, K.EXTENSION_REQUEST, K.EXTENSION_DECISION] + [K.JOINT_ENFORCEMENT_REQUEST, K.CLOSE, K.RATING] * 2  # weighted towards deep states
+ROLES = ["lead", "lead", "lead", "task", "task", "handling_grid", "upper_grid", "complainant", "any"]
 departments = st.sampled_from(sorted(DEPARTMENTS))
 
 
@@ -46,16 +48,18 @@ class Dispatch:
 
 
 notices = st.builds(
-    lambda kind, unit, reason, text, target, assisting, extension: ("notice", kind, unit, reason, text, target, assisting, extension),
+    lambda kind, unit, reason, text, target, assisting, extension, rating: ("notice", kind, unit, reason, text, target, assisting,
+                                                                          extension, rating),
     st.sampled_from(KINDS), st.sampled_from(ROLES), st.sampled_from(["", "not ours", "not ours"]),
     st.sampled_from(["", "done", "done"]), st.none() | departments, st.lists(departments, max_size=3).map(tuple), st.sampled_from([0.0, 5.0]),
+    st.none() | st.sampled_from(list(Rating)),
 )
 merges = st.builds(Merge, st.builds(Reporter, st.sampled_from(list(ReporterKind)), st.sampled_from(["web", "hotline_12345", "village-7"])))
 dispatches = st.builds(Dispatch, departments, st.lists(departments, max_size=2).map(tuple))
 starts = st.sampled_from([new_case, acknowledged, joint, taken_over, joint_taken_over]).map(lambda make: make())
 actions = st.lists(st.one_of(notices, notices, notices, notices, merges, dispatches), max_size=40)
 taken_over_starts = st.sampled_from([taken_over, joint_taken_over]).map(lambda make: make())
-GRID_ACKNOWLEDGES = ("notice", K.ACKNOWLEDGE, "handling_grid", "", "", None, (), 0.0)
+GRID_ACKNOWLEDGES = ("notice", K.ACKNOWLEDGE, "handling_grid", "", "", None, (), 0.0, None)
 
 
 def run(case: Case, script):
@@ -68,9 +72,10 @@ def run(case: Case, script):
         elif isinstance(action, Dispatch):
             result = dispatch(case, action.lead, action.assisting, DEPARTMENTS, now)
         else:
-            _, kind, role, reason, text, target, assisting, extension = action
+            _, kind, role, reason, text, target, assisting, extension, rating = action
             unit = sender(case, role, minute)
-            result = apply(case, Notice(f"n{minute}", case.case_id, kind, unit, reason, target, assisting, text, extension), DEPARTMENTS, now)
+            result = apply(case, Notice(f"n{minute}", case.case_id, kind, unit, reason, target, assisting, text, extension, rating),
+                           DEPARTMENTS, now)
         yield case, result, action
         if isinstance(result, Outcome):
             case = result.case
@@ -87,6 +92,8 @@ def sender(case: Case, role: str, seed: int) -> str:
         return case.handling_grid
     if role == "upper_grid":
         return case.supervising_grid
+    if role == "complainant":
+        return case.reports[seed % len(case.reports)].report_id
     return UNITS[seed % len(UNITS)]
 
 
@@ -145,13 +152,19 @@ def test_feedback_reaches_every_linked_reporter(start, script):
 
 @settings(max_examples=200, deadline=None)
 @given(starts, actions)
-def test_a_case_never_leaves_a_final_state(start, script):
-    finished = False
-    for _, result, _ in run(start, script):
-        if finished:
-            assert isinstance(result, Rejection)
-        elif isinstance(result, Outcome):
-            finished = result.case.finished
+def test_a_finished_case_takes_only_ratings_and_leaves_only_by_a_reopen(start, script):
+    for before, result, action in run(start, script):
+        if not before.finished or isinstance(result, Rejection):
+            continue
+        assert action[0] == "notice" and action[1] is K.RATING, (action, result)
+        assert before.state is CaseState.CLOSED  # a declined case was never resolved: nothing to rate
+        after = result.case
+        rating = after.ratings[-1]
+        if not after.finished:  # 重办: dissatisfied, in time, and not reopened as often as the rules allow yet
+            assert rating.reopened and rating.rating == Rating.DISSATISFIED and after.reopens <= DEFAULT_RULES.max_reopens
+            assert after.state is CaseState.IN_PROGRESS and after.resolved_at is None
+        else:
+            assert not rating.reopened and after.state is CaseState.CLOSED
 
 
 @settings(max_examples=200, deadline=None)

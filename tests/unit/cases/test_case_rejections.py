@@ -16,6 +16,7 @@ from envgrid.domain.cases import (
     merge_report,
     open_case,
 )
+from envgrid.domain.cases.lifecycle import FROM_COMPLAINANTS
 
 
 def rejected(outcome) -> RejectionCode:
@@ -122,7 +123,7 @@ def test_a_grid_handling_a_case_without_lead_cannot_transfer_or_decline_it():
 def test_notices_on_a_finished_case():
     resolved = ok(acknowledged(), NoticeKind.RESULT, "env", text="done").case
     closed = ok(resolved, NoticeKind.CLOSE, "env").case
-    for kind in NoticeKind:
+    for kind in set(NoticeKind) - FROM_COMPLAINANTS:  # a complainant still rates a closed case (test_ratings.py)
         assert rejected(send(closed, kind, "env", reason="x", text="x")) is RejectionCode.CASE_FINISHED
     assert rejected(merge_report(closed, "E9", CITIZEN, at(60))) is RejectionCode.CASE_FINISHED
     assert rejected(dispatch(closed, "env", (), DEPARTMENTS, at(60))) is RejectionCode.CASE_FINISHED
@@ -141,6 +142,16 @@ def test_redelivered_notice_is_a_duplicate():
 
 def test_same_report_merged_twice():
     assert rejected(merge_report(new_case(), "E1", Reporter(ReporterKind.COMPLAINANT, "web"), at(1))) is RejectionCode.DUPLICATE_REPORT
+
+
+def test_a_report_merged_again_after_the_case_finished_is_a_duplicate_not_a_refusal():
+    """The router re-sends a merge after a restart; the case may have closed since: the case desk must see a
+    replay (and answer with what it sent), not a refusal that dead-letters a report already merged."""
+    merged = merge_report(ok(acknowledged(), NoticeKind.RESULT, "env", text="done").case, "E7", CITIZEN, at(50))
+    assert not isinstance(merged, Rejection)
+    closed = ok(merged.case, NoticeKind.CLOSE, "env").case
+    assert rejected(merge_report(closed, "E7", CITIZEN, at(70))) is RejectionCode.DUPLICATE_REPORT
+    assert rejected(merge_report(closed, "E8", CITIZEN, at(70))) is RejectionCode.CASE_FINISHED
 
 
 def test_invalid_case_shape():

@@ -54,9 +54,6 @@ class FakeConsumer:
     def committed(self, partitions: list[TopicPartition], timeout: float) -> list[TopicPartition]:
         return [TopicPartition(tp.topic, tp.partition, self.committed_offsets.get(tp.partition, -1001)) for tp in partitions]
 
-    def get_watermark_offsets(self, tp: TopicPartition, timeout: float) -> tuple[int, int]:
-        return 0, len(self.log[tp.partition])
-
     def subscribe(self, topics: list[str], on_assign: Any, on_revoke: Any) -> None:
         self.on_assign = on_assign
 
@@ -88,6 +85,16 @@ class FakeConsumer:
         pass
 
 
+class FakeLogEnds:
+    """envgrid.connectors.log_ends.LogEnds over the same lists: every log starts at 0."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        pass
+
+    def of(self, partitions: list[TopicPartition], timeout: float) -> dict[tuple[str, int], tuple[int, int]]:
+        return {(tp.topic, tp.partition): (0, len(FakeConsumer.log[tp.partition])) for tp in partitions}
+
+
 def decode(value: bytes, topic: str) -> tuple[str, dict[str, Any]]:
     if value == b"bad":
         raise UndecodableRecord("avro_decode_error", topic, "broken")
@@ -99,6 +106,7 @@ def decode(value: bytes, topic: str) -> tuple[str, dict[str, Any]]:
 @pytest.fixture
 def topic(monkeypatch):
     monkeypatch.setattr(watch, "Consumer", FakeConsumer)
+    monkeypatch.setattr(watch, "LogEnds", FakeLogEnds)
     FakeConsumer.log = {0: [], 1: []}
     FakeConsumer.committed_offsets = {}
     return FakeConsumer.log

@@ -40,8 +40,18 @@ def test_no_principal_but_the_pipeline_and_the_auditor_reads_another_units_topic
 def test_the_auditor_and_ops_write_nothing_a_unit_owns_and_ops_reads_no_case():
     assert not [a for a in PLAN if a.principal == "User:auditor" and a.operation in ("WRITE", "ALL")]
     ops_reads = {a.name for a in PLAN if a.principal == "User:ops" and a.operation == "READ" and a.resource == "TOPIC"}
-    assert ops_reads == {"envgrid.deadletter"}
+    # the draws it publishes (to find a grid's previous draw): no case content, no personal data
+    assert ops_reads == {"envgrid.deadletter", "envgrid.internal.spot-check-draws"}
     assert not [a for a in PLAN if a.principal == "User:ops" and a.operation == "WRITE" and "notices." in a.name]
+
+
+def test_the_auditor_reads_everything_the_audit_reads():
+    """`python -m envgrid.audit`: case.history, case.feedback, case.sla and the intake topics (re-deciding)."""
+    reads = {a.name for a in PLAN if a.principal == "User:auditor" and a.operation == "READ" and a.resource == "TOPIC"}
+    needed = {CATALOGUE.topic(name) for name in ("case.history", "case.feedback", "case.sla",
+                                                   "intake.petition-complaints", "intake.patrol-reports")}
+    assert needed <= reads
+    assert ("READ", "GROUP", "auditor") in _of("auditor")
 
 
 def test_only_the_pipeline_may_do_everything():

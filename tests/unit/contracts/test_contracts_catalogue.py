@@ -22,19 +22,20 @@ def test_every_topic_of_the_design_is_there() -> None:
     names = set(_load().names())
     assert names == {
         "envgrid.intake.petition-complaints", "envgrid.intake.patrol-reports", *(f"envgrid.notices.dept.{d}" for d in DEPARTMENTS), *(f"envgrid.notices.grid.{g}" for g in GRIDS),
+        "envgrid.notices.complainants",
         "envgrid.dept.epb.cases", "envgrid.dept.housing.cases",
         "envgrid.grid.330302.cases", "envgrid.grid.330383.cases", "envgrid.grid.330391.cases",
         "envgrid.triage.cases", "envgrid.case.history", "envgrid.case.feedback", "envgrid.case.sla",
         "envgrid.deadletter", "envgrid.restricted.complainant-identity",
         "envgrid.internal.located", "envgrid.internal.case-commands", "envgrid.internal.sla-ticks",
-        "envgrid.internal.calendar",
+        "envgrid.internal.calendar", "envgrid.internal.spot-check-draws",
     }
 
 
 def test_settings_of_some_topics() -> None:
     catalogue = _load()
     complaints = catalogue.spec("envgrid.intake.petition-complaints")
-    assert (complaints.schema, complaints.partitions, complaints.replication_factor) == ("PetitionComplaint", 6, 1)
+    assert (complaints.schema, complaints.partitions, complaints.replication_factor) == ("PetitionComplaint", 12, 1)
     assert complaints.configs == {"cleanup.policy": "delete", "retention.ms": str(400 * DAY_MS), "min.insync.replicas": "1"}
     assert "event id" in complaints.key.lower()
     assert catalogue.spec("envgrid.dept.epb.cases").partitions == 3
@@ -53,7 +54,8 @@ def test_lookups_by_target_intake_and_name() -> None:
     assert catalogue.input_topic("DepartmentNotice", {"unit_kind": "GRID", "unit_code": "330383"}) == \
         "envgrid.notices.grid.330383"
     assert catalogue.topic("case.history") == "envgrid.case.history"
-    assert catalogue.event_type_of("envgrid.grid.330302.cases") == "CaseDispatched"
+    assert catalogue.event_type_of("envgrid.dept.epb.cases") == "CaseDispatched"
+    assert catalogue.event_type_of("envgrid.grid.330302.cases") is None  # dispatches and the grid's 双随机 draws
     assert catalogue.event_type_of("someone.else") is None
     assert len(catalogue.by_template("dept.{department}.cases")) == len(DEPARTMENTS)
 

@@ -106,3 +106,16 @@ def test_check_command_exits_non_zero_listing_incompatibilities(tmp_path: Path, 
     monkeypatch.setattr(compat.unsnapshotted, "__defaults__", (tmp_path,))
     assert compat.main(["check"]) == 1
     assert "INCOMPATIBLE SlaEvent: cannot read v1 data: type_mismatch" in capsys.readouterr().out
+
+
+def test_the_history_hash_chain_field_reads_every_earlier_history_entry() -> None:
+    """CaseLifecycleEvent v5 added `previous_hash` (the hash chain) with a default: entries written with v1..v4
+    read with it null; without the default it would break every one of them."""
+    current = load_event("CaseLifecycleEvent").fresh_schema()
+    assert _field(current, "previous_hash")["default"] is None
+    assert [v for v, _ in compat.history("CaseLifecycleEvent")][-1] == 5
+    assert compat.check_event("CaseLifecycleEvent") == []
+    del _field(current, "previous_hash")["default"]
+    problems = compat.check_event("CaseLifecycleEvent", current)
+    assert [p.writer_version for p in problems] == [1, 2, 3, 4]
+    assert {p.kind for p in problems} == {"reader_field_missing_default_value"}

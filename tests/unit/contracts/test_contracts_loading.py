@@ -96,7 +96,7 @@ def test_sample_values_round_trip_through_fastavro(event_name: str) -> None:
 
 
 def test_load_all_names_every_event() -> None:
-    assert set(load_all()) == set(EVENT_TYPES) and len(EVENT_TYPES) == 11
+    assert set(load_all()) == set(EVENT_TYPES) and len(EVENT_TYPES) == 12
 
 
 def _copy_schemas(tmp_path: Path) -> Path:

@@ -13,6 +13,7 @@ from envgrid.domain.privacy import (
     PseudonymKey,
     canonical_form,
     mask_digit_runs,
+    mask_digits,
     masked_phone,
 )
 
@@ -84,6 +85,16 @@ def test_no_run_of_seven_or_more_digits_survives_whole(digits: str, around: str)
     masked = mask_digit_runs(around + digits + around)
     assert digits not in masked
     assert sum(c == "*" for c in masked) >= min(len(digits) - 7, len(digits) - 2)
+
+
+@given(st.text(alphabet="0123456789１２３٣", min_size=1, max_size=24), st.sampled_from(["-", " "]))
+def test_a_run_shows_the_same_digits_with_or_without_separators(digits: str, separator: str) -> None:
+    """The first 3 and last 4 digits of a run of 8 or more stay visible, else the last 2; separators between
+    the digits change nothing (digits only take a shorter way through mask_digits than digits with spaces)."""
+    masked = mask_digits(digits)
+    head, tail = (3, 4) if len(digits) >= 8 else (0, min(2, len(digits)))
+    assert masked == digits[:head] + "*" * (len(digits) - head - tail) + digits[len(digits) - tail:]
+    assert mask_digits(separator.join(digits)).replace(separator, "") == masked
 
 
 def test_a_key_shows_no_secret_and_refuses_weak_keys_and_odd_versions() -> None:

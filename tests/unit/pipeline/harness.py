@@ -1,9 +1,9 @@
-"""An in-memory run of the router and case desk over generated events: the services the faust agents
-call, with dicts for tables and a decode that passes generated values through (no Kafka)."""
+"""An in-memory run of the router and case desk over generated events: the services the router loop and the
+faust agents call, with the router's own incident store (one partition) and dicts for the case desk's tables,
+and a decode that passes generated values through (no Kafka)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from envgrid.connectors.catalogue import Catalogue
@@ -12,6 +12,7 @@ from envgrid.domain.duplicates import IncidentIndex
 from envgrid.domain.privacy import Pseudonymiser, PseudonymKey
 from envgrid.streams.case_service import CaseService, CaseState
 from envgrid.streams.composition import case_service, notice_gate, routing_service
+from envgrid.streams.incident_store import IncidentStore
 from envgrid.streams.notice_gate import NoticeGate
 from envgrid.streams.routing_service import Refused, RoutingService
 
@@ -21,6 +22,7 @@ CATALOGUE = Catalogue.load(prefix="envgrid", env={})
 TEST_KEY = PseudonymKey("test", b"envgrid tests: a fixed pseudonym key, never a real one")
 TEST_PSEUDONYMISER = Pseudonymiser(TEST_KEY)
 IDENTITY = CATALOGUE.topic("restricted.complainant-identity")
+RATINGS = CATALOGUE.topic("notices.complainants")
 COMMANDS, HISTORY, FEEDBACK, SLA = (CATALOGUE.topic(name) for name in
                                     ("internal.case-commands", "case.history", "case.feedback", "case.sla"))
 
@@ -31,22 +33,65 @@ def decode(value, topic):
     raise UndecodableRecord("avro_decode_error", topic, f"generated broken input {value!r}")
 
 
+def _one_partition() -> IncidentStore:
+    store = IncidentStore()
+    store.restore(0, [])
+    return store
+
+
 @dataclass
 class InMemoryPipeline:
     routing: RoutingService = field(default_factory=lambda: routing_service(CATALOGUE, decode, TEST_PSEUDONYMISER))
     cases: CaseService = field(default_factory=lambda: case_service(CATALOGUE, TEST_PSEUDONYMISER))
     gate: NoticeGate = field(default_factory=lambda: notice_gate(CATALOGUE, decode))
-    indexes: dict = field(default_factory=lambda: defaultdict(IncidentIndex))
+    incidents: IncidentStore = field(default_factory=_one_partition)
     state: CaseState = field(default_factory=lambda: CaseState({}, {}, {}, {}))
     sent: list = field(default_factory=list)
     dead: list = field(default_factory=list)
+
+    @property
+    def indexes(self) -> dict[str, IncidentIndex]:
+        """The router's incident indexes (its one partition here)."""
+        return self.incidents.indexes(0)
+
+    @indexes.setter
+    def indexes(self, indexes: dict[str, IncidentIndex]) -> None:
+        self.incidents.adopt(0, dict(indexes))
+
+    def answered(self, events, answers: int) -> None:
+        """Feed generated events; each lead's copy is answered with the first `answers` notices a department
+        would send (`envgrid.simulator.departments.respond`, the demo's departments)."""
+        from envgrid.simulator.departments import respond
+
+        for event in events:
+            if event.kind == "DepartmentNotice":
+                if event.value is not None:
+                    self.notice(event.value)
+                continue
+            intake = self.report(as_input(event))
+            for output in getattr(intake, "outputs", []):
+                if output.value.get("target", {}).get("role") == "LEAD":
+                    for answer in respond(output.value)[:answers]:
+                        self.notice(answer.notice)
+
+    def rate_results(self) -> int:
+        """Every result told to a complainant so far is rated as the demo's complainants rate it
+        (`envgrid.simulator.complainants.answer`), through the gate on the feedback channel's topic, in time
+        order; returns how many ratings were sent."""
+        from envgrid.simulator.complainants import answer
+
+        told = [o.value for o in self.sent if o.event_name == "CaseFeedback"]
+        ratings = sorted((r for r in (answer(value) for value in told) if r is not None), key=lambda r: r["occurred_at"])
+        for rating in ratings:
+            self.notice_from(RATINGS, rating)
+        return len(ratings)
 
     def report(self, value, topic="intake"):
         located = self.routing.locate(value, topic)
         if isinstance(located, Refused):
             self.dead.append(located)
             return located
-        intake = self.routing.open_or_merge(located, self.indexes[located.incidents_key])
+        intake = self.incidents.open_or_merge(self.routing, 0, located)
         if isinstance(intake, Refused):
             self.dead.append(intake)
             return intake

@@ -3,8 +3,9 @@ tests that replay it), and tables that keep their values as the worker's store d
 
 Generated reports go through the real router (`envgrid.streams.composition.routing_service`); every copy sent to a
 department or grid (the router's first ones, the case desk's re-dispatches) is answered the way the demo's
-department simulator answers it (`envgrid.simulator.departments.respond`); each answer passes the notice gate
-on its unit's own topic. The case commands, the admitted notices and clock ticks every `tick_every` of event
+department simulator answers it (`envgrid.simulator.departments.respond`), and every result told to a complainant
+is rated as the demo's complainants rate it (`envgrid.simulator.complainants.answer`, on the feedback channel's
+topic); each answer passes the notice gate on its unit's own topic. The case commands, the admitted notices and clock ticks every `tick_every` of event
 time go to a case desk built by `composition.case_service`, in event-time order, and each is recorded as the
 Avro bytes the worker's `cases` agent would read (one partition, offsets in order). Replaying the recording
 through a fresh case desk gives the same outputs: the case desk is deterministic.
@@ -26,6 +27,7 @@ from envgrid.connectors.catalogue import CatalogueError
 from envgrid.connectors.contracts import EVENT_TYPES
 from envgrid.connectors.serde import EventCodec
 from envgrid.domain.duplicates import IncidentIndex
+from envgrid.simulator.complainants import answer
 from envgrid.simulator.departments import respond
 from envgrid.simulator.generator import generate
 from envgrid.simulator.model import GeneratorConfig
@@ -139,10 +141,14 @@ class _Recorder:
     def _answer(self, output: Output) -> None:
         """Plan the notices a unit sends for a copy it was given (not for a copy that releases it)."""
         copy = output.value
-        if output.event_name != "CaseDispatched" or (copy.get("handover") or {}).get("change") == "RELEASED":
+        if output.event_name == "CaseFeedback":
+            rating = answer(copy, seed=self.seed)
+            planned_notices = [] if rating is None else [rating]
+        elif output.event_name != "CaseDispatched" or (copy.get("handover") or {}).get("change") == "RELEASED":
             return
-        for planned in respond(copy, seed=self.seed):
-            notice = planned.notice
+        else:
+            planned_notices = [planned.notice for planned in respond(copy, seed=self.seed)]
+        for notice in planned_notices:
             if notice["event_id"] in self._answered:
                 continue
             self._answered.add(notice["event_id"])

@@ -68,6 +68,7 @@ def _open(pipeline: InMemoryPipeline, number: int, at: datetime, accept: bool) -
 
 def _petitions(clock: datetime) -> tuple[InMemoryPipeline, dict[str, str]]:
     pipeline = InMemoryPipeline()
+    pipeline.cases.tasks = None  # the tests count these petitions' deadlines: no 2027-Q1 supervision tasks
     pipeline.tick(cst(11, 30, 0, 2026))  # the first tick sets the partition's SLA clock
     cases = {"A": _open(pipeline, 1, A["accepted"], True), "C": _open(pipeline, 2, C["accepted"], True)}
     cases["E"] = _open(pipeline, 3, E["opened"], False)

@@ -53,6 +53,8 @@ def test_the_run_is_realistic(traffic):
     assert traffic.opened >= 40 and kinds.count("notice") > 3 * traffic.opened
     assert events == {"CaseLifecycleEvent", "CaseFeedback", "CaseDispatched", "SlaEvent"}  # re-dispatches, breaches
     assert any(said[1] is not None for said in answers)  # and some refusals
+    history = [output[3]["kind"] for said in answers for output in said[0] if output[2] == "CaseLifecycleEvent"]
+    assert "rated" in history and "reopened" in history  # complainants' ratings, one dissatisfied in time
 
 
 def test_a_store_that_decodes_every_read_gets_the_same_answers(traffic):

@@ -18,23 +18,13 @@ REPO = Path(__file__).resolve().parents[3]
 def digest_of_a_run(count: int = 1200) -> str:
     """Every output and refusal of the in-memory pipeline over generated traffic, with the department
     simulator answering each case's lead copy, hashed."""
-    from envgrid.simulator.departments import respond
     from envgrid.simulator.generator import generate
     from envgrid.simulator.model import GeneratorConfig
-    from tests.unit.pipeline.harness import InMemoryPipeline, as_input
+    from tests.unit.pipeline.harness import InMemoryPipeline
 
     config = GeneratorConfig(kind_shares={"PetitionComplaint": 0.6, "PatrolReport": 0.2, "DepartmentNotice": 0.2})
     pipeline = InMemoryPipeline()
-    for event in generate(5, count, config):
-        if event.kind == "DepartmentNotice":
-            if event.value is not None:
-                pipeline.notice(event.value)
-            continue
-        intake = pipeline.report(as_input(event))
-        for output in getattr(intake, "outputs", []):
-            if output.value.get("target", {}).get("role") == "LEAD":
-                for answer in respond(output.value)[:3]:
-                    pipeline.notice(answer.notice)
+    pipeline.answered(generate(5, count, config), 3)
     digest = hashlib.sha256()
     for output in pipeline.sent:
         digest.update(json.dumps([output.topic, output.key, output.value], default=str, sort_keys=True).encode())

@@ -17,7 +17,7 @@ def _routed_but_not_opened(pipeline: InMemoryPipeline, seed: int = 21):
     """A report through the router whose opening command has not reached the case desk yet."""
     event = next(e for e in generate(seed=seed, count=40, config=REPORTS) if e.truth.valid)
     located = pipeline.routing.locate(as_input(event), "intake")
-    intake = pipeline.routing.open_or_merge(located, pipeline.indexes[located.incidents_key])
+    intake = pipeline.incidents.open_or_merge(pipeline.routing, 0, located)
     command = next(o for o in intake.outputs if o.topic == COMMANDS)
     return command, located.decision.lead_department
 
@@ -108,7 +108,7 @@ def test_the_generator_stream_in_order_applies_notices_however_far_the_router_la
             continue
         in_order.report(as_input(event))
         located = lagging.routing.locate(as_input(event), "intake")
-        intake = lagging.routing.open_or_merge(located, lagging.indexes[located.incidents_key])
+        intake = lagging.incidents.open_or_merge(lagging.routing, 0, located)
         commands.extend(o for o in intake.outputs if o.topic == COMMANDS)
     for command in commands:  # the router catches up
         lagging._handled(lagging.cases.on_command(command.event_name, command.value, lagging.state, 0))

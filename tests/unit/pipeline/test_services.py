@@ -179,3 +179,28 @@ def test_a_refused_notice_is_refused_the_same_way_when_redelivered_but_a_reinjec
     assert again.replayed and again.refused == first.refused
     reinjected = pipeline.cases.on_notice(notice, pipeline.state, 0, reinjections=1)
     assert not reinjected.replayed and reinjected.refused.reason_code == "not_assigned"
+
+
+def test_a_merge_redelivered_after_its_case_closed_is_a_replay_not_a_dead_letter():
+    """After a restart the router sends a report's merge command again; the case may have closed meanwhile.
+    The case desk must answer it as the replay it is: a refusal would dead-letter a report that merged (the
+    conservation test found one accounted both ways)."""
+    from envgrid.simulator.departments import case_script
+
+    config = GeneratorConfig(kind_shares={"PetitionComplaint": 1.0, "PatrolReport": 0.0, "DepartmentNotice": 0.0},
+                             duplicate_share=0.4, broken_share=0.0)
+    pipeline = InMemoryPipeline()
+    for event in generate(seed=21, count=400, config=config):
+        intake = pipeline.report(as_input(event))
+        if isinstance(intake, Refused) or not intake.merged:
+            continue
+        merge = next(o for o in intake.outputs if o.topic == COMMANDS)
+        file = pipeline.state.files[intake.case_id]
+        for planned in case_script(file.dossier_in(pipeline.state.cursors) or {}):
+            pipeline.notice(planned.notice)
+        if not pipeline.state.files[intake.case_id].case.finished:
+            continue
+        again = pipeline.cases.on_command(merge.event_name, merge.value, pipeline.state, 0)
+        assert again.replayed and again.refused is None, again.refused
+        return
+    raise AssertionError("no merged report whose case closed in the generated traffic")

@@ -26,11 +26,11 @@ from envgrid.domain.cases.model import (
     TransferRecord,
     invariant_violations,
 )
-from envgrid.domain.cases.notices import Notice, NoticeKind
+from envgrid.domain.cases.notices import Notice, NoticeKind, Rating
 
 __all__ = [
     "Case", "CaseRules", "CaseState", "DEFAULT_RULES", "Effect", "EnforcementOrder", "EscalationRecord", "Feedback",
-    "FeedbackAudience", "FeedbackReason", "GridTakeover", "LifecycleEvent", "LifecycleKind", "LinkedReport", "Notice", "NoticeKind", "Outcome", "Rejection",
+    "FeedbackAudience", "FeedbackReason", "GridTakeover", "LifecycleEvent", "LifecycleKind", "LinkedReport", "Notice", "NoticeKind", "Outcome", "Rating", "Rejection",
     "RejectionCode", "Reporter", "ReporterKind", "RerouteRequest", "TakeoverCause", "Task", "TransferRecord", "apply",
     "dispatch", "invariant_violations", "merge_report", "open_case",
 ]

@@ -37,6 +37,8 @@ class LifecycleKind(StrEnum):
     EXTENSION_GRANTED = "extension_granted"
     EXTENSION_REFUSED = "extension_refused"
     DEADLINE_RETIMED = "deadline_retimed"  # a new or corrected holiday schedule moved a deadline
+    RATED = "rated"        # a complainant rated the result  # 回访评价
+    REOPENED = "reopened"  # a dissatisfied complainant, in time: the handler does it again  # 重办
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class FeedbackReason(StrEnum):
     DECLINED = "declined"
     EXTENDED = "extended"  # petitioners are told when and why the handling time is extended
     MERGED = "merged"      # a repeat report was linked to an existing case
+    REOPENED = "reopened"  # a dissatisfied rating sent the case back to its handler  # 重办
 
 
 class FeedbackAudience(StrEnum):
@@ -153,6 +156,7 @@ class HandoverCause(StrEnum):
     JOINT_ENFORCEMENT = "joint_enforcement"      # 联合执法: departments added, or the lead changed
     NO_DEPARTMENT_LEFT = "no_department_left"    # nobody left to lead: back to the city grid office  # 网格办
     DISPATCH = "dispatch"                        # a grid dispatched a case it held (after triage or a take-over)
+    REOPENED = "reopened"                        # 重办: the complainant was not satisfied; the same holders again
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +230,7 @@ class RejectionCode(StrEnum):
     DUPLICATE_REPORT = "duplicate_report"
     INVALID_CASE = "invalid_case"
     NOT_ESCALATABLE = "not_escalatable"        # an SLA breach on a case that cannot go up (finished, already handled above)
+    NOT_REPORTER = "not_reporter"              # a rating from someone who is not a complainant of the case
 
 
 @dataclass(frozen=True, slots=True)

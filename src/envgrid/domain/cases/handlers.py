@@ -5,11 +5,20 @@ Transfers and escalations live in `envgrid.domain.cases.transfer`.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from envgrid.domain.cases.effects import FeedbackReason, HandoverCause, LifecycleKind, Outcome, Rejection, RejectionCode
-from envgrid.domain.cases.model import CaseState, EnforcementOrder, KnownDepartments, Task, is_known
-from envgrid.domain.cases.notices import Notice
+from envgrid.domain.cases.model import (
+    CaseState,
+    ComplainantRating,
+    EnforcementOrder,
+    KnownDepartments,
+    ReporterKind,
+    Task,
+    is_known,
+)
+from envgrid.domain.cases.notices import Notice, Rating
 from envgrid.domain.cases.step import Step
 from envgrid.domain.cases.transfer import escalation_request, reject, transfer_request
 from envgrid.domain.sla.commands import Milestone, PauseReason, SlaAction
@@ -18,7 +27,7 @@ if TYPE_CHECKING:
     from envgrid.domain.cases.lifecycle import CaseRules
 
 __all__ = ["acknowledge", "progress", "enforcement_order", "transfer_request", "escalation_request",
-           "joint_enforcement_request", "result", "close", "decline", "extension_request", "extension_decision"]
+           "joint_enforcement_request", "result", "close", "decline", "extension_request", "extension_decision", "rate"]
 
 WORKING = (CaseState.ACKNOWLEDGED, CaseState.IN_PROGRESS, CaseState.JOINT_HANDLING, CaseState.ESCALATED)
 
@@ -162,6 +171,49 @@ def extension_decision(step: Step, notice: Notice, known: KnownDepartments, rule
     step.event(LifecycleKind.EXTENSION_GRANTED, f"{notice.extension:g} more; {notice.reason}".rstrip("; "))
     step.feedback(FeedbackReason.EXTENDED, notice.reason or f"handling time extended by {notice.extension:g}")
     return step.sla(SlaAction.EXTEND, Milestone.RESOLVE, extension_units=notice.extension).finish()
+
+
+def rate(step: Step, notice: Notice, known: KnownDepartments, rules: CaseRules) -> Outcome | Rejection:
+    """A complainant answers the result (`notice.unit`: the id of their report).  # 回访评价
+
+    Any rating is recorded (it counts in 满意率). A "dissatisfied" within `rules.reopen_within` of the result,
+    while the case was reopened fewer than `rules.max_reopens` times, reopens it (重办): the same lead and grid
+    work it again, each told on its own topic, with a new resolve limit; the complainant is told too."""
+    case = step.case
+    if not any(r.report_id == notice.unit and r.reporter.kind is ReporterKind.COMPLAINANT for r in case.reports):
+        return reject(step, notice, RejectionCode.NOT_REPORTER,
+                      f"{notice.unit!r} is not the report of a complainant of case {case.case_id}; only they rate its result")
+    if notice.rating is None:
+        return reject(step, notice, RejectionCode.MISSING_FIELD, "a rating needs its grade (satisfied, basically satisfied, dissatisfied)")
+    if case.state not in (CaseState.RESOLVED, CaseState.CLOSED) or case.resolved_at is None:
+        return reject(step, notice, RejectionCode.INVALID_TRANSITION, f"a case is rated once it has a result; this one is {case.state}")
+    why_not = _why_not_reopen(case.resolved_at, case.reopens, step.now, notice.rating, rules)
+    reopen = why_not is None
+    step.change(ratings=(*case.ratings, ComplainantRating(notice.unit, notice.rating.value, step.now, reopen)))
+    verdict = f"{notice.rating.value}" + (f": {notice.text}" if notice.text.strip() else "")
+    step.event(LifecycleKind.RATED, verdict if reopen or why_not == "" else f"{verdict} (not reopened: {why_not})",
+               (("rating", notice.rating.value), ("rater_report", notice.unit)))
+    if not reopen:
+        return step.finish()
+    step.change(state=CaseState.IN_PROGRESS,
+                resolved_at=None, closed_at=None, resolution="")
+    reason = f"the complainant of report {notice.unit} is not satisfied with the result ({case.resolution})" + \
+        (f": {notice.text}" if notice.text.strip() else "")
+    step.reassigns_everyone(HandoverCause.REOPENED, reason)
+    step.event(LifecycleKind.REOPENED, reason, (("reopen", str(case.reopens + 1)),))
+    step.feedback(FeedbackReason.REOPENED, notice.text, to_supervising_grid=True)
+    return step.sla(SlaAction.START, Milestone.RESOLVE).finish()
+
+
+def _why_not_reopen(resolved_at: datetime, reopens: int, now: datetime, rating: Rating, rules: CaseRules) -> str | None:
+    """None when this rating reopens the case; "" for a content rating; else why a dissatisfied one does not."""
+    if rating.counts_as_satisfied:
+        return ""
+    if reopens >= rules.max_reopens:
+        return f"it was reopened {reopens} time(s) already, the most the rules allow"
+    if now > resolved_at + rules.reopen_within:
+        return f"later than {rules.reopen_within.days} days after the result"
+    return None
 
 
 def _task_result(step: Step, notice: Notice) -> Outcome | Rejection:

@@ -6,7 +6,7 @@ Every function is pure: it takes the case, the input and `now` (timezone-aware) 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from envgrid.domain.cases import handlers
 from envgrid.domain.cases.effects import (
@@ -31,6 +31,10 @@ from envgrid.domain.sla.commands import Milestone, SlaAction
 @dataclass(frozen=True, slots=True)
 class CaseRules:
     max_transfers: int = 2  # a further transfer sends the case to the parent grid instead
+    # 重办: a complainant's "dissatisfied" within this time after the result sends the case back to its handler,
+    # at most `max_reopens` times; later, or once more, the rating is recorded and counts, and the case stays done
+    reopen_within: timedelta = timedelta(days=15)
+    max_reopens: int = 1
 
 
 DEFAULT_RULES = CaseRules()
@@ -47,7 +51,10 @@ _HANDLERS = {
     NoticeKind.DECLINE: handlers.decline,
     NoticeKind.EXTENSION_REQUEST: handlers.extension_request,
     NoticeKind.EXTENSION_DECISION: handlers.extension_decision,
+    NoticeKind.RATING: handlers.rate,
 }
+# Kinds a finished (closed) case still takes, from someone who is not one of its units: the complainant.
+FROM_COMPLAINANTS = frozenset({NoticeKind.RATING})
 
 
 def open_case(
@@ -140,10 +147,11 @@ def retime(case: Case, milestone: Milestone, old_deadline: datetime | None, new_
 def merge_report(case: Case, report_id: str, reporter: Reporter, now: datetime) -> Outcome | Rejection:
     """Link a repeat report of the same incident; its reporter gets every later feedback.  # 重复件合并"""
     require_aware(now, "now")
+    if any(r.report_id == report_id for r in case.reports):  # first: a redelivered merge is a replay, also once
+        # the case has finished since (the case desk answers it with what it sent, not with a refusal)
+        return Rejection(RejectionCode.DUPLICATE_REPORT, f"report {report_id} is already linked to case {case.case_id}", case.case_id)
     if case.finished:
         return _finished(case, None, None)
-    if any(r.report_id == report_id for r in case.reports):
-        return Rejection(RejectionCode.DUPLICATE_REPORT, f"report {report_id} is already linked to case {case.case_id}", case.case_id)
     step = Step(case, now, reporter.address, cause_event_id=report_id)
     step.change(reports=(*case.reports, LinkedReport(report_id, reporter, now, original=False))).event(LifecycleKind.MERGED, f"report {report_id}")
     status = "accepted" if case.acknowledged_at is not None and case.state is not CaseState.TRANSFERRED else str(case.state)
@@ -165,6 +173,8 @@ def apply(
         return Rejection(RejectionCode.CASE_MISMATCH, f"notice {notice.notice_id} is for case {notice.case_id}, not {case.case_id}", case.case_id, notice.notice_id, notice.unit)
     if notice.notice_id in case.recent_notice_ids:
         return Rejection(RejectionCode.DUPLICATE_NOTICE, f"notice {notice.notice_id} was already applied", case.case_id, notice.notice_id, notice.unit)
+    if notice.kind in FROM_COMPLAINANTS:  # the handler checks that the rater is a complainant of the case
+        return _HANDLERS[notice.kind](Step(case, now, notice.unit, notice.notice_id), notice, known_departments, rules)
     if case.finished:
         return _finished(case, notice.notice_id, notice.unit)
     if notice.unit not in case.grid_chain and not is_known(known_departments, notice.unit):

@@ -90,6 +90,16 @@ class EscalationRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ComplainantRating:
+    """One complainant's answer to a result (`rating`: a `notices.Rating` value).  # 回访评价"""
+
+    report_id: str  # the complainant's report: who rated
+    rating: str
+    at: datetime
+    reopened: bool  # this rating sent the case back to its handler  # 重办
+
+
+@dataclass(frozen=True, slots=True)
 class EnforcementOrder:
     """A notice that starts work, e.g. a power and water cut-off order.  # 停电停水"""
 
@@ -124,6 +134,7 @@ class Case:
     flagged_at_top: bool = False  # escalation asked for above L1: needs the city's attention
     handled_by_grid: bool = False  # a take-over left no lead and the handling grid accepted it: it works the case itself
     routed_departments: tuple[str, ...] = ()  # the routing decision's lead and assisting: candidates after a transfer
+    ratings: tuple[ComplainantRating, ...] = ()  # complainants' answers to results, oldest first
     recent_notice_ids: tuple[str, ...] = ()  # for idempotent re-delivery
     version: int = 0  # 0 for the opening, one more for every applied change
 
@@ -158,6 +169,10 @@ class Case:
     @property
     def open_tasks(self) -> tuple[Task, ...]:
         return tuple(t for t in self.tasks if not t.done)
+
+    @property
+    def reopens(self) -> int:
+        return sum(rating.reopened for rating in self.ratings)
 
     @property
     def finished(self) -> bool:

@@ -17,16 +17,31 @@ class NoticeKind(StrEnum):
     DECLINE = "decline"  # the petition is not accepted  # 不予受理
     EXTENSION_REQUEST = "extension_request"  # the lead asks for more time; the resolve clock pauses  # 申请延期
     EXTENSION_DECISION = "extension_decision"  # a grid grants (`extension` > 0) or refuses (0) it
+    RATING = "rating"  # the complainant's answer to the result, through the feedback channel  # 回访评价
+
+
+class Rating(StrEnum):
+    """A complainant's verdict on the result (the 12345 hotline's three grades)."""
+
+    SATISFIED = "satisfied"                      # 满意
+    BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
+    DISSATISFIED = "dissatisfied"                # 不满意
+
+    @property
+    def counts_as_satisfied(self) -> bool:  # 满意率 counts 满意 and 基本满意
+        return self is not Rating.DISSATISFIED
 
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """One notice about one case from one unit (`unit`: a department code or a grid code).
+    """One notice about one case from one unit (`unit`: a department code or a grid code; for a RATING the
+    complainant, named by the id of the report they made).
 
     Fields beyond the common ones matter only for some kinds: `reason` (transfer, escalation, decline),
     `target_department` (transfer: suggested target; joint enforcement: lead, default the current lead),
     `assisting_departments` (joint enforcement), `text` (progress note, result resolution, order name),
-    `extension` (extension decision: granted units of the resolve limit's basis, e.g. working days; 0 refuses).
+    `extension` (extension decision: granted units of the resolve limit's basis, e.g. working days; 0 refuses),
+    `rating` (rating).
     """
 
     notice_id: str
@@ -38,3 +53,4 @@ class Notice:
     assisting_departments: tuple[str, ...] = ()
     text: str = ""
     extension: float = 0.0
+    rating: Rating | None = None

@@ -68,6 +68,13 @@ def handovers(before: Case, after: Case, cause: HandoverCause | None, reason: st
     return (*assigned, *released)
 
 
+def reassignments(case: Case, cause: HandoverCause, reason: str, at: datetime) -> tuple[Handover, ...]:
+    """An assignment for every role of `case` to the unit that already holds it: the case is theirs again
+    (a reopen, 重办), and each hears it on its own topic like a new dispatch."""
+    return tuple(Handover(case.case_id, h.unit, _unit_kind(h, cause), h.role, HandoverChange.ASSIGNED, cause, h.unit, None,
+                          _via_grid(case, h), reason, at, case.version) for h in holdings(case))
+
+
 def next_lead(case: Case, suggested: str | None, known: KnownDepartments) -> str | None:
     """The department that leads after a transfer: the one the transferring lead suggested if it may take
     it, else the first department of the routing decision (assisting first, then the original lead) that

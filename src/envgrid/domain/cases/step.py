@@ -11,13 +11,14 @@ from envgrid.domain.cases.effects import (
     Feedback,
     FeedbackAudience,
     FeedbackReason,
+    Handover,
     HandoverCause,
     LifecycleEvent,
     LifecycleKind,
     Outcome,
 )
 from envgrid.domain.cases.model import Case, CaseState, Reporter, ReporterKind
-from envgrid.domain.cases.responsibility import handovers
+from envgrid.domain.cases.responsibility import handovers, reassignments
 from envgrid.domain.sla.commands import Milestone, PauseReason, SlaAction, SlaCommand
 
 # Why the SLA policy would refuse extending a milestone of this case by so many units (None: it allows it).
@@ -44,11 +45,18 @@ class Step:
         self.version = -1 if created else case.version  # the version before this step
         self.handover_cause: HandoverCause | None = None
         self.handover_reason = ""
+        self.everyone_again = False  # every holder is assigned the case again (a reopen): `reassigns_everyone`
 
     def moves_responsibility(self, cause: HandoverCause, reason: str) -> Step:
         """Why the units holding the case change in this step (the handovers say who gains and who loses)."""
         self.handover_cause, self.handover_reason = cause, reason
         return self
+
+    def reassigns_everyone(self, cause: HandoverCause, reason: str) -> Step:
+        """The case comes back to the units that hold it (a reopened case): each is assigned it again on its
+        topic, though none of them changed."""
+        self.everyone_again = True
+        return self.moves_responsibility(cause, reason)
 
     def change(self, **fields: Any) -> Step:
         self.case = replace(self.case, **fields)
@@ -110,6 +118,10 @@ class Step:
             recent = (*recent, self.notice_id)[-RECENT_NOTICES_KEPT:]
         final = replace(self.case, version=self.version + 1, updated_at=max(self.now, self.before.updated_at),
                         recent_notice_ids=recent)
-        moved = () if self.created else handovers(self.before, final, self.handover_cause, self.handover_reason,
-                                                   self.now, final.version)
+        if self.created:
+            moved: tuple[Handover, ...] = ()
+        elif self.everyone_again and self.handover_cause is not None:
+            moved = reassignments(final, self.handover_cause, self.handover_reason, self.now)
+        else:
+            moved = handovers(self.before, final, self.handover_cause, self.handover_reason, self.now, final.version)
         return Outcome(final, (*self.effects, *moved))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from enum import Enum
+from functools import lru_cache
 
 
 class Datum(str, Enum):
@@ -26,6 +27,11 @@ def to_wgs84(lon: float, lat: float, datum: Datum | str) -> tuple[float, float]:
     datum = Datum(datum)
     if datum is Datum.WGS84:
         return lon, lat
+    return _inverted(lon, lat, datum)
+
+
+@lru_cache(maxsize=1024)  # a report's point is converted by the routing decision, then again for duplicates
+def _inverted(lon: float, lat: float, datum: Datum) -> tuple[float, float]:
     if datum is Datum.GCJ02:
         return gcj02_to_wgs84(lon, lat)
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))

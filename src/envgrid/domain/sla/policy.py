@@ -33,6 +33,8 @@ class Channel(StrEnum):
     LETTER = "letter"
     VISIT = "visit"
     PATROL = "patrol"  # a grid member's own patrol report  # 巡查
+    SPOT_CHECK = "spot_check"  # a drawn inspection of a key supervised entity (envgrid.domain.tasks)  # 双随机抽查
+    SUPERVISION = "supervision"  # an upper grid's quarterly check of a lower grid (envgrid.domain.tasks)  # 季度督查
 
 
 class SlaConfigError(ValueError):

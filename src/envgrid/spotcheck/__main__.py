@@ -1,0 +1,5 @@
+import sys
+
+from envgrid.spotcheck.cli import main
+
+sys.exit(main())

@@ -11,43 +11,14 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter
-from collections.abc import Iterator, MutableMapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from envgrid.domain.sla.commands import Milestone, SlaAction, SlaCommand
 from envgrid.streams.case_service import MAX_SENT_PER_TICK, CaseState
 from envgrid.streams.composition import case_service
 from envgrid.streams.state_codec import encode_state
 from tests.unit.pipeline.harness import CATALOGUE, TEST_PSEUDONYMISER
-
-
-class Recording(MutableMapping[str, Any]):
-    """A dict that counts the encoded bytes of every value written (a table's changelog traffic)."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-        self.bytes = 0
-        self.writes = 0
-
-    def __getitem__(self, key: str) -> Any:
-        return self.data[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.writes += 1
-        self.bytes += len(key) + len(encode_state(value))
-        self.data[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        self.writes += 1
-        self.bytes += len(key)  # a tombstone
-        del self.data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.data)
-
-    def __len__(self) -> int:
-        return len(self.data)
+from tests.unit.pipeline.recorded_traffic import StoredTable
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -55,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cases", type=int, default=50_000)
     cases = parser.parse_args(argv).cases
     service = case_service(CATALOGUE, TEST_PSEUDONYMISER)
-    buckets = Recording()
+    buckets = StoredTable()  # counts the encoded bytes of every value written (the table's changelog traffic)
     state = CaseState({}, {}, buckets, {})
     start = datetime(2026, 6, 2, 1, 0, tzinfo=UTC)  # 09:00 in Wenzhou, a Tuesday
     t0 = time.perf_counter()

@@ -44,6 +44,7 @@ from envgrid.domain.sla.timer import SlaEscalation, SlaEvent
 from envgrid.domain.sla.tracker import ExtensionRejected, SlaSignal, SlaTracker, TimerChange
 from envgrid.domain.tasks.opening import TaskOpening, is_task_id
 from envgrid.streams.case_calendar import CaseCalendar
+from envgrid.streams.case_file import CaseFile
 from envgrid.streams.case_outputs import CaseOutputs, CaseTopics
 from envgrid.streams.due_minutes import DueMinutes, due_minute
 from envgrid.streams.held_notices import (
@@ -65,32 +66,6 @@ MAX_MINUTES_PER_TICK = 200_000  # a replay that jumps years catches up over seve
 # tick with more due (a worker back after downtime) leaves the rest to the next ticks.
 MAX_SENT_PER_TICK = 200
 TICKS_REMEMBERED = 16  # ticks per partition whose outputs are kept: every tick not yet committed at a crash
-SENT_REMEMBERED = 16  # inputs per case whose outputs are kept, to answer a redelivery identically
-
-
-@dataclass
-class CaseFile:
-    """A case, its dossier (the first dispatch record, on which later dispatches are built; without the
-    complainant's identity, `records.withheld_dossier`) and what was sent for its latest inputs: a
-    redelivered input (after a restart or rebalance) gets the same outputs again, because they may not
-    have reached the broker before the worker stopped."""
-
-    case: Case
-    dossier: dict[str, Any]
-    sent: dict[str, list[Any]] = field(default_factory=dict)  # cause event id -> outputs and dead letters
-    partition: int | None = None  # where the case lives (the calendar desk re-times a partition's cases)
-    # the hash of the case's latest history entry, the next one's previous_hash (`connectors.history_chain`);
-    # None in a case file of a release before the chain: the case's chain starts at its next entry
-    history_hash: str | None = None
-
-    def remember(self, cause: str, outputs: list[Any]) -> None:
-        self.sent[cause] = list(outputs)
-        while len(self.sent) > SENT_REMEMBERED:
-            del self.sent[next(iter(self.sent))]
-
-    def recall(self, cause: str, handled: Handled) -> None:
-        """Add what was sent for `cause` to `handled` again."""
-        handled.replay(self.sent.get(cause, []))
 
 
 @dataclass
@@ -98,7 +73,7 @@ class CaseState:
     files: MutableMapping[str, CaseFile]
     timers: MutableMapping[str, Any]
     buckets: MutableMapping[str, Any]  # the deadline schedule: envgrid.streams.due_minutes
-    cursors: MutableMapping[str, Any]
+    cursors: MutableMapping[str, Any]  # per partition: SLA clock, what ticks sent; per case: dossier, what inputs sent
     refused: MutableMapping[str, Refused] = field(default_factory=dict)  # notice attempt -> why refused
     held: MutableMapping[str, list[Any]] = field(default_factory=dict)  # case id -> notices waiting for it
 
@@ -173,15 +148,16 @@ class CaseService:
             replayed = Handled(refused=refused, replayed=True)
             file = state.files.get(record["case_id"])
             if file is not None:
-                file.recall(record["event_id"], replayed)  # deadlines judged before it was refused
+                replayed.replay(file.recall(state.cursors, record["event_id"]))  # deadlines judged before it was refused
             return replayed
-        if _may_open_later(record) and state.files.get(record["case_id"]) is None:
+        file = state.files.get(record["case_id"])
+        if file is None and _may_open_later(record):
             held = self._hold(state).hold(record, reinjections, source, partition)
             if isinstance(held, Refused):
                 RefusalMemory(state.refused, partition).remember(attempt, held)
                 return Handled(refused=held)
             return Handled(held=1) if held else Handled(replayed=True)
-        handled = self._apply_notice(record, state, partition)
+        handled = self._apply_notice(record, file, state, partition)
         if handled.refused is not None:
             RefusalMemory(state.refused, partition).remember(attempt, handled.refused)
         return handled
@@ -243,7 +219,7 @@ class CaseService:
                                      records.dispatch_headers(value)) for target, value in copies)
         file = CaseFile(outcome.case, dossier, partition=partition)
         self._settle(file, None, outcome, opening.cause_event_id, state, partition, opened)
-        file.remember(opening.cause_event_id, opened.sent)
+        file.remember(state.cursors, opening.cause_event_id, opened.sent)
         state.files[opening.case_id] = file
         handled.outputs.extend(opened.outputs)
         handled.transitions.extend(opened.transitions)
@@ -254,8 +230,11 @@ class CaseService:
         case_id = dispatched["case_id"]
         dispatched = records.withheld_dossier(dispatched, self.pseudonymiser)  # one an earlier release sent
         existing = state.files.get(case_id)
-        if existing is not None and not records.same_opening(
-                records.withheld_dossier(existing.dossier, self.pseudonymiser), dispatched):
+        kept = None if existing is None else existing.dossier_in(state.cursors)
+        if existing is not None and kept is None:
+            # the case file outlived its dossier in a crash: this is the command that opened it, not committed then
+            existing.keep_dossier(state.cursors, dispatched)
+        elif kept is not None and not records.same_opening(records.withheld_dossier(kept, self.pseudonymiser), dispatched):
             # not a redelivery (the router sends the same command again): another report with the first one's
             # event id, routed in another merge zone, whose router could not know the first
             breach = Breach(Reason.EVENT_ID_CONFLICT,
@@ -265,7 +244,7 @@ class CaseService:
             return Handled(refused=contract_refusal("VALIDATE", breach, dispatched["source_event_id"]))
         if existing is not None:
             replayed = Handled(replayed=True)
-            existing.recall(dispatched["source_event_id"], replayed)
+            replayed.replay(existing.recall(state.cursors, dispatched["source_event_id"]))
             return replayed
         decision = dispatched["decision"]
         channel = "patrol" if dispatched["channel"] == "PATROL" else dispatched["channel"].lower()
@@ -281,7 +260,7 @@ class CaseService:
         file = CaseFile(outcome.case, dispatched, partition=partition)
         handled = Handled()
         self._settle(file, None, outcome, dispatched["source_event_id"], state, partition, handled)
-        file.remember(dispatched["source_event_id"], handled.sent)
+        file.remember(state.cursors, dispatched["source_event_id"], handled.sent)
         state.files[case_id] = file
         self._release_held(case_id, dispatched["source_event_id"], state, partition, handled)
         return handled
@@ -297,14 +276,13 @@ class CaseService:
         return self._input(file, cause, at, state, partition,
                            lambda case: lifecycle.merge_report(case, cause, reporter, at))
 
-    def _apply_notice(self, record: dict[str, Any], state: CaseState, partition: int) -> Handled:
+    def _apply_notice(self, record: dict[str, Any], file: CaseFile | None, state: CaseState, partition: int) -> Handled:
         try:
             notice = records.notice_of(record)
         except ValueError:
             return Handled(refused=Refused("VALIDATE", "unknown_notice_kind", "UnknownNoticeKind",
                                            f"notice {record['event_id']}: kind {record.get('kind')} is not known",
                                            record["event_id"]))
-        file = state.files.get(notice.case_id)
         at = record["occurred_at"]
         if file is None:
             return self._refuse(lifecycle.apply(None, notice, self.known, at), notice.notice_id)
@@ -323,7 +301,7 @@ class CaseService:
         handled = Handled()
         outcome = change(file.case)
         if isinstance(outcome, Rejection) and outcome.code in REPLAY_CODES:
-            file.recall(cause, handled)
+            handled.replay(file.recall(state.cursors, cause))
             handled.replayed = True
             return handled
         if self._catch_up(file, at, state, partition, handled):
@@ -335,7 +313,7 @@ class CaseService:
                 return handled  # nothing was judged first: the refusal changes no state at all
         else:
             self._settle(file, file.case, outcome, cause, state, partition, handled)
-        file.remember(cause, handled.sent)
+        file.remember(state.cursors, cause, handled.sent)
         state.files[file.case.case_id] = file  # write back: a table stores on assignment
         return handled
 
@@ -346,8 +324,9 @@ class CaseService:
         """Adopt the outcome's case into `file` and carry out its effects (which may settle further outcomes
         of the same case: a re-route after a transfer, an escalation after a breach)."""
         file.case = outcome.case
-        file.dossier = records.withheld_dossier(file.dossier, self.pseudonymiser)  # a case file restored from an
-        # earlier release's changelog loses the identity at its first change, before any copy is built on it
+        if file.dossier:  # a new case's, or one an earlier release kept in the file: beside it from now on, and
+            # without the identity (which a file restored from an earlier release's changelog still holds)
+            file.keep_dossier(state.cursors, records.withheld_dossier(file.dossier, self.pseudonymiser))
         handled.transitions.append(Transition(
             before.lead_department if before else None, before.state.value if before else None,
             outcome.case.lead_department, outcome.case.state.value))
@@ -355,17 +334,24 @@ class CaseService:
         for effect in outcome.effects:
             match effect:
                 case LifecycleEvent():
-                    output = self.out.history(effect, cause, file.dossier if effect.event is LifecycleKind.CREATED else None)
+                    opening = file.dossier_in(state.cursors) if effect.event is LifecycleKind.CREATED else None
+                    output = self.out.history(effect, cause, opening)
                     entries.append(output.value)
                     handled.outputs.append(output)
                 case Feedback():
                     handled.outputs.append(self.out.feedback(effect, cause))
                 case Handover():
-                    handled.outputs.append(self.out.handover(effect, file.case, file.dossier, cause))
+                    dossier = file.dossier_in(state.cursors)
+                    if dossier is None:
+                        raise LookupError(f"case {file.case.case_id} has no dossier to build its copies on; its opening "
+                                          f"command, sent again, restores it")
+                    handled.outputs.append(self.out.handover(effect, file.case, dossier, cause))
                 case SlaCommand():
                     key = _timer_key(effect.case_id, effect.milestone)
-                    change = self.tracker.on_command(state.timers.get(key), effect)
-                    self._store_timer(key, change, state, partition)
+                    stored = state.timers.get(key)
+                    change = self.tracker.on_command(stored, effect)
+                    if change.timer != stored:  # a repeated stop, a start of a running clock: nothing to write again
+                        self._store_timer(key, change, state, partition)
                     if change.signals:
                         self._snapshot(entries, file, outcome.case, state)
                     self._signals(change.signals, file, cause, state, partition, handled)
@@ -470,7 +456,7 @@ class CaseService:
                 handled.dead_letters.append(DeadLetterOutput(notice.source, result.refused))
         handled.released += len(held)
         file = state.files[case_id]
-        file.remember(cause, handled.sent)
+        file.remember(state.cursors, cause, handled.sent)
         state.files[case_id] = file
 
     def _expire_held(self, now: datetime, state: CaseState, partition: int, handled: Handled) -> None:
@@ -578,7 +564,7 @@ class TickMemory:
 
 
 def _timer_key(case_id: str, milestone: Milestone) -> str:
-    return f"{case_id}|{milestone.value}"
+    return f"{case_id}|{milestone}"  # a StrEnum formats as its value
 
 
 def _may_open_later(notice: dict[str, Any]) -> bool:

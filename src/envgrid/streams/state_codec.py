@@ -54,7 +54,7 @@ from envgrid.domain.sla.calendar import CalendarBasis
 from envgrid.domain.sla.commands import Milestone, PauseReason
 from envgrid.domain.sla.timer import MilestoneTimer, TimerState
 from envgrid.domain.sla.worktime import TimeBasis
-from envgrid.streams.case_service import CaseFile
+from envgrid.streams.case_file import CaseFile
 from envgrid.streams.held_notices import DeadLetterOutput, HeldNotice, SourceRecord
 from envgrid.streams.routing_service import Output, Refused
 

@@ -65,7 +65,7 @@ class TaskDesk:
             if self._here(opening.case_id, partition):
                 existing = state.files.get(opening.case_id)
                 if existing is not None:
-                    existing.recall(opening.cause_event_id, handled)  # a redelivered draw: the same outputs again
+                    handled.replay(existing.recall(state.cursors, opening.cause_event_id))  # a redelivered draw
                     handled.replayed = True
                 else:
                     service.open_task(opening, state, partition, handled)

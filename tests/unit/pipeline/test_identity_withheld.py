@@ -136,7 +136,7 @@ def test_no_table_holds_the_identity_after_busy_generated_traffic():
     stored = "".join(encode_state(value).decode() for table in tables.values() for value in table.values())
     assert len(pipeline.state.files) > 100
     assert not [item for item in personal if item in stored]  # phones and id numbers: not in any table
-    dossiers = [file.dossier for file in pipeline.state.files.values()]
+    dossiers = [file.dossier_in(pipeline.state.cursors) for file in pipeline.state.files.values()]
     assert all(d["complainant"] is None for d in dossiers)
     assert sum(1 for d in dossiers if d["complainant_token"]) > 50
     outside = [o.value for o in pipeline.sent if o.topic != IDENTITY]
@@ -164,7 +164,7 @@ def test_a_case_file_an_earlier_release_kept_with_the_identity_loses_it_at_its_f
     handovers = _copies(handled.outputs)
     assert handovers and not _leaks(handovers, _personal(CHEN))
     assert all(c["complainant_token"] == TOKEN for c in handovers)
-    dossier = pipeline.state.files[case_b].dossier
+    dossier = pipeline.state.files[case_b].dossier_in(pipeline.state.cursors)
     assert dossier["complainant"] is None and dossier["complainant_token"] == TOKEN
     assert dossier["complainant_contact"] == "138****7001"
 

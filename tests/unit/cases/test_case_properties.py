@@ -26,6 +26,7 @@ from envgrid.domain.cases import (
     invariant_violations,
     merge_report,
 )
+from envgrid.domain.cases.effects import Handover
 from envgrid.domain.sla.commands import SlaCommand
 
 UNITS = sorted(DEPARTMENTS) + list(CHAIN) + ["nobody"]
@@ -73,7 +74,7 @@ def run(case: Case, script):
             result = dispatch(case, action.lead, action.assisting, DEPARTMENTS, now)
         else:
             _, kind, role, reason, text, target, assisting, extension, rating = action
-            unit = sender(case, role, minute)
+            unit = sender(case, "complainant" if kind is K.RATING and role != "any" else role, minute)
             result = apply(case, Notice(f"n{minute}", case.case_id, kind, unit, reason, target, assisting, text, extension, rating),
                            DEPARTMENTS, now)
         yield case, result, action
@@ -186,3 +187,56 @@ def test_transfers_never_exceed_the_limit_without_reaching_a_grid(targets):
             break
     plain_transfers = [t for t in case.transfers if t.to_parent_grid is None]
     assert len(plain_transfers) <= 2
+
+
+def _resolved(close: bool, merged: bool) -> Case:
+    case = acknowledged()
+    if merged:
+        linked = merge_report(case, "E2", Reporter(ReporterKind.COMPLAINANT, "web"), T0 + timedelta(minutes=5))
+        assert isinstance(linked, Outcome)
+        case = linked.case
+    done = apply(case, Notice("r0", "C1", K.RESULT, "env", text="done"), DEPARTMENTS, T0 + timedelta(minutes=9))
+    assert isinstance(done, Outcome)
+    if not close:
+        return done.case
+    closed = apply(done.case, Notice("c0", "C1", K.CLOSE, "env"), DEPARTMENTS, T0 + timedelta(minutes=10))
+    assert isinstance(closed, Outcome)
+    return closed.case
+
+
+done_starts = st.builds(_resolved, st.booleans(), st.booleans())
+after_results = st.lists(st.tuples(
+    st.sampled_from([K.RATING] * 4 + [K.RESULT, K.CLOSE, K.PROGRESS]),
+    st.sampled_from(["E1", "E2", "env", "village-7"]),  # the complainants (E2 only when merged), the lead, a grid
+    st.none() | st.sampled_from(list(Rating)),
+    st.integers(min_value=0, max_value=20 * 24 * 60),   # minutes after the previous step: across the reopen window
+), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(done_starts, after_results)
+def test_ratings_keep_every_invariant_and_reopen_exactly_as_the_rules_say(start, script):
+    case, now = start, T0 + timedelta(minutes=10)
+    for step, (kind, unit, grade, wait) in enumerate(script):
+        now += timedelta(minutes=wait)
+        result = apply(case, Notice(f"a{step}", "C1", kind, unit, text="done", rating=grade), DEPARTMENTS, now)
+        if isinstance(result, Rejection):
+            continue
+        after = result.case
+        assert invariant_violations(after) == [], (after, result.effects)
+        if kind is not K.RATING:
+            case = after
+            continue
+        complainant = any(r.report_id == unit and r.reporter.kind is ReporterKind.COMPLAINANT for r in case.reports)
+        assert complainant and grade is not None and case.state in (CaseState.RESOLVED, CaseState.CLOSED)
+        assert case.resolved_at is not None
+        should_reopen = (grade is Rating.DISSATISFIED and case.reopens < DEFAULT_RULES.max_reopens
+                         and now <= case.resolved_at + DEFAULT_RULES.reopen_within)
+        kinds = [e.event for e in result.of_type(LifecycleEvent)]
+        assert after.ratings[-1].rating == grade.value and len(after.ratings) == len(case.ratings) + 1
+        if should_reopen:
+            assert after.state is CaseState.IN_PROGRESS and after.reopens == case.reopens + 1 and kinds[-1] == "reopened"
+            assert {h.unit for h in result.of_type(Handover)} >= {after.lead_department, after.handling_grid}
+        else:
+            assert after.state is case.state and after.reopens == case.reopens and kinds == ["rated"]
+        case = after

@@ -120,7 +120,6 @@ class DepartmentSimulator:
                  until: datetime | None = None, channel: ComplainantChannel | None = None) -> None:
         self.clients = list(clients)
         self._channel = channel
-        self.ratings_planned = 0
         self._end_offsets = end_offsets
         self._catalogue, self._group_suffix, self._seed = catalogue, group_suffix, seed
         self._clock, self._speedup, self._until = clock, speedup, until
@@ -212,7 +211,6 @@ class DepartmentSimulator:
                     rating = answer(feedback.record, seed=self._seed)
                     if rating is not None:
                         self._schedule(rating, self._channel, True, time.monotonic())
-                        self.ratings_planned += 1
                     self._channel.done(feedback)
                     read += 1
         return read

@@ -17,6 +17,8 @@ from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
+from envgrid.domain.cases.notices import FROM_COMPLAINANTS
+
 # --- limits (why each value: docs/INPUT_CONTRACT.md) ---------------------------------------------------
 MAX_RECORD_BYTES = 64 * 1024  # an intake record's framed value, checked before decoding
 MAX_ID_CHARS = 128  # ids and codes: event_id, case_id, unit_code, grid_code, category, ...
@@ -113,7 +115,7 @@ class NoticeAuthor:
 
 
 COMPLAINANT = "COMPLAINANT"
-COMPLAINANT_KINDS = frozenset({"RATING"})  # what a complainant says about a case, and only a complainant
+COMPLAINANT_KINDS = frozenset(kind.name for kind in FROM_COMPLAINANTS)  # as a DepartmentNotice's `kind` spells them
 
 
 def check_author(record: dict[str, Any], author: NoticeAuthor) -> Breach | None:

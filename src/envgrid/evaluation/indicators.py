@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
+from envgrid.domain.cases.notices import Rating
 from envgrid.domain.sla.worktime import TimeBasis, WorkTime
 from envgrid.domain.tasks.opening import TaskKind
 from envgrid.evaluation.ledger import RESPONSE_MILESTONES, CaseFacts, Ledger
@@ -19,7 +20,7 @@ from envgrid.evaluation.periods import Period
 GRID, DEPARTMENT = "grid", "department"
 RESOLVED_STATES = frozenset({"resolved", "closed"})
 RATES = ("response_rate", "on_time_rate", "resolution_rate", "return_rate", "satisfaction_rate", "redo_rate")
-DISSATISFIED = "dissatisfied"  # the one grade of envgrid.domain.cases.Rating that does not count as satisfied
+DISSATISFIED = Rating.DISSATISFIED.value  # the one grade that does not count as satisfied
 SUPERVISION = TaskKind.SUPERVISION.value  # the channel of a supervision task's case
 
 

@@ -16,7 +16,7 @@ from envgrid.domain.cases import (
     merge_report,
     open_case,
 )
-from envgrid.domain.cases.lifecycle import FROM_COMPLAINANTS
+from envgrid.domain.cases.notices import FROM_COMPLAINANTS
 
 
 def rejected(outcome) -> RejectionCode:

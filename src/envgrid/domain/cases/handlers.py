@@ -187,11 +187,12 @@ def rate(step: Step, notice: Notice, known: KnownDepartments, rules: CaseRules) 
         return reject(step, notice, RejectionCode.MISSING_FIELD, "a rating needs its grade (satisfied, basically satisfied, dissatisfied)")
     if case.state not in (CaseState.RESOLVED, CaseState.CLOSED) or case.resolved_at is None:
         return reject(step, notice, RejectionCode.INVALID_TRANSITION, f"a case is rated once it has a result; this one is {case.state}")
-    why_not = _why_not_reopen(case.resolved_at, case.reopens, step.now, notice.rating, rules)
-    reopen = why_not is None
+    dissatisfied = notice.rating is Rating.DISSATISFIED
+    why_not = _why_not_reopen(case.resolved_at, case.reopens, step.now, rules) if dissatisfied else None
+    reopen = dissatisfied and why_not is None
     step.change(ratings=(*case.ratings, ComplainantRating(notice.unit, notice.rating.value, step.now, reopen)))
     verdict = f"{notice.rating.value}" + (f": {notice.text}" if notice.text.strip() else "")
-    step.event(LifecycleKind.RATED, verdict if reopen or why_not == "" else f"{verdict} (not reopened: {why_not})",
+    step.event(LifecycleKind.RATED, verdict if why_not is None else f"{verdict} (not reopened: {why_not})",
                (("rating", notice.rating.value), ("rater_report", notice.unit)))
     if not reopen:
         return step.finish()
@@ -205,10 +206,8 @@ def rate(step: Step, notice: Notice, known: KnownDepartments, rules: CaseRules) 
     return step.sla(SlaAction.START, Milestone.RESOLVE).finish()
 
 
-def _why_not_reopen(resolved_at: datetime, reopens: int, now: datetime, rating: Rating, rules: CaseRules) -> str | None:
-    """None when this rating reopens the case; "" for a content rating; else why a dissatisfied one does not."""
-    if rating.counts_as_satisfied:
-        return ""
+def _why_not_reopen(resolved_at: datetime, reopens: int, now: datetime, rules: CaseRules) -> str | None:
+    """Why a dissatisfied rating now does not reopen the case (None: it does)."""
     if reopens >= rules.max_reopens:
         return f"it was reopened {reopens} time(s) already, the most the rules allow"
     if now > resolved_at + rules.reopen_within:

@@ -20,7 +20,7 @@ from envgrid.domain.cases.effects import (
     TakeoverCause,
 )
 from envgrid.domain.cases.model import Case, CaseState, KnownDepartments, LinkedReport, Reporter, is_known
-from envgrid.domain.cases.notices import Notice, NoticeKind
+from envgrid.domain.cases.notices import FROM_COMPLAINANTS, Notice, NoticeKind
 from envgrid.domain.cases.responsibility import next_lead
 from envgrid.domain.cases.step import ExtensionCheck, Step
 from envgrid.domain.cases.transfer import ESCALATABLE, hand_to_parent_grid
@@ -53,8 +53,6 @@ _HANDLERS = {
     NoticeKind.EXTENSION_DECISION: handlers.extension_decision,
     NoticeKind.RATING: handlers.rate,
 }
-# Kinds a finished (closed) case still takes, from someone who is not one of its units: the complainant.
-FROM_COMPLAINANTS = frozenset({NoticeKind.RATING})
 
 
 def open_case(

@@ -20,16 +20,16 @@ class NoticeKind(StrEnum):
     RATING = "rating"  # the complainant's answer to the result, through the feedback channel  # 回访评价
 
 
+# What only a complainant sends, through the feedback channel; a closed case still takes it.
+FROM_COMPLAINANTS = frozenset({NoticeKind.RATING})
+
+
 class Rating(StrEnum):
     """A complainant's verdict on the result (the 12345 hotline's three grades)."""
 
     SATISFIED = "satisfied"                      # 满意
     BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
-    DISSATISFIED = "dissatisfied"                # 不满意
-
-    @property
-    def counts_as_satisfied(self) -> bool:  # 满意率 counts 满意 and 基本满意
-        return self is not Rating.DISSATISFIED
+    DISSATISFIED = "dissatisfied"                # 不满意 (满意率 counts the other two as satisfied)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from bench import (
     audit_bench,
     case_desk_bench,
     case_store_bench,
+    faust_case_desk_bench,
     open311_bench,
     pipeline_bench,
     router_memory_bench,
@@ -25,6 +26,8 @@ def main() -> None:
     router_memory_bench.main([])
     print("\n== case desk (in memory): notices per CPU-second ==", flush=True)
     case_desk_bench.main([])
+    print("\n== case desk in faust on the local broker: CPU per case command, and at rest ==", flush=True)
+    faust_case_desk_bench.main([])
     print("\n== pipeline on the local broker ==", flush=True)
     pipeline_bench.main()
     print("\n== what SASL costs (secured vs plaintext local cluster) ==", flush=True)

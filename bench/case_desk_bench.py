@@ -100,6 +100,12 @@ def replay(traffic: Traffic, profile: cProfile.Profile | None = None, keep: bool
     return run
 
 
+def command_cost_ms(cases: int, seed: int = 7) -> float:
+    """CPU milliseconds per case command (open or merge) of a recorded run of `cases` cases, replayed in memory."""
+    run = replay(record_traffic(cases, seed, timedelta(minutes=10)))
+    return 1000 * run.cpu_s["command"] / run.count["command"]
+
+
 def report(run: Run, control: Run) -> None:
     """`control`: the same replay with tables that encode nothing, for the state codec's share of handling."""
     notices = run.count["notice"]

@@ -17,6 +17,7 @@ router's capacity.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import tempfile
@@ -32,7 +33,7 @@ from envgrid.connectors.settings import ensure_cluster
 from envgrid.simulator.generator import generate
 from envgrid.simulator.model import GeneratorConfig
 from envgrid.simulator.publish import intake_topics, make_producer, publish
-from tests.integration.pipeline_process import WorkerProcess, prepare
+from tests.integration.pipeline_process import WorkerProcess, prepare, topics_deleted_after
 
 REPORTS_ONLY = GeneratorConfig(kind_shares={"PetitionComplaint": 0.78, "PatrolReport": 0.22, "DepartmentNotice": 0.0},
                                broken_share=0.0, duplicate_share=0.0)  # every report opens a case
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     quarter = max(50.0, round(0.25 * router.events_per_s, -1))
     latency = _latency(cluster, f"benchlat{stamp}", quarter, min(args.latency_events, int(30 * quarter)))
     latency_demo = _latency(cluster, f"benchdemo{stamp}", DEMO_RATE, int(30 * DEMO_RATE))
+    latency_desk = _latency(cluster, f"benchdesk{stamp}", DEMO_RATE, int(30 * DEMO_RATE), case_desk=True)
     scale = [router_run(cluster, f"benchscale{k}{stamp}", args.events, workers=k) for k in range(1, args.scale + 1)]
 
     security = f"{cluster.security.protocol}/{cluster.security.mechanism}" if cluster.security.sasl else "PLAINTEXT"
@@ -75,6 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     p50, p99, sent = latency_demo
     print(f"  routing latency at {DEMO_RATE:,.0f} events/s (the demo's rate, {sent:,} events): "
           f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
+    p50, p99, sent = latency_desk
+    print(f"  report → case opened by the case desk (router and case desk in one worker, as in the demo) at "
+          f"{DEMO_RATE:,.0f} events/s ({sent:,} events): p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
     print(f"  scale-out on {os.cpu_count()} cores (router processes in one group, same backlog):")
     for k, run in enumerate(scale, start=1):
         print(f"    {k} router process{'es' if k > 1 else '  '} {run.events_per_s:>10,.0f} events/s   "
@@ -89,6 +94,15 @@ def _met(met: bool) -> str:
     return "met" if met else "NOT met"
 
 
+def dropping_topics(run):
+    """A run on `prefix`'s topics deletes them when it ends, so that later runs meet a broker of the same size."""
+    @functools.wraps(run)
+    def wrapped(cluster, prefix: str, *args, **kwargs):
+        with topics_deleted_after(cluster, prefix):
+            return run(cluster, prefix, *args, **kwargs)
+    return wrapped
+
+
 def _backlog(cluster, prefix: str, count: int):
     catalogue, codec = prepare(cluster, prefix)
     producer = make_producer(cluster)
@@ -96,6 +110,7 @@ def _backlog(cluster, prefix: str, count: int):
     return catalogue, codec
 
 
+@dropping_topics
 def _baseline(cluster, prefix: str, count: int) -> float:
     """consume → decode → encode → produce with plain confluent-kafka, as fast as it goes."""
     catalogue, codec = _backlog(cluster, prefix, count)
@@ -128,6 +143,7 @@ class RouterRun:
     broker_cpu_ms: float | None  # per report, when the broker's pid was given
 
 
+@dropping_topics
 def router_run(cluster, prefix: str, count: int, broker_pid: int | None = None, workers: int = 1) -> RouterRun:
     """Router processes (one group) over a backlog: throughput and CPU per report (the workers', and the broker's
     JVM when its pid is given) from the first record read to the last report routed."""
@@ -151,6 +167,7 @@ def router_run(cluster, prefix: str, count: int, broker_pid: int | None = None, 
     return RouterRun(count / elapsed, 1000 * cpu / count, broker_ms)
 
 
+@dropping_topics
 def pipeline_run(cluster, prefix: str, count: int) -> RouterRun:
     """A router process and a case-desk process over a backlog: from the first report read until the case desk
     has taken in a case command for every report (each opens a case)."""
@@ -183,22 +200,30 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14, 15 of stat
 
 
-def _latency(cluster, prefix: str, rate: float, count: int) -> tuple[float, float, int]:
-    """Produce at `rate`; latency = first dispatched copy read − report produced (same clock, same host)."""
+@dropping_topics
+def _latency(cluster, prefix: str, rate: float, count: int, case_desk: bool = False) -> tuple[float, float, int]:
+    """Produce at `rate`; latency = first dispatched copy read − report produced (same clock, same host). With
+    `case_desk`, the worker runs the router and the case desk as the demo's does, and latency ends at the case's
+    `created` history entry (the case desk has opened it)."""
     catalogue, codec = prepare(cluster, prefix)
-    dispatch_topics = ([s.name for s in catalogue.by_template("dept.{department}.cases")]
+    if case_desk:
+        read_topics, warmed = [catalogue.topic("case.history")], catalogue.topic("internal.case-commands")
+    else:
+        read_topics = ([s.name for s in catalogue.by_template("dept.{department}.cases")]
                        + [s.name for s in catalogue.by_template("grid.{grid}.cases")] + [catalogue.topic("triage.cases")])
+        warmed = catalogue.topic("internal.located")
     sent_at: dict[str, float] = {}
     latencies: list[float] = []
     with tempfile.TemporaryDirectory() as state:
-        worker = WorkerProcess(cluster, prefix, Path(state), processors="router", log=Path(state) / "router.log").start()
+        worker = WorkerProcess(cluster, prefix, Path(state), processors="router,cases" if case_desk else "router",
+                               log=Path(state) / "worker.log").start()
         reader = Consumer(cluster.kafka_config({"group.id": f"{prefix}-reader", "auto.offset.reset": "latest",
                                                 "enable.auto.commit": False, "fetch.wait.max.ms": 10}))
         try:
-            reader.subscribe(dispatch_topics)
+            reader.subscribe(read_topics)
             warmup = list(generate(99, 200, REPORTS_ONLY))
             publish(make_producer(cluster), codec, warmup, intake_topics(catalogue))
-            worker.wait_for(lambda: worker.consumed(catalogue.topic("internal.located")) >= 190, 300, "router warm-up")
+            worker.wait_for(lambda: worker.consumed(warmed) >= 190, 300, "worker warm-up")
             while not reader.assignment():
                 reader.poll(0.5)
             stop = threading.Event()
@@ -212,7 +237,8 @@ def _latency(cluster, prefix: str, rate: float, count: int) -> tuple[float, floa
                         if message.error():
                             continue
                         _, value = codec.decode(message.value(), message.topic())
-                        source = value["source_event_id"]
+                        source = (value.get("details") or {}).get("source_event_id") if case_desk \
+                            else value["source_event_id"]
                         if source in sent_at and source not in seen:
                             seen.add(source)
                             latencies.append(time.time() - sent_at[source])

@@ -89,17 +89,33 @@ def cluster_is_local(cluster) -> bool:
     return os.environ.get(SESSION_CLUSTER_ENV) == "local"
 
 
+def _test_prefix(node) -> str:
+    """What every name `unique_name` makes for this test starts with."""
+    base = re.sub(r"[^A-Za-z0-9_-]+", "-", node.name)[:40].strip("-")
+    digest = hashlib.sha1(node.nodeid.encode()).hexdigest()[:6]
+    return f"it.{base}.{_SESSION_TOKEN}{digest}."
+
+
 @pytest.fixture
 def unique_name(request):
     """unique_name("topic") -> e.g. "it.test-round-trip.1a2b9f3c.topic.0": unique per test, call and session."""
-    base = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name)[:40].strip("-")
-    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:6]
-    counter = itertools.count()
+    prefix, counter = _test_prefix(request.node), itertools.count()
 
     def make(kind: str = "t") -> str:
-        return f"it.{base}.{_SESSION_TOKEN}{digest}.{kind}.{next(counter)}"
+        return f"{prefix}{kind}.{next(counter)}"
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _test_topics_deleted(request):
+    """After an integration test, delete the topics named from its `unique_name` (its catalogue, its workers'
+    changelogs): see `delete_topics_named`."""
+    yield
+    if "cluster" in request.fixturenames:
+        from tests.integration.pipeline_process import delete_topics_named
+
+        delete_topics_named(request.getfixturevalue("admin"), _test_prefix(request.node))
 
 
 @pytest.fixture(scope="session")

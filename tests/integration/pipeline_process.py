@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -37,6 +38,32 @@ def prepare(cluster, prefix: str, profile: str | None = None) -> tuple[Catalogue
     client = registry_client(cluster)
     register_all(client)
     return catalogue, EventCodec(client, catalogue.event_type_of)
+
+
+def delete_topics_named(admin, prefix: str, timeout: float = 60.0) -> int:
+    """Delete every topic whose name starts with `prefix` (a test's or a benchmark run's catalogue and its
+    workers' changelogs), best effort; returns how many were asked for. The session's broker would otherwise
+    hold every run's topics (thousands), and each client's full metadata refresh decodes them all (~90 ms of
+    CPU in aiokafka for 2,000 topics, several times a minute in a faust worker)."""
+    try:
+        made = [name for name in admin.list_topics(timeout=timeout).topics if name.startswith(prefix)]
+        for future in (admin.delete_topics(made, operation_timeout=timeout) if made else {}).values():
+            with contextlib.suppress(KafkaException):
+                future.result(timeout=timeout)
+    except KafkaException:  # the cluster may be going down
+        return 0
+    return len(made)
+
+
+@contextlib.contextmanager
+def topics_deleted_after(cluster, prefix: str):
+    """Run the block, then delete the topics named from `prefix` (`delete_topics_named`)."""
+    from confluent_kafka.admin import AdminClient
+
+    try:
+        yield
+    finally:
+        delete_topics_named(AdminClient(cluster.kafka_config()), prefix)
 
 
 class WorkerProcess:

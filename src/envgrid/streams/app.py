@@ -96,13 +96,18 @@ class Runtime:
         metrics.EVENTS_PRODUCED.labels(topic=topic).inc()
 
 
-FETCH_MAX_WAIT_MS = 10
+FETCH_MAX_WAIT_MS = 250
 
 
 def _shorten_fetch_wait() -> None:
-    """faust hard-codes the consumer's fetch_max_wait_ms to 1,500 ms. With traffic on only some of the
-    partitions a worker owns, a record can sit behind such a wait at each hop (seconds end to end), so
-    the worker's consumer asks the broker to answer within FETCH_MAX_WAIT_MS instead."""
+    """faust hard-codes the consumer's fetch_max_wait_ms to 1,500 ms; the worker's consumer asks the broker to
+    answer within FETCH_MAX_WAIT_MS instead. (A fetch returns at once when any partition it names has data; the
+    wait only bounds how long a partition left out of the fetch in flight, because it still had records
+    buffered, waits for the next one.) Measured on the case desk (2 shared cores; README, "Benchmarks"): 10 ms,
+    the value while the router ran on faust, spent ~19% of a core at rest on empty fetches of its ~120
+    partitions and, by holding the GIL, delayed the agent: report → case opened p90 5.5 s at 20 reports/s,
+    6.1 ms CPU per case command. 250 ms: p99 ~100–130 ms at 20–50/s, 4.0 ms per command, 2% of a core at rest;
+    1,500 ms: p99 431 ms at 50/s."""
     from faust.transport.drivers import aiokafka as faust_aiokafka
 
     thread = faust_aiokafka.AIOKafkaConsumerThread

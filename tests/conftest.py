@@ -111,11 +111,12 @@ def unique_name(request):
 def _test_topics_deleted(request):
     """After an integration test, delete the topics named from its `unique_name` (its catalogue, its workers'
     changelogs): see `delete_topics_named`."""
+    admin = request.getfixturevalue("admin") if "cluster" in request.fixturenames else None
     yield
-    if "cluster" in request.fixturenames:
+    if admin is not None:
         from tests.integration.pipeline_process import delete_topics_named
 
-        delete_topics_named(request.getfixturevalue("admin"), _test_prefix(request.node))
+        delete_topics_named(admin, _test_prefix(request.node))
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.case_desk_bench import command_cost_ms
+from bench.pipeline_bench import backlog, cpu_seconds
 from envgrid.connectors.settings import ensure_cluster
 from tests.integration.pipeline_process import WorkerProcess, topics_deleted_after
 
@@ -31,8 +33,6 @@ AT_REST_S = 10.0
 
 
 def main(argv: list[str] | None = None) -> None:
-    from bench.pipeline_bench import _backlog, cpu_seconds
-
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=4_000, help="reports, each opening a case")
     parser.add_argument("--profile", help="record the case desk with py-spy into OUT.txt")
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     cluster = ensure_cluster()
     prefix = f"benchfaustdesk{time.strftime('%H%M%S')}"
     with topics_deleted_after(cluster, prefix), tempfile.TemporaryDirectory() as state:
-        catalogue, _ = _backlog(cluster, prefix, args.events)
+        catalogue, _ = backlog(cluster, prefix, args.events)
         commands = catalogue.topic("internal.case-commands")
         router = WorkerProcess(cluster, prefix, Path(state) / "router", processors="router",
                                log=Path(state) / "router.log").start()
@@ -60,9 +60,9 @@ def main(argv: list[str] | None = None) -> None:
             if args.profile:
                 spy = _py_spy(pid, args.profile)
             desk.wait_for(lambda: desk.consumed(commands) >= WARM_UP, 600, "the case desk's warm-up")
-            started, cpu, taken = time.perf_counter(), cpu_seconds(pid), desk.consumed(commands)
+            started, cpu_before, taken_before = time.perf_counter(), cpu_seconds(pid), desk.consumed(commands)
             desk.wait_for(lambda: desk.consumed(commands) >= args.events, 1200, "the case desk to take in the backlog")
-            elapsed, cpu, taken = time.perf_counter() - started, cpu_seconds(pid) - cpu, args.events - taken
+            elapsed, cpu, taken = time.perf_counter() - started, cpu_seconds(pid) - cpu_before, args.events - taken_before
             time.sleep(1.0)
             rest_cpu = cpu_seconds(pid)
             time.sleep(AT_REST_S)
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
                 spy.send_signal(2)
                 spy.wait(60)
             desk.stop()
-    in_memory = _in_memory_ms_per_command(args.events)
+    in_memory = command_cost_ms(min(args.events, 500))  # the same Python work, through the worker's composition
     per_command = 1000 * cpu / taken
     print(f"\ncase desk in faust, {taken:,.0f} case commands (each opens a case) after {WARM_UP} of warm-up:")
     print(f"  {'run':<52}{'commands/s':>12}{'CPU ms/command':>16}{'× in memory':>13}")
@@ -82,13 +82,6 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  at rest: {100 * rest_share:.1f}% of a core")
     if args.profile:
         print(f"  profile: {args.profile}.txt (python -m bench.profile_summary {args.profile}.txt)")
-
-
-def _in_memory_ms_per_command(count: int) -> float:
-    """CPU ms per case command of the case desk's own work, in memory, through the worker's composition."""
-    from bench.case_desk_bench import command_cost_ms
-
-    return command_cost_ms(min(count, 500))
 
 
 def _py_spy(pid: int, out: str) -> subprocess.Popen:

@@ -103,7 +103,7 @@ def dropping_topics(run):
     return wrapped
 
 
-def _backlog(cluster, prefix: str, count: int):
+def backlog(cluster, prefix: str, count: int):
     catalogue, codec = prepare(cluster, prefix)
     producer = make_producer(cluster)
     publish(producer, codec, generate(4242, count, REPORTS_ONLY), intake_topics(catalogue))
@@ -113,7 +113,7 @@ def _backlog(cluster, prefix: str, count: int):
 @dropping_topics
 def _baseline(cluster, prefix: str, count: int) -> float:
     """consume → decode → encode → produce with plain confluent-kafka, as fast as it goes."""
-    catalogue, codec = _backlog(cluster, prefix, count)
+    catalogue, codec = backlog(cluster, prefix, count)
     sources = [catalogue.intake("PetitionComplaint"), catalogue.intake("PatrolReport")]
     sink = catalogue.topic("internal.located")
     consumer = Consumer(cluster.kafka_config({"group.id": f"{prefix}-baseline", "auto.offset.reset": "earliest",
@@ -147,7 +147,7 @@ class RouterRun:
 def router_run(cluster, prefix: str, count: int, broker_pid: int | None = None, workers: int = 1) -> RouterRun:
     """Router processes (one group) over a backlog: throughput and CPU per report (the workers', and the broker's
     JVM when its pid is given) from the first record read to the last report routed."""
-    catalogue, _ = _backlog(cluster, prefix, count)
+    catalogue, _ = backlog(cluster, prefix, count)
     located = catalogue.topic("internal.located")
     complaints = catalogue.intake("PetitionComplaint")
     with tempfile.TemporaryDirectory() as state, ExitStack() as running:
@@ -171,7 +171,7 @@ def router_run(cluster, prefix: str, count: int, broker_pid: int | None = None, 
 def pipeline_run(cluster, prefix: str, count: int) -> RouterRun:
     """A router process and a case-desk process over a backlog: from the first report read until the case desk
     has taken in a case command for every report (each opens a case)."""
-    catalogue, _ = _backlog(cluster, prefix, count)
+    catalogue, _ = backlog(cluster, prefix, count)
     commands = catalogue.topic("internal.case-commands")
     with tempfile.TemporaryDirectory() as state, ExitStack() as running:
         desk = WorkerProcess(cluster, prefix, Path(state) / "desk", processors="cases", log=Path(state) / "desk.log")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-from confluent_kafka import KafkaException
 from confluent_kafka.admin import ConfigResource, ResourceType
 
 from envgrid.connectors.catalogue import Catalogue
@@ -15,16 +12,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def catalogue(admin, unique_name):
-    """The real catalogue (every department and L2 grid) under a unique prefix; its topics are deleted after."""
-    made = Catalogue.load(prefix=unique_name("cat"), env={})
-    yield made
-    existing = set(admin.list_topics(timeout=10).topics)
-    doomed = [name for name in made.names() if name in existing]
-    if doomed:
-        for future in admin.delete_topics(doomed, operation_timeout=30).values():
-            with contextlib.suppress(KafkaException):  # best effort
-                future.result(timeout=60)
+def catalogue(unique_name):
+    """The real catalogue (every department and L2 grid) under a unique prefix; its topics are deleted after the
+    test, as every test's are (conftest's `_test_topics_deleted`)."""
+    return Catalogue.load(prefix=unique_name("cat"), env={})
 
 
 def test_applied_twice_the_second_time_changes_nothing(admin, catalogue) -> None:
